@@ -1,0 +1,205 @@
+//! Where secrets live. Every backend answers a whole launch's references for it at once, keyed
+//! by reference, so that Vault can read a path once for many keys and AWS can batch.
+
+mod env;
+mod file;
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use crate::config::{BackendKind, Config};
+use crate::env_vars::Environment;
+use crate::problem::Problem;
+use crate::reference::{Reference, Scheme};
+use crate::secret::SecretString;
+
+pub use env::EnvBackend;
+pub use file::FileBackend;
+
+/// Which backend serves a reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    Env,
+    File,
+    Vault,
+    AwsSecretsManager,
+    AzureKeyVault,
+}
+
+impl Source {
+    pub fn of(reference: &Reference, configured: BackendKind) -> Source {
+        match reference.scheme {
+            Scheme::Secret => Source::from(configured),
+            Scheme::Env => Source::Env,
+            Scheme::File => Source::File,
+            Scheme::Vault => Source::Vault,
+            Scheme::AwsSm => Source::AwsSecretsManager,
+            Scheme::AzureKv => Source::AzureKeyVault,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Env => "env",
+            Source::File => "file",
+            Source::Vault => "vault",
+            Source::AwsSecretsManager => "aws_secrets_manager",
+            Source::AzureKeyVault => "azure_key_vault",
+        }
+    }
+}
+
+impl From<BackendKind> for Source {
+    fn from(kind: BackendKind) -> Self {
+        match kind {
+            BackendKind::Env => Source::Env,
+            BackendKind::Vault => Source::Vault,
+            BackendKind::AwsSecretsManager => Source::AwsSecretsManager,
+            BackendKind::AzureKeyVault => Source::AzureKeyVault,
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a backend knows about a secret besides its value, for `check`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Metadata {
+    pub version: Option<String>,
+    pub updated: Option<SystemTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub value: SecretString,
+    pub metadata: Metadata,
+}
+
+impl Fetched {
+    pub fn value(value: SecretString) -> Self {
+        Fetched {
+            value,
+            metadata: Metadata::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchErrorKind {
+    NotFound,
+    Denied,
+    Invalid,
+    Unavailable,
+    Unsupported,
+}
+
+/// Why one reference could not be read. The message names the reference and the location,
+/// the hint says what to do; neither ever holds a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FetchError {
+    pub kind: FetchErrorKind,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl FetchError {
+    pub fn new(kind: FetchErrorKind, message: impl Into<String>) -> Self {
+        FetchError {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+pub type Answers = HashMap<Reference, Result<Fetched, FetchError>>;
+
+#[async_trait]
+pub trait Backend: Send + Sync {
+    fn source(&self) -> Source;
+
+    /// Where the reference lives, for plans, audit events and messages
+    /// (`file:///run/secrets/db`, `env CRONOS_AI_DB_PASSWORD`, `secret/data/cronos-ai/production/db#value`).
+    fn location(&self, reference: &Reference) -> String;
+
+    /// Fetches every reference; the answer has one entry per reference given.
+    async fn fetch(&self, references: &[Reference]) -> Answers;
+
+    /// Writes a new version of the secret (`set`).
+    async fn store(
+        &self,
+        reference: &Reference,
+        _value: &SecretString,
+    ) -> Result<Metadata, FetchError> {
+        Err(FetchError::new(
+            FetchErrorKind::Unsupported,
+            format!("the {} backend cannot store {reference}", self.source()),
+        )
+        .with_hint("store it where it is read from, or configure a backend that can (vault, aws_secrets_manager)"))
+    }
+}
+
+/// The backends a launch needs, built once; nothing is built for a source no reference uses
+/// (constructing SDK clients costs milliseconds).
+#[derive(Default)]
+pub struct Backends {
+    built: HashMap<Source, Arc<dyn Backend>>,
+}
+
+impl Backends {
+    pub async fn build(
+        sources: &BTreeSet<Source>,
+        config: &Config,
+        env: &Environment,
+    ) -> Result<Backends, Problem> {
+        let mut built: HashMap<Source, Arc<dyn Backend>> = HashMap::new();
+        for &source in sources {
+            let backend: Arc<dyn Backend> = match source {
+                Source::Env => Arc::new(EnvBackend::new(env.clone(), config.secrets.clone())),
+                Source::File => Arc::new(FileBackend),
+                Source::Vault | Source::AwsSecretsManager | Source::AzureKeyVault => {
+                    return Err(not_built(source));
+                }
+            };
+            built.insert(source, backend);
+        }
+        Ok(Backends { built })
+    }
+
+    pub fn get(&self, source: Source) -> Option<&Arc<dyn Backend>> {
+        self.built.get(&source)
+    }
+}
+
+/// A location for `check --plan` without building any client.
+pub fn planned_location(reference: &Reference, config: &Config) -> String {
+    match Source::of(reference, config.backend) {
+        Source::Env => EnvBackend::describe(reference, &config.secrets),
+        Source::File => format!("file://{}", reference.target),
+        _ => reference.to_string(),
+    }
+}
+
+fn not_built(source: Source) -> Problem {
+    Problem::new(
+        format!("backend {source}"),
+        format!("the {source} backend is not available in this build of cronos-secrets"),
+    )
+    .with_hint(
+        "use the env backend (secrets_manager.enabled: false) with env://, file:// or plain values",
+    )
+}

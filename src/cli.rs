@@ -1,0 +1,174 @@
+//! What the user may type. Doc comments are the help text; nothing here has behaviour.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::duration::{BareUnit, parse_duration};
+
+/// Put secrets into a program's environment, then get out of the way.
+///
+/// Reads the config (config/cronos_ai.production.yaml) and env files (.env.production), resolves
+/// the secret references in them (secret://, env://, file://, vault://, aws-sm://, azure-kv://),
+/// validates the CRONOS AI required secrets, and execs the program with them in its environment
+/// only: never on disk, in argv or in a log.
+#[derive(Debug, Parser)]
+#[command(name = "cronos-secrets", version, max_term_width = 100)]
+#[command(after_help = "Examples:\n  \
+    cronos-secrets run -- python -m cronos_ai.server\n  \
+    cronos-secrets check --env-file .env.production\n  \
+    cronos-secrets generate --length 64 --encoding base64url\n\n\
+    Exit codes: 0 success, 1 check found problems, 2 usage error, 125 cronos-secrets failed,\n\
+    126 program not executable, 127 program not found; otherwise the program's own status.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted before or after the subcommand.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Config file [default: $CRONOS_SECRETS_CONFIG, else config/cronos_ai.$CRONOS_AI_ENV.yaml if it exists, else built-in]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Env file to read (repeatable; a later file wins) [default: .env.$CRONOS_AI_ENV if it exists]
+    #[arg(long = "env-file", global = true, value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+
+    /// Read no env file, not even the default one
+    #[arg(long, global = true, conflicts_with = "env_files")]
+    pub no_env_file: bool,
+
+    /// Let env files win over the launcher's environment (by default the environment wins)
+    #[arg(long = "override", global = true)]
+    pub override_env: bool,
+
+    /// Treat weak-secret warnings as errors
+    #[arg(long, global = true)]
+    pub strict: bool,
+
+    /// Deadline for fetching all secrets: 30s, 2m, 500ms; a bare number is seconds
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
+    pub timeout: Duration,
+
+    /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr; no audit events there
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Format of log lines on stderr
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Append audit events (one per secret read: name, source, location; never a value) to FILE as JSON lines, instead of stderr
+    #[arg(long, global = true, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Resolve and validate the secrets, then exec PROGRAM with them in its environment
+    ///
+    /// The launcher becomes the program (same PID; signals reach it directly; its exit status is
+    /// the exit status). Nothing is started unless every required secret resolved and validated.
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets run -- python -m cronos_ai.server\n  \
+        cronos-secrets run --env-file .env.production --pristine -- ./server --port 8080\n  \
+        ENTRYPOINT [\"cronos-secrets\", \"run\", \"--\"]   (Dockerfile)")]
+    Run(RunArgs),
+
+    /// Resolve and validate without starting anything; never prints a value
+    ///
+    /// One row per variable: name, where it came from, length, status. Exit 0 when all is
+    /// well, 1 otherwise.
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets check\n  \
+        cronos-secrets check --format json --strict\n  \
+        cronos-secrets check --plan   (fetches nothing: which variable comes from where)")]
+    Check(CheckArgs),
+
+    /// Print a strong random secret from the operating system's CSPRNG
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets generate                       (like openssl rand -base64 32)\n  \
+        cronos-secrets generate --encoding base64url  (like secrets.token_urlsafe(32))\n  \
+        cronos-secrets generate --length 64 --encoding alnum")]
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Start the program with an empty environment plus the resolved entries
+    #[arg(long)]
+    pub pristine: bool,
+
+    /// Also pass the launcher's credentials (VAULT_TOKEN, VAULT_ROLE_ID, VAULT_SECRET_ID, AZURE_CLIENT_SECRET) and CRONOS_SECRETS_* to the program
+    #[arg(long)]
+    pub keep_launcher_env: bool,
+
+    /// The program and its arguments, after `--`
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "PROGRAM"
+    )]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+    pub format: CheckFormat,
+
+    /// Fetch nothing: show which variable would come from which source and location
+    #[arg(long)]
+    pub plan: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of characters to print
+    #[arg(long, default_value_t = 44, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub length: u16,
+
+    /// Alphabet of the secret
+    #[arg(long, value_enum, default_value_t = Encoding::Base64)]
+    pub encoding: Encoding,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Encoding {
+    /// A-Z a-z 0-9 + /
+    Base64,
+    /// A-Z a-z 0-9 - _ (URL and filename safe)
+    Base64url,
+    /// 0-9 a-f
+    Hex,
+    /// A-Z a-z 0-9
+    Alnum,
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    parse_duration(text, BareUnit::Seconds)
+}

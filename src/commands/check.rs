@@ -1,0 +1,199 @@
+//! `check`: resolve and validate without starting anything. Never prints a value.
+
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::backend::{self, Source};
+use crate::cli::{CheckArgs, CheckFormat};
+use crate::env_vars::Environment;
+use crate::error::Error;
+use crate::launch::{self, LaunchSettings, Prepared};
+use crate::validate::Severity;
+
+#[derive(Debug, Serialize)]
+struct Row {
+    variable: String,
+    source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    length: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    age: Option<String>,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    problems: Vec<String>,
+}
+
+pub fn check(settings: &LaunchSettings, env: Environment, args: &CheckArgs) -> Result<i32, Error> {
+    let prepared = launch::prepare(settings, env, &super::working_dir()?)?;
+    let (rows, healthy) = if args.plan {
+        plan_rows(&prepared)
+    } else {
+        checked_rows(&prepared, settings)?
+    };
+    match args.format {
+        CheckFormat::Table => print_table(&rows),
+        CheckFormat::Json => {
+            let json = serde_json::to_string_pretty(&rows).expect("rows serialize");
+            println!("{json}");
+        }
+    }
+    Ok(if healthy { 0 } else { 1 })
+}
+
+fn plan_rows(prepared: &Prepared) -> (Vec<Row>, bool) {
+    let config = &prepared.config;
+    let mut rows: Vec<Row> = prepared
+        .plan
+        .vars
+        .iter()
+        .map(|var| {
+            let mut source = var.origin.to_string();
+            for reference in var.references() {
+                let backend = Source::of(reference, config.backend);
+                let location = backend::planned_location(reference, config);
+                source.push_str(&format!(" -> {backend} {location}"));
+            }
+            Row {
+                variable: var.name.clone(),
+                source,
+                length: None,
+                version: None,
+                age: None,
+                status: "planned",
+                problems: Vec::new(),
+            }
+        })
+        .collect();
+    for &index in &prepared.plan.missing {
+        let secret = &config.secrets[index];
+        rows.push(missing_row(
+            &secret.env,
+            "no source".to_string(),
+            Vec::new(),
+        ));
+    }
+    let healthy = prepared.plan.missing.is_empty();
+    (rows, healthy)
+}
+
+fn checked_rows(prepared: &Prepared, settings: &LaunchSettings) -> Result<(Vec<Row>, bool), Error> {
+    let outcome = launch::resolve_and_validate(prepared, settings)?;
+    let mut rows = Vec::new();
+    for var in &outcome.resolved {
+        let findings: Vec<_> = outcome
+            .findings
+            .iter()
+            .filter(|finding| finding.variable == var.planned.name)
+            .collect();
+        let worst = findings.iter().map(|finding| finding.severity).max();
+        let mut source = var.planned.origin.to_string();
+        for read in &var.reads {
+            source.push_str(&format!(" -> {} {}", read.source, read.location));
+        }
+        let metadata = var
+            .reads
+            .iter()
+            .find(|read| read.metadata.version.is_some() || read.metadata.updated.is_some());
+        rows.push(Row {
+            variable: var.planned.name.clone(),
+            source,
+            length: var.value.as_ref().ok().map(|value| value.char_len()),
+            version: metadata.and_then(|read| read.metadata.version.clone()),
+            age: metadata.and_then(|read| read.metadata.updated).map(age),
+            status: match worst {
+                None => "ok",
+                Some(Severity::Warning) => "warning",
+                Some(Severity::Error) => "error",
+            },
+            problems: findings
+                .iter()
+                .map(|finding| finding.problem.to_string())
+                .collect(),
+        });
+    }
+    let resolved_names: Vec<&str> = outcome
+        .resolved
+        .iter()
+        .map(|var| var.planned.name.as_str())
+        .collect();
+    for finding in outcome
+        .findings
+        .iter()
+        .filter(|finding| !resolved_names.contains(&finding.variable.as_str()))
+    {
+        rows.push(missing_row(
+            &finding.variable,
+            "no source".into(),
+            vec![finding.problem.to_string()],
+        ));
+    }
+    let healthy = outcome.errors().next().is_none();
+    Ok((rows, healthy))
+}
+
+fn missing_row(variable: &str, source: String, problems: Vec<String>) -> Row {
+    Row {
+        variable: variable.to_string(),
+        source,
+        length: None,
+        version: None,
+        age: None,
+        status: "missing",
+        problems,
+    }
+}
+
+fn age(updated: SystemTime) -> String {
+    let seconds = SystemTime::now()
+        .duration_since(updated)
+        .map(|age| age.as_secs())
+        .unwrap_or(0);
+    match seconds {
+        0..3_600 => format!("{}m", seconds / 60),
+        3_600..86_400 => format!("{}h", seconds / 3_600),
+        _ => format!("{}d", seconds / 86_400),
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    let headers = ["VARIABLE", "SOURCE", "LENGTH", "VERSION", "AGE", "STATUS"];
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|row| {
+            [
+                row.variable.clone(),
+                row.source.clone(),
+                row.length
+                    .map(|length| length.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                row.version.clone().unwrap_or_else(|| "-".into()),
+                row.age.clone().unwrap_or_else(|| "-".into()),
+                row.status.to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = headers.map(str::len);
+    for row in &cells {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(&headers.map(String::from));
+    for (row, cell_row) in rows.iter().zip(&cells) {
+        line(cell_row);
+        for problem in &row.problems {
+            println!("    {}", problem.replace('\n', "\n    "));
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! One file per subcommand: glue between the CLI and the library.
+
+mod check;
+mod generate;
+mod run;
+
+use std::path::PathBuf;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::env_vars::{self, Environment};
+use crate::error::Error;
+use crate::launch::LaunchSettings;
+use crate::logging::{self, LogSettings};
+use crate::plan::EnvFiles;
+use crate::problem::Problem;
+
+/// Runs a parsed command line; the `Ok` value is the exit code.
+pub fn dispatch(cli: Cli) -> Result<i32, Error> {
+    let env = Environment::capture();
+    let global = &cli.global;
+    logging::init(&LogSettings {
+        verbose: global.verbose,
+        quiet: global.quiet,
+        format: global.log_format,
+        audit_log: global.audit_log.as_deref(),
+        directives: env.get_str(env_vars::RUST_LOG),
+    })?;
+    let settings = launch_settings(global);
+    match cli.command {
+        Command::Run(args) => run::run(&settings, env, args),
+        Command::Check(args) => check::check(&settings, env, &args),
+        Command::Generate(args) => generate::generate(&args),
+    }
+}
+
+fn launch_settings(global: &GlobalArgs) -> LaunchSettings {
+    let env_files = if global.no_env_file {
+        EnvFiles::Skip
+    } else if global.env_files.is_empty() {
+        EnvFiles::Default
+    } else {
+        EnvFiles::Explicit(global.env_files.clone())
+    };
+    LaunchSettings {
+        config_path: global.config.clone(),
+        env_files,
+        override_env: global.override_env,
+        strict: global.strict,
+        timeout: global.timeout,
+    }
+}
+
+fn working_dir() -> Result<PathBuf, Problem> {
+    std::env::current_dir().map_err(|error| {
+        Problem::new("working directory", format!("cannot read it: {error}"))
+            .with_hint("run cronos-secrets from an existing directory")
+    })
+}

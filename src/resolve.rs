@@ -1,0 +1,184 @@
+//! Fetching every reference of a plan: deduplicated, grouped per backend, all backends at once,
+//! within one overall deadline. A variable gets a value only when all of its references did.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+
+use crate::backend::{Backends, FetchError, FetchErrorKind, Fetched, Metadata, Source};
+use crate::config::Config;
+use crate::env_vars::Environment;
+use crate::expand::Piece;
+use crate::plan::{Plan, PlannedVar};
+use crate::problem::Problem;
+use crate::reference::Reference;
+use crate::secret::SecretString;
+
+/// One reference read for a variable: for audit events and `check`.
+#[derive(Debug, Clone)]
+pub struct Read {
+    pub reference: Reference,
+    pub source: Source,
+    pub location: String,
+    pub metadata: Metadata,
+}
+
+#[derive(Debug)]
+pub struct ResolvedVar {
+    pub planned: PlannedVar,
+    /// The joined value, or every reason it could not be built.
+    pub value: Result<SecretString, Vec<Problem>>,
+    pub reads: Vec<Read>,
+    /// Some reference does not exist (as opposed to being unreadable), so the secret is
+    /// "not configured" in the guide's words.
+    pub not_found: bool,
+}
+
+/// Fetches every distinct reference of the plan once and builds each variable's value.
+pub async fn resolve(
+    plan: &Plan,
+    config: &Config,
+    env: &Environment,
+    timeout: Duration,
+) -> Result<Vec<ResolvedVar>, Problem> {
+    let references: BTreeSet<Reference> = plan
+        .vars
+        .iter()
+        .flat_map(PlannedVar::references)
+        .cloned()
+        .collect();
+    let mut groups: BTreeMap<Source, Vec<Reference>> = BTreeMap::new();
+    for reference in references {
+        groups
+            .entry(Source::of(&reference, config.backend))
+            .or_default()
+            .push(reference);
+    }
+    let sources = groups.keys().copied().collect();
+    let backends = Backends::build(&sources, config, env).await?;
+    let answers = fetch_all(&backends, groups, timeout).await;
+    Ok(plan
+        .vars
+        .iter()
+        .map(|planned| assemble(planned, &answers, &backends))
+        .collect())
+}
+
+struct Answer {
+    source: Source,
+    result: Result<Fetched, FetchError>,
+}
+
+async fn fetch_all(
+    backends: &Backends,
+    groups: BTreeMap<Source, Vec<Reference>>,
+    timeout: Duration,
+) -> BTreeMap<Reference, Answer> {
+    let mut answers = BTreeMap::new();
+    let mut pending: BTreeMap<Source, Vec<Reference>> = BTreeMap::new();
+    let mut requests = FuturesUnordered::new();
+    for (source, references) in groups {
+        let Some(backend) = backends.get(source).cloned() else {
+            continue;
+        };
+        pending.insert(source, references.clone());
+        requests.push(async move {
+            let fetched = backend.fetch(&references).await;
+            (source, references, fetched)
+        });
+    }
+    let collect = async {
+        while let Some((source, references, mut fetched)) = requests.next().await {
+            pending.remove(&source);
+            for reference in references {
+                let result = fetched.remove(&reference).unwrap_or_else(|| {
+                    Err(FetchError::new(
+                        FetchErrorKind::Unavailable,
+                        format!("the {source} backend gave no answer for {reference}"),
+                    ))
+                });
+                answers.insert(reference, Answer { source, result });
+            }
+        }
+    };
+    // Backends retry inside the deadline; whatever has not answered by then fails as a whole.
+    if tokio::time::timeout(timeout, collect).await.is_err() {
+        let seconds = timeout.as_secs_f64();
+        for (source, references) in pending {
+            for reference in references {
+                let error = FetchError::new(
+                    FetchErrorKind::Unavailable,
+                    format!("timed out after {seconds}s waiting for the {source} backend to read {reference}"),
+                )
+                .with_hint("check that the backend is reachable, or raise --timeout");
+                answers.insert(
+                    reference,
+                    Answer {
+                        source,
+                        result: Err(error),
+                    },
+                );
+            }
+        }
+    }
+    answers
+}
+
+fn assemble(
+    planned: &PlannedVar,
+    answers: &BTreeMap<Reference, Answer>,
+    backends: &Backends,
+) -> ResolvedVar {
+    let mut value = SecretString::default();
+    let mut problems = Vec::new();
+    let mut reads = Vec::new();
+    let mut not_found = false;
+    for piece in &planned.pieces {
+        match piece {
+            Piece::Text(text) => value.push_bytes(text.expose()),
+            Piece::Ref(reference) => match answers.get(reference) {
+                Some(Answer {
+                    source,
+                    result: Ok(fetched),
+                }) => {
+                    value.push_bytes(fetched.value.expose());
+                    let location = backends
+                        .get(*source)
+                        .map(|backend| backend.location(reference))
+                        .unwrap_or_else(|| reference.to_string());
+                    reads.push(Read {
+                        reference: reference.clone(),
+                        source: *source,
+                        location,
+                        metadata: fetched.metadata.clone(),
+                    });
+                }
+                Some(Answer {
+                    result: Err(error), ..
+                }) => {
+                    not_found |= error.kind == FetchErrorKind::NotFound;
+                    problems.push(
+                        Problem::new(&planned.name, error.message.clone())
+                            .with_optional_hint(error.hint.clone()),
+                    );
+                }
+                None => problems.push(Problem::new(
+                    &planned.name,
+                    format!("{reference} was not fetched"),
+                )),
+            },
+        }
+    }
+    ResolvedVar {
+        planned: planned.clone(),
+        value: if problems.is_empty() {
+            Ok(value)
+        } else {
+            Err(problems)
+        },
+        reads,
+        not_found,
+    }
+}

@@ -1,0 +1,85 @@
+//! `check`: one row per variable, never a value; `--plan` fetches nothing.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn table_lists_sources_and_lengths() {
+    let outcome = Launch::with_required()
+        .file("jwt", JWT_SECRET)
+        .file(
+            ".env.production",
+            "CRONOS_AI_JWT_SECRET=file://jwt\nLOG_LEVEL=info\n",
+        )
+        .args(["check", "--override"])
+        .run();
+    outcome.assert_code(0);
+    let stdout = outcome.stdout();
+    let jwt_row = stdout
+        .lines()
+        .find(|line| line.starts_with("CRONOS_AI_JWT_SECRET"))
+        .unwrap();
+    assert!(jwt_row.contains(".env.production:1 -> file "), "{jwt_row}");
+    assert!(jwt_row.contains(&JWT_SECRET.len().to_string()), "{jwt_row}");
+    assert!(jwt_row.ends_with("ok"), "{jwt_row}");
+    let db_row = stdout
+        .lines()
+        .find(|line| line.starts_with("CRONOS_AI_DB_PASSWORD"))
+        .unwrap();
+    assert!(db_row.contains("environment"), "{db_row}");
+    outcome.assert_no_leak(&[JWT_SECRET, DB_PASSWORD, API_KEY]);
+}
+
+#[test]
+fn json_format_and_exit_1_on_problems() {
+    let outcome = Launch::with_required()
+        .env("CRONOS_AI_API_KEY", "short")
+        .args(["check", "--format", "json"])
+        .run();
+    outcome.assert_code(1);
+    let rows: serde_json::Value = serde_json::from_str(&outcome.stdout()).unwrap();
+    let api = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["variable"] == "CRONOS_AI_API_KEY")
+        .unwrap();
+    assert_eq!(api["status"], "error");
+    assert_eq!(api["length"], 5);
+    assert!(api["problems"][0].as_str().unwrap().contains("too short"));
+    outcome.assert_no_leak(&["short\"", API_KEY]);
+}
+
+#[test]
+fn missing_secret_is_a_row_and_exit_1() {
+    let outcome = Launch::with_required()
+        .remove_env("CRONOS_AI_REDIS_PASSWORD")
+        .args(["check"])
+        .run();
+    outcome.assert_code(1);
+    let row = outcome
+        .stdout()
+        .lines()
+        .find(|line| line.starts_with("CRONOS_AI_REDIS_PASSWORD"))
+        .map(str::to_string);
+    assert!(row.unwrap().ends_with("missing"));
+    outcome.assert_stdout_contains("Redis password not configured");
+}
+
+#[test]
+fn plan_fetches_nothing_and_shows_locations() {
+    // The file does not exist: a plan must not read it.
+    let outcome = Launch::with_required()
+        .file(
+            ".env.production",
+            "CRONOS_AI_JWT_SECRET=file:///nonexistent/jwt\nA=secret://api_key\n",
+        )
+        .args(["check", "--plan", "--override"])
+        .run();
+    outcome.assert_code(0);
+    outcome.assert_stdout_contains("file file:///nonexistent/jwt");
+    outcome.assert_stdout_contains("env env CRONOS_AI_API_KEY");
+    assert!(outcome.stdout().contains("planned"));
+    outcome.assert_no_leak(&[API_KEY, DB_PASSWORD]);
+}
