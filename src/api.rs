@@ -1,19 +1,26 @@
-//! The guide's Python API for Rust programs: `get_secret("database_password")`.
+//! The guide's Python API for Rust programs (`get_secret("database_password")`), also used by
+//! the `get` and `set` commands.
 
 use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
 
-use crate::backend::{Backends, Source};
+use crate::backend::{Backends, BuildContext, Fetched, Metadata, Source, StoreOptions};
 use crate::config::{self, Config};
 use crate::env_vars::Environment;
 use crate::error::Error;
+use crate::logging::AUDIT_TARGET;
 use crate::problem::Problem;
 use crate::reference::Reference;
 use crate::secret::SecretString;
 
-/// Reads and writes secrets by name in the configured backend.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Reads and writes secrets by name (or by any reference) in the configured backend.
 pub struct SecretsManager {
     config: Config,
     env: Environment,
+    timeout: Duration,
 }
 
 impl SecretsManager {
@@ -22,64 +29,112 @@ impl SecretsManager {
         let env = Environment::capture();
         let path = config::locate(None, &env);
         let config = config::load(path.as_deref(), &env)?;
-        Ok(SecretsManager { config, env })
+        Ok(SecretsManager::new(config, env))
     }
 
     pub fn new(config: Config, env: Environment) -> Self {
-        SecretsManager { config, env }
-    }
-
-    /// `secret://NAME` in the configured backend.
-    pub async fn get(&self, name: &str) -> Result<SecretString, Error> {
-        let reference = Reference::named_secret(name);
-        let backend = self.backend_for(&reference).await?;
-        let mut answers = backend
-            .get(self.source(&reference))
-            .expect("built")
-            .fetch(std::slice::from_ref(&reference))
-            .await;
-        match answers.remove(&reference) {
-            Some(Ok(fetched)) => Ok(fetched.value),
-            Some(Err(error)) => Err(Problem::new(name, error.message)
-                .with_optional_hint(error.hint)
-                .into()),
-            None => Err(Problem::new(name, "the backend gave no answer").into()),
+        SecretsManager {
+            config,
+            env,
+            timeout: DEFAULT_TIMEOUT,
         }
     }
 
-    /// Writes a new version of `secret://NAME` in the configured backend.
-    pub async fn set(&self, name: &str, value: &SecretString) -> Result<(), Error> {
-        let reference = Reference::named_secret(name);
-        let backends = self.backend_for(&reference).await?;
-        let backend = backends.get(self.source(&reference)).expect("built");
-        backend
-            .store(&reference, value)
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// `NAME` means `secret://NAME`; anything with `://` (or an ARN) is taken as a reference.
+    pub fn reference(&self, name: &str) -> Result<Reference, Error> {
+        if Reference::is_reference(name) {
+            let base = std::env::current_dir().unwrap_or_else(|_| Path::new("/").to_path_buf());
+            Reference::parse(name, &base)
+                .map_err(|error| Problem::new(name, error.to_string()).into())
+        } else {
+            Ok(Reference::named_secret(name))
+        }
+    }
+
+    /// Reads one reference, with its metadata; emits an audit event.
+    pub async fn fetch(&self, reference: &Reference) -> Result<Fetched, Error> {
+        let source = Source::of(reference, self.config.backend);
+        let backends = self.backends(source).await?;
+        let backend = backends.get(source).expect("built above");
+        let request = backend.fetch(std::slice::from_ref(reference));
+        let mut answers = tokio::time::timeout(self.timeout, request)
             .await
-            .map(|_| ())
+            .map_err(|_| {
+                Problem::new(
+                    reference.to_string(),
+                    format!("timed out after {:?}", self.timeout),
+                )
+                .with_hint("check that the backend is reachable, or raise --timeout")
+            })?;
+        match answers.remove(reference) {
+            Some(Ok(fetched)) => {
+                tracing::info!(
+                    target: AUDIT_TARGET,
+                    reference = %reference,
+                    source = %source,
+                    location = %backend.location(reference),
+                    "secret read"
+                );
+                Ok(fetched)
+            }
+            Some(Err(error)) => Err(Problem::new(reference.to_string(), error.message)
+                .with_optional_hint(error.hint)
+                .into()),
+            None => Err(Problem::new(reference.to_string(), "the backend gave no answer").into()),
+        }
+    }
+
+    /// Writes a new version of a reference's secret.
+    pub async fn store(
+        &self,
+        reference: &Reference,
+        value: &SecretString,
+        options: StoreOptions,
+    ) -> Result<Metadata, Error> {
+        let source = Source::of(reference, self.config.backend);
+        let backends = self.backends(source).await?;
+        let backend = backends.get(source).expect("built above");
+        let metadata = backend
+            .store(reference, value, options)
+            .await
             .map_err(|error| {
-                Problem::new(name, error.message)
-                    .with_optional_hint(error.hint)
-                    .into()
-            })
+                Problem::new(reference.to_string(), error.message).with_optional_hint(error.hint)
+            })?;
+        tracing::info!(
+            target: AUDIT_TARGET,
+            reference = %reference,
+            source = %source,
+            location = %backend.location(reference),
+            version = metadata.version.as_deref().unwrap_or("-"),
+            "secret written"
+        );
+        Ok(metadata)
     }
 
-    /// Blocking [`SecretsManager::get`]; not for use inside an async runtime.
+    /// Blocking read of `secret://NAME`; not for use inside an async runtime.
     pub fn get_secret(&self, name: &str) -> Result<SecretString, Error> {
-        block_on(self.get(name))
+        let reference = self.reference(name)?;
+        block_on(self.fetch(&reference)).map(|fetched| fetched.value)
     }
 
-    /// Blocking [`SecretsManager::set`]; not for use inside an async runtime.
+    /// Blocking write of `secret://NAME`; not for use inside an async runtime.
     pub fn set_secret(&self, name: &str, value: &SecretString) -> Result<(), Error> {
-        block_on(self.set(name, value))
+        let reference = self.reference(name)?;
+        block_on(self.store(&reference, value, StoreOptions::default())).map(|_| ())
     }
 
-    fn source(&self, reference: &Reference) -> Source {
-        Source::of(reference, self.config.backend)
-    }
-
-    async fn backend_for(&self, reference: &Reference) -> Result<Backends, Error> {
-        let sources = BTreeSet::from([self.source(reference)]);
-        Ok(Backends::build(&sources, &self.config, &self.env).await?)
+    async fn backends(&self, source: Source) -> Result<Backends, Error> {
+        let context = BuildContext {
+            config: &self.config,
+            env: &self.env,
+            timeout: self.timeout,
+        };
+        Ok(Backends::build(&BTreeSet::from([source]), &context).await?)
     }
 }
 
@@ -88,7 +143,8 @@ pub fn get_secret(name: &str) -> Result<SecretString, Error> {
     SecretsManager::from_env()?.get_secret(name)
 }
 
-fn block_on<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+/// Runs one future on a current-thread runtime that is dropped afterwards.
+pub fn block_on<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

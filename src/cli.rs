@@ -101,6 +101,18 @@ pub enum Command {
         cronos-secrets check --plan   (fetches nothing: which variable comes from where)")]
     Check(CheckArgs),
 
+    /// Print one secret's value to stdout, for scripts (exact bytes, no newline added)
+    #[command(after_help = "Examples:\n  \
+        DB_PASSWORD=$(cronos-secrets get database_password)\n  \
+        cronos-secrets get vault://secret/cronos-ai/production/jwt_secret#value | sha256sum")]
+    Get(GetArgs),
+
+    /// Write a new version of a secret, reading the value from stdin (never from argv)
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets generate | cronos-secrets set jwt_secret\n  \
+        cronos-secrets set --create api_key < new-key.txt")]
+    Set(SetArgs),
+
     /// Print a strong random secret from the operating system's CSPRNG
     #[command(after_help = "Examples:\n  \
         cronos-secrets generate                       (like openssl rand -base64 32)\n  \
@@ -144,6 +156,26 @@ pub struct CheckArgs {
 pub enum CheckFormat {
     Table,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Secret name (secret://NAME in the configured backend) or any reference
+    pub name: String,
+
+    /// Print even when stdout is a terminal
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// Secret name (secret://NAME in the configured backend) or a vault:// or aws-sm:// reference
+    pub name: String,
+
+    /// Create the secret if it does not exist yet (AWS Secrets Manager)
+    #[arg(long)]
+    pub create: bool,
 }
 
 #[derive(Debug, Args)]

@@ -28,7 +28,7 @@ pub mod secret;
 pub mod suggest;
 pub mod validate;
 
-mod api;
+pub mod api;
 
 pub use api::{SecretsManager, get_secret};
 pub use error::Error;

@@ -7,7 +7,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
-use crate::backend::{Backends, FetchError, FetchErrorKind, Fetched, Metadata, Source};
+use crate::backend::{
+    Backends, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source,
+};
 use crate::config::Config;
 use crate::env_vars::Environment;
 use crate::expand::Piece;
@@ -57,7 +59,12 @@ pub async fn resolve(
             .push(reference);
     }
     let sources = groups.keys().copied().collect();
-    let backends = Backends::build(&sources, config, env).await?;
+    let context = BuildContext {
+        config,
+        env,
+        timeout,
+    };
+    let backends = Backends::build(&sources, &context).await?;
     let answers = fetch_all(&backends, groups, timeout).await;
     Ok(plan
         .vars

@@ -7,7 +7,7 @@ mod file;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
@@ -128,6 +128,21 @@ impl FetchError {
 
 pub type Answers = HashMap<Reference, Result<Fetched, FetchError>>;
 
+/// How `set` writes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoreOptions {
+    /// Create the secret when it does not exist yet (`set --create`).
+    pub create: bool,
+}
+
+/// What every backend is built from.
+pub struct BuildContext<'a> {
+    pub config: &'a Config,
+    pub env: &'a Environment,
+    /// The launch's overall deadline: retries stop when it is reached.
+    pub timeout: Duration,
+}
+
 #[async_trait]
 pub trait Backend: Send + Sync {
     fn source(&self) -> Source;
@@ -144,6 +159,7 @@ pub trait Backend: Send + Sync {
         &self,
         reference: &Reference,
         _value: &SecretString,
+        _options: StoreOptions,
     ) -> Result<Metadata, FetchError> {
         Err(FetchError::new(
             FetchErrorKind::Unsupported,
@@ -163,13 +179,13 @@ pub struct Backends {
 impl Backends {
     pub async fn build(
         sources: &BTreeSet<Source>,
-        config: &Config,
-        env: &Environment,
+        context: &BuildContext<'_>,
     ) -> Result<Backends, Problem> {
+        let BuildContext { config, env, .. } = context;
         let mut built: HashMap<Source, Arc<dyn Backend>> = HashMap::new();
         for &source in sources {
             let backend: Arc<dyn Backend> = match source {
-                Source::Env => Arc::new(EnvBackend::new(env.clone(), config.secrets.clone())),
+                Source::Env => Arc::new(EnvBackend::new((*env).clone(), config.secrets.clone())),
                 Source::File => Arc::new(FileBackend),
                 Source::Vault | Source::AwsSecretsManager | Source::AzureKeyVault => {
                     return Err(not_built(source));

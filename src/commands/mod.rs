@@ -2,7 +2,9 @@
 
 mod check;
 mod generate;
+mod get;
 mod run;
+mod set;
 
 use std::path::PathBuf;
 
@@ -29,6 +31,8 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
     match cli.command {
         Command::Run(args) => run::run(&settings, env, args),
         Command::Check(args) => check::check(&settings, env, &args),
+        Command::Get(args) => get::get(&settings, env, &args),
+        Command::Set(args) => set::set(&settings, env, &args),
         Command::Generate(args) => generate::generate(&args),
     }
 }

@@ -1,6 +1,8 @@
 //! A launch in a temporary directory, with files, environment and arguments, run as a user would.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod server;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

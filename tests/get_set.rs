@@ -1,0 +1,57 @@
+//! `get` and `set` with the backends that need no server.
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+
+use common::*;
+
+#[test]
+fn get_prints_the_exact_value() {
+    let outcome = Launch::with_required().args(["get", "jwt_secret"]).run();
+    outcome.assert_code(0);
+    assert_eq!(
+        outcome.output.stdout,
+        JWT_SECRET.as_bytes(),
+        "no newline added"
+    );
+    let by_reference = Launch::with_required()
+        .file("k", "from-file\n")
+        .args(["get", "file://k"])
+        .run();
+    assert_eq!(by_reference.assert_code(0).stdout(), "from-file");
+}
+
+#[test]
+fn get_of_a_missing_secret_is_an_error() {
+    Launch::new()
+        .args(["get", "jwt_secret"])
+        .run()
+        .assert_code(125)
+        .assert_stderr_contains("variable CRONOS_AI_JWT_SECRET or JWT_SECRET is not set");
+}
+
+#[test]
+fn set_reads_stdin_and_the_env_backend_refuses() {
+    let launch = Launch::with_required().args(["set", "jwt_secret"]);
+    let mut child = launch
+        .command()
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"planted-new-value\n")
+        .unwrap();
+    let outcome = Outcome {
+        output: child.wait_with_output().unwrap(),
+    };
+    outcome
+        .assert_code(125)
+        .assert_stderr_contains("the env backend cannot store secret://jwt_secret")
+        .assert_no_leak(&["planted-new-value"]);
+}
