@@ -99,12 +99,11 @@ impl SecretsManager {
         let source = Source::of(reference, self.config.backend);
         let backends = self.backends(source).await?;
         let backend = backends.get(source).expect("built above");
-        let metadata = backend
-            .store(reference, value, options)
-            .await
-            .map_err(|error| {
-                Problem::new(reference.to_string(), error.message).with_optional_hint(error.hint)
-            })?;
+        let stored = backend.store(reference, value, options).await;
+        backends.finish().await;
+        let metadata = stored.map_err(|error| {
+            Problem::new(reference.to_string(), error.message).with_optional_hint(error.hint)
+        })?;
         tracing::info!(
             target: AUDIT_TARGET,
             reference = %reference,

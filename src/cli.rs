@@ -56,6 +56,15 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
     pub timeout: Duration,
 
+    /// Sleep a random time up to DURATION before the first request to a secrets server, so a
+    /// rollout of many pods does not reach Vault in the same second (e.g. 5s)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_timeout)]
+    pub jitter: Option<Duration>,
+
+    /// Revoke the Vault token obtained by login once the secrets are read, before exec
+    #[arg(long, global = true)]
+    pub revoke_token: bool,
+
     /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides
     #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,

@@ -23,6 +23,18 @@ pub struct LaunchSettings {
     pub override_env: bool,
     pub strict: bool,
     pub timeout: Duration,
+    /// Random delay up to this before the first request to a secrets server.
+    pub jitter: Option<Duration>,
+    /// `--revoke-token`: same as `vault_revoke_token: true`.
+    pub revoke_token: bool,
+}
+
+/// The config a command runs with: the file (or built-in), overrides, then flags.
+pub fn load_config(settings: &LaunchSettings, env: &Environment) -> Result<Config, Error> {
+    let path = config::locate(settings.config_path.as_deref(), env);
+    let mut config = config::load(path.as_deref(), env)?;
+    config.vault.revoke_token |= settings.revoke_token;
+    Ok(config)
 }
 
 /// The config and the plan: what would be fetched, from where. No I/O beyond reading files.
@@ -37,8 +49,7 @@ pub fn prepare(
     env: Environment,
     working_dir: &Path,
 ) -> Result<Prepared, Error> {
-    let config_path = config::locate(settings.config_path.as_deref(), &env);
-    let config = config::load(config_path.as_deref(), &env)?;
+    let config = load_config(settings, &env)?;
     let plan = plan::build(&PlanRequest {
         config: &config,
         env: &env,
@@ -87,6 +98,7 @@ pub fn resolve_and_validate(
         &prepared.config,
         &prepared.env,
         settings.timeout,
+        settings.jitter,
     ))?;
     drop(runtime);
     for var in &resolved {

@@ -21,6 +21,7 @@ pub mod output;
 pub mod placeholder;
 pub mod plan;
 pub mod problem;
+pub mod random;
 pub mod reference;
 pub mod resolve;
 pub mod schema;

@@ -15,6 +15,7 @@ use crate::env_vars::Environment;
 use crate::expand::Piece;
 use crate::plan::{Plan, PlannedVar};
 use crate::problem::Problem;
+use crate::random;
 use crate::reference::Reference;
 use crate::secret::SecretString;
 
@@ -44,6 +45,7 @@ pub async fn resolve(
     config: &Config,
     env: &Environment,
     timeout: Duration,
+    jitter: Option<Duration>,
 ) -> Result<Vec<ResolvedVar>, Problem> {
     let references: BTreeSet<Reference> = plan
         .vars
@@ -58,7 +60,13 @@ pub async fn resolve(
             .or_default()
             .push(reference);
     }
-    let sources = groups.keys().copied().collect();
+    let sources: BTreeSet<Source> = groups.keys().copied().collect();
+    // Before the deadline starts: the jitter spreads a rollout, it is not time to fetch.
+    if let Some(max) = jitter
+        && sources.iter().any(|source| source.is_remote())
+    {
+        tokio::time::sleep(random::duration_up_to(max)).await;
+    }
     let context = BuildContext {
         config,
         env,
@@ -66,6 +74,7 @@ pub async fn resolve(
     };
     let backends = Backends::build(&sources, &context).await?;
     let answers = fetch_all(&backends, groups, timeout).await;
+    backends.finish().await;
     Ok(plan
         .vars
         .iter()

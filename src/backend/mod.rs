@@ -3,6 +3,8 @@
 
 mod env;
 mod file;
+#[cfg(feature = "vault")]
+mod vault;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -40,6 +42,11 @@ impl Source {
             Scheme::AwsSm => Source::AwsSecretsManager,
             Scheme::AzureKv => Source::AzureKeyVault,
         }
+    }
+
+    /// A server across the network, as opposed to this machine's environment and files.
+    pub fn is_remote(self) -> bool {
+        !matches!(self, Source::Env | Source::File)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -167,6 +174,10 @@ pub trait Backend: Send + Sync {
         )
         .with_hint("store it where it is read from, or configure a backend that can (vault, aws_secrets_manager)"))
     }
+
+    /// Called once after a launch's reads, before exec: release what the backend holds
+    /// (Vault revokes a token it obtained by login when asked to).
+    async fn finish(&self) {}
 }
 
 /// The backends a launch needs, built once; nothing is built for a source no reference uses
@@ -187,6 +198,9 @@ impl Backends {
             let backend: Arc<dyn Backend> = match source {
                 Source::Env => Arc::new(EnvBackend::new((*env).clone(), config.secrets.clone())),
                 Source::File => Arc::new(FileBackend),
+                #[cfg(feature = "vault")]
+                Source::Vault => Arc::new(vault::VaultBackend::build(context)?),
+                #[allow(unreachable_patterns)] // which sources remain depends on the features built
                 Source::Vault | Source::AwsSecretsManager | Source::AzureKeyVault => {
                     return Err(not_built(source));
                 }
@@ -198,6 +212,11 @@ impl Backends {
 
     pub fn get(&self, source: Source) -> Option<&Arc<dyn Backend>> {
         self.built.get(&source)
+    }
+
+    /// Lets every backend release what it holds; see [`Backend::finish`].
+    pub async fn finish(&self) {
+        futures::future::join_all(self.built.values().map(|backend| backend.finish())).await;
     }
 }
 

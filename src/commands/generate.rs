@@ -6,6 +6,7 @@ use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use crate::cli::{Encoding, GenerateArgs};
 use crate::error::Error;
 use crate::problem::Problem;
+use crate::random::random_bytes;
 
 pub fn generate(args: &GenerateArgs) -> Result<i32, Error> {
     let secret = random_secret(usize::from(args.length), args.encoding)?;
@@ -47,17 +48,6 @@ pub fn random_secret(length: usize, encoding: Encoding) -> Result<String, Proble
             Ok(secret)
         }
     }
-}
-
-fn random_bytes(count: usize) -> Result<Vec<u8>, Problem> {
-    let mut bytes = vec![0u8; count];
-    getrandom::fill(&mut bytes).map_err(|error| {
-        Problem::new(
-            "generate",
-            format!("the operating system's random source failed: {error}"),
-        )
-    })?;
-    Ok(bytes)
 }
 
 #[cfg(test)]

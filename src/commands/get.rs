@@ -4,10 +4,9 @@ use std::io::{IsTerminal, Write};
 
 use crate::api::{SecretsManager, block_on};
 use crate::cli::GetArgs;
-use crate::config;
 use crate::env_vars::Environment;
 use crate::error::Error;
-use crate::launch::LaunchSettings;
+use crate::launch::{self, LaunchSettings};
 use crate::problem::Problem;
 
 pub fn get(settings: &LaunchSettings, env: Environment, args: &GetArgs) -> Result<i32, Error> {
@@ -20,9 +19,8 @@ pub fn get(settings: &LaunchSettings, env: Environment, args: &GetArgs) -> Resul
         .with_hint("pipe or capture it (VALUE=$(cronos-secrets get NAME)), or pass --force")
         .into());
     }
-    let path = config::locate(settings.config_path.as_deref(), &env);
-    let manager = SecretsManager::new(config::load(path.as_deref(), &env)?, env)
-        .with_timeout(settings.timeout);
+    let config = launch::load_config(settings, &env)?;
+    let manager = SecretsManager::new(config, env).with_timeout(settings.timeout);
     let reference = manager.reference(&args.name)?;
     let fetched = block_on(manager.fetch(&reference))?;
     // The exact bytes, with no newline added: `$(…)` and pipes get the value as stored.

@@ -51,6 +51,8 @@ fn launch_settings(global: &GlobalArgs) -> LaunchSettings {
         override_env: global.override_env,
         strict: global.strict,
         timeout: global.timeout,
+        jitter: global.jitter,
+        revoke_token: global.revoke_token,
     }
 }
 

@@ -5,10 +5,9 @@ use std::io::Read;
 use crate::api::{SecretsManager, block_on};
 use crate::backend::StoreOptions;
 use crate::cli::SetArgs;
-use crate::config;
 use crate::env_vars::Environment;
 use crate::error::Error;
-use crate::launch::LaunchSettings;
+use crate::launch::{self, LaunchSettings};
 use crate::problem::Problem;
 use crate::secret::SecretString;
 
@@ -24,9 +23,8 @@ pub fn set(settings: &LaunchSettings, env: Environment, args: &SetArgs) -> Resul
             .with_hint("cronos-secrets generate | cronos-secrets set NAME")
             .into());
     }
-    let path = config::locate(settings.config_path.as_deref(), &env);
-    let manager = SecretsManager::new(config::load(path.as_deref(), &env)?, env)
-        .with_timeout(settings.timeout);
+    let config = launch::load_config(settings, &env)?;
+    let manager = SecretsManager::new(config, env).with_timeout(settings.timeout);
     let reference = manager.reference(&args.name)?;
     let metadata = block_on(manager.store(
         &reference,

@@ -1,0 +1,312 @@
+//! The KV secrets engine, v1 and v2: paths, reads, writes, and what Vault's answers mean.
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use super::http::{Failure, Http};
+use crate::backend::{FetchError, FetchErrorKind, Metadata};
+use crate::secret::SecretString;
+
+/// One secret in a KV mount: the unit of a read (several keys of it cost one request).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SecretPath {
+    pub mount: String,
+    pub path: String,
+    pub version: Option<u64>,
+}
+
+/// What one read returned: every key of the secret, and its version metadata.
+pub struct SecretData {
+    pub keys: Map<String, Value>,
+    pub metadata: Metadata,
+}
+
+impl SecretPath {
+    /// The API path: `secret/data/cronos-ai/production/jwt_secret` for KV v2.
+    pub fn api_path(&self, kv_version: u8) -> String {
+        match kv_version {
+            1 => format!("{}/{}", self.mount, self.path),
+            _ => format!("{}/data/{}", self.mount, self.path),
+        }
+    }
+
+    /// `secret/cronos-ai/production/jwt_secret`, as `bao kv get` names it.
+    pub fn logical(&self) -> String {
+        format!("{}/{}", self.mount, self.path)
+    }
+}
+
+/// The KV version of a mount, from `sys/internal/ui/mounts` (one request per mount per launch).
+/// Tokens that may not look the mount up get the default, KV v2.
+pub async fn mount_version(http: &Http, token: &SecretString, mount: &str) -> u8 {
+    match http
+        .send(
+            Method::GET,
+            &format!("sys/internal/ui/mounts/{mount}"),
+            Some(token),
+            None,
+        )
+        .await
+    {
+        Ok(body) => match body
+            .pointer("/data/options/version")
+            .and_then(Value::as_str)
+        {
+            Some("1") => 1,
+            Some(_) => 2,
+            // A kv mount without a version option is KV v1.
+            None if body.pointer("/data/type").and_then(Value::as_str) == Some("kv") => 1,
+            None => 2,
+        },
+        Err(_) => {
+            tracing::debug!(
+                mount,
+                "could not look up the KV version of the mount; assuming 2"
+            );
+            2
+        }
+    }
+}
+
+pub async fn read(
+    http: &Http,
+    token: &SecretString,
+    secret: &SecretPath,
+    kv_version: u8,
+    auth: &str,
+) -> Result<SecretData, FetchError> {
+    let mut api_path = secret.api_path(kv_version);
+    if let (2, Some(version)) = (kv_version, secret.version) {
+        api_path.push_str(&format!("?version={version}"));
+    }
+    let body = http
+        .send(Method::GET, &api_path, Some(token), None)
+        .await
+        .map_err(|failure| explain(failure, http, secret, kv_version, "reading", auth))?;
+    let data = body.get("data").cloned().unwrap_or(Value::Null);
+    let (keys, metadata) = match kv_version {
+        1 => (data, Metadata::default()),
+        _ => {
+            let metadata = Metadata {
+                version: data
+                    .pointer("/metadata/version")
+                    .and_then(Value::as_u64)
+                    .map(|v| v.to_string()),
+                updated: data
+                    .pointer("/metadata/created_time")
+                    .and_then(Value::as_str)
+                    .and_then(parse_rfc3339),
+            };
+            (data.get("data").cloned().unwrap_or(Value::Null), metadata)
+        }
+    };
+    match keys {
+        Value::Object(keys) => Ok(SecretData { keys, metadata }),
+        // KV v2 answers a deleted (not destroyed) version with data: null.
+        _ => Err(FetchError::new(
+            FetchErrorKind::NotFound,
+            format!(
+                "{} has no data (the version was deleted or destroyed)",
+                secret.api_path(kv_version)
+            ),
+        )
+        .with_hint(format!(
+            "restore it with: bao kv undelete -mount={} {}",
+            secret.mount, secret.path
+        ))),
+    }
+}
+
+/// Sets one key, keeping the secret's other keys; KV v2 writes check-and-set against the
+/// version just read, so a concurrent writer is not silently overwritten.
+pub async fn write(
+    http: &Http,
+    token: &SecretString,
+    secret: &SecretPath,
+    kv_version: u8,
+    key: &str,
+    value: &SecretString,
+    auth: &str,
+) -> Result<Metadata, FetchError> {
+    let text = value.expose_str().ok_or_else(|| {
+        FetchError::new(
+            FetchErrorKind::Invalid,
+            "Vault KV values must be valid UTF-8 text",
+        )
+    })?;
+    let (mut keys, current_version) = match read(http, token, secret, kv_version, auth).await {
+        Ok(current) => (current.keys, current.metadata.version),
+        Err(error) if error.kind == FetchErrorKind::NotFound => (Map::new(), None),
+        Err(error) => return Err(error),
+    };
+    keys.insert(key.to_string(), Value::String(text.to_string()));
+    let body = match kv_version {
+        1 => Value::Object(keys),
+        _ => {
+            let cas: u64 = current_version.and_then(|v| v.parse().ok()).unwrap_or(0);
+            json!({ "data": keys, "options": { "cas": cas } })
+        }
+    };
+    let answer = http
+        .send(
+            Method::POST,
+            &secret.api_path(kv_version),
+            Some(token),
+            Some(&body),
+        )
+        .await
+        .map_err(|failure| explain(failure, http, secret, kv_version, "writing", auth))?;
+    Ok(Metadata {
+        version: answer
+            .pointer("/data/version")
+            .and_then(Value::as_u64)
+            .map(|v| v.to_string()),
+        updated: answer
+            .pointer("/data/created_time")
+            .and_then(Value::as_str)
+            .and_then(parse_rfc3339),
+    })
+}
+
+/// A key of the secret as the program will see it: strings as they are, other JSON as JSON text.
+pub fn key_value(
+    data: &SecretData,
+    key: &str,
+    secret: &SecretPath,
+    kv_version: u8,
+) -> Result<SecretString, FetchError> {
+    match data.keys.get(key) {
+        Some(Value::String(text)) => Ok(SecretString::from(text.as_str())),
+        Some(other) => Ok(SecretString::from(other.to_string())),
+        None => {
+            let names: Vec<&str> = data.keys.keys().map(String::as_str).collect();
+            let has = if names.is_empty() {
+                "no keys".to_string()
+            } else {
+                format!("keys: {}", names.join(", "))
+            };
+            Err(FetchError::new(
+                FetchErrorKind::NotFound,
+                format!(
+                    "{} has no key \"{key}\" ({has})",
+                    secret.api_path(kv_version)
+                ),
+            )
+            .with_hint("choose the key with #KEY, e.g. secret://NAME#password"))
+        }
+    }
+}
+
+/// Turns a failed request into the message a user needs: what, where, and what to do.
+fn explain(
+    failure: Failure,
+    http: &Http,
+    secret: &SecretPath,
+    kv_version: u8,
+    doing: &str,
+    auth: &str,
+) -> FetchError {
+    let api_path = secret.api_path(kv_version);
+    match failure {
+        Failure::Status { status: 403, .. } => {
+            let capability = if doing == "reading" { "read" } else { "create\" and \"update" };
+            FetchError::new(
+                FetchErrorKind::Denied,
+                format!(
+                    "permission denied {doing} {api_path} (auth: {auth}): the token's policies must grant \"{capability}\" on that path"
+                ),
+            )
+            .with_hint(format!("add to the policy: path \"{api_path}\" {{ capabilities = [\"{capability}\"] }}"))
+        }
+        Failure::Status { status: 404, .. } => {
+            let what = match secret.version {
+                Some(version) => format!("version {version} of {api_path}"),
+                None => api_path.clone(),
+            };
+            FetchError::new(FetchErrorKind::NotFound, format!("not found: {what}")).with_hint(format!(
+                "store it with: bao kv put -mount={} {} value=… (or vault kv put)",
+                secret.mount, secret.path
+            ))
+        }
+        Failure::Status { status, errors } => {
+            let detail = if errors.is_empty() { String::new() } else { format!(": {}", errors.join("; ")) };
+            let kind = if status == 429 || status >= 500 { FetchErrorKind::Unavailable } else { FetchErrorKind::Invalid };
+            FetchError::new(kind, format!("Vault answered {status} {doing} {api_path}{detail}"))
+        }
+        Failure::Unreachable { reason, attempts } => FetchError::new(
+            FetchErrorKind::Unavailable,
+            format!(
+                "cannot reach Vault at {} {doing} {api_path}: {reason} (gave up after {attempts} attempts at the deadline)",
+                http.address
+            ),
+        )
+        .with_hint("check VAULT_ADDR and that Vault is up and unsealed, or raise --timeout"),
+        Failure::Tls { reason } => FetchError::new(FetchErrorKind::Unavailable, reason)
+            .with_hint("set VAULT_CACERT to the PEM file of the CA that signed Vault's certificate"),
+        Failure::Malformed { reason } => FetchError::new(FetchErrorKind::Invalid, format!("{reason} ({doing} {api_path})")),
+    }
+}
+
+/// Parses Vault's `2024-05-01T12:34:56.123456789Z` timestamps.
+fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+    let (date, time) = text.split_once('T')?;
+    let mut date_parts = date.splitn(3, '-').map(|part| part.parse::<i64>().ok());
+    let (year, month, day) = (
+        date_parts.next()??,
+        date_parts.next()??,
+        date_parts.next()??,
+    );
+    let time = time.strip_suffix('Z')?;
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let mut clock_parts = clock.splitn(3, ':').map(|part| part.parse::<i64>().ok());
+    let (hour, minute, second) = (
+        clock_parts.next()??,
+        clock_parts.next()??,
+        clock_parts.next()??,
+    );
+    let nanos: u32 = format!("{fraction:0<9}").get(..9)?.parse().ok()?;
+    // Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
+    let seconds = u64::try_from(seconds).ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_vault_timestamps() {
+        let parsed = parse_rfc3339("2024-05-01T12:34:56.5Z").unwrap();
+        let seconds = parsed.duration_since(SystemTime::UNIX_EPOCH).unwrap();
+        assert_eq!(seconds.as_secs(), 1_714_566_896);
+        assert_eq!(seconds.subsec_millis(), 500);
+        assert_eq!(
+            parse_rfc3339("1970-01-01T00:00:00Z"),
+            Some(SystemTime::UNIX_EPOCH)
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn api_paths_by_kv_version() {
+        let secret = SecretPath {
+            mount: "secret".into(),
+            path: "cronos-ai/production/jwt_secret".into(),
+            version: None,
+        };
+        assert_eq!(
+            secret.api_path(2),
+            "secret/data/cronos-ai/production/jwt_secret"
+        );
+        assert_eq!(secret.api_path(1), "secret/cronos-ai/production/jwt_secret");
+    }
+}
