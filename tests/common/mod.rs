@@ -1,6 +1,7 @@
 //! A launch in a temporary directory, with files, environment and arguments, run as a user would.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod openbao;
 pub mod server;
 
 use std::collections::BTreeMap;
@@ -171,6 +172,18 @@ impl Outcome {
     }
 
     /// Fails if any planted value shows up on stdout or stderr.
+    /// Fails if any planted value shows up on stderr (for runs whose stdout is the program's).
+    pub fn assert_stderr_no_leak(&self, values: &[&str]) -> &Self {
+        for value in values {
+            assert!(
+                !self.stderr().contains(value),
+                "stderr leaks {value:?}:\n{}",
+                self.stderr()
+            );
+        }
+        self
+    }
+
     pub fn assert_no_leak(&self, values: &[&str]) -> &Self {
         for value in values {
             assert!(
