@@ -320,6 +320,28 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_input_never_panics() {
+        let pieces = [
+            "A", "=", "\"", "'", "\\", "#", " ", "\n", "\r", "export ", "é", "$",
+        ];
+        let mut level = vec![String::new()];
+        for _ in 0..4 {
+            level = level
+                .iter()
+                .flat_map(|prefix| pieces.iter().map(move |piece| format!("{prefix}{piece}")))
+                .collect();
+            for input in &level {
+                if let Err(error) = parse(input) {
+                    assert!(
+                        error.line() >= 1 && error.line() <= input.split('\n').count(),
+                        "{input:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn errors_never_echo_values() {
         let error = parse("A=\"secret-value\" oops-secret\n").unwrap_err();
         assert!(!error.to_string().contains("secret"), "{error}");

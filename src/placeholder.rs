@@ -56,7 +56,13 @@ pub enum PlaceholderError {
     InvalidName { offset: usize },
     #[error("unknown operator in `${{{name}…}}` (expected one of `:-`, `-`, `:?`, `?`, or `}}`)")]
     UnknownOperator { name: String, offset: usize },
+    #[error("placeholders nested too deeply (at most {MAX_NESTING} levels)")]
+    TooDeep { offset: usize },
 }
+
+/// Defaults nest (`${A:-${B:-…}}`) and are parsed recursively: bounded, so that no input can
+/// exhaust the stack.
+const MAX_NESTING: usize = 32;
 
 impl PlaceholderError {
     pub fn offset(&self) -> usize {
@@ -64,7 +70,8 @@ impl PlaceholderError {
             PlaceholderError::Unclosed { offset }
             | PlaceholderError::EmptyName { offset }
             | PlaceholderError::InvalidName { offset }
-            | PlaceholderError::UnknownOperator { offset, .. } => *offset,
+            | PlaceholderError::UnknownOperator { offset, .. }
+            | PlaceholderError::TooDeep { offset } => *offset,
         }
     }
 }
@@ -74,6 +81,7 @@ pub fn parse(input: &str, syntax: Syntax) -> Result<Vec<Segment>, PlaceholderErr
         input,
         position: 0,
         syntax,
+        depth: 0,
     };
     parser.segments(false)
 }
@@ -103,6 +111,7 @@ struct Parser<'a> {
     input: &'a str,
     position: usize,
     syntax: Syntax,
+    depth: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -195,10 +204,18 @@ impl<'a> Parser<'a> {
                     offset: start,
                 });
             }
-            ":-" | "-" => Fallback::Default {
-                if_empty: operator == ":-",
-                value: self.segments(true)?,
-            },
+            ":-" | "-" => {
+                if self.depth >= MAX_NESTING {
+                    return Err(PlaceholderError::TooDeep { offset: start });
+                }
+                self.depth += 1;
+                let value = self.segments(true);
+                self.depth -= 1;
+                Fallback::Default {
+                    if_empty: operator == ":-",
+                    value: value?,
+                }
+            }
             _ => Fallback::Required {
                 if_empty: operator == ":?",
                 message: self.message(start)?,
@@ -367,6 +384,46 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(parse(input, Syntax::EnvFile), Err(expected), "{input}");
+        }
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = "${A:-".repeat(10_000);
+        assert!(matches!(
+            parse(&deep, Syntax::EnvFile),
+            Err(PlaceholderError::TooDeep { .. })
+        ));
+        let fine = format!(
+            "{}x{}",
+            "${A:-".repeat(MAX_NESTING),
+            "}".repeat(MAX_NESTING)
+        );
+        assert!(parse(&fine, Syntax::EnvFile).is_ok());
+    }
+
+    #[test]
+    fn arbitrary_input_never_panics_and_errors_point_at_a_dollar() {
+        let pieces = [
+            "$", "{", "}", ":", "-", "?", "A", "1", "é", "x://", " ", "\n",
+        ];
+        let mut level = vec![String::new()];
+        for _ in 0..4 {
+            level = level
+                .iter()
+                .flat_map(|prefix| pieces.iter().map(move |piece| format!("{prefix}{piece}")))
+                .collect();
+            for input in &level {
+                for syntax in [Syntax::EnvFile, Syntax::Template] {
+                    if let Err(error) = parse(input, syntax) {
+                        assert_eq!(
+                            input.get(error.offset()..error.offset() + 1),
+                            Some("$"),
+                            "{input:?}"
+                        );
+                    }
+                }
+            }
         }
     }
 
