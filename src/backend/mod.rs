@@ -1,6 +1,8 @@
 //! Where secrets live. Every backend answers a whole launch's references for it at once, keyed
 //! by reference, so that Vault can read a path once for many keys and AWS can batch.
 
+#[cfg(feature = "aws")]
+mod aws;
 mod env;
 mod file;
 
@@ -17,6 +19,8 @@ use crate::problem::Problem;
 use crate::reference::{Reference, Scheme};
 use crate::secret::SecretString;
 
+#[cfg(feature = "aws")]
+pub use aws::AwsBackend;
 pub use env::EnvBackend;
 pub use file::FileBackend;
 
@@ -187,9 +191,9 @@ impl Backends {
             let backend: Arc<dyn Backend> = match source {
                 Source::Env => Arc::new(EnvBackend::new((*env).clone(), config.secrets.clone())),
                 Source::File => Arc::new(FileBackend),
-                Source::Vault | Source::AwsSecretsManager | Source::AzureKeyVault => {
-                    return Err(not_built(source));
-                }
+                #[cfg(feature = "aws")]
+                Source::AwsSecretsManager => Arc::new(AwsBackend::connect(context).await?),
+                _ => return Err(not_built(source)),
             };
             built.insert(source, backend);
         }
@@ -206,6 +210,8 @@ pub fn planned_location(reference: &Reference, config: &Config) -> String {
     match Source::of(reference, config.backend) {
         Source::Env => EnvBackend::describe(reference, &config.secrets),
         Source::File => format!("file://{}", reference.target),
+        #[cfg(feature = "aws")]
+        Source::AwsSecretsManager => aws::location(reference, &config.aws.prefix),
         _ => reference.to_string(),
     }
 }
