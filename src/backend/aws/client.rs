@@ -20,12 +20,13 @@ use aws_sdk_secretsmanager::config::{
 };
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
+use super::errors::Service;
 use crate::config::AwsSettings;
 use crate::problem::Problem;
 
-/// The SDK's default IMDS client tries 4 times with 1 s timeouts, per call, and a credential
-/// load makes several calls: off EC2 that is most of a minute. Two short tries tell "no
-/// metadata service here" from a slow one.
+/// The SDK's default IMDS client makes up to 4 attempts per call, each with 1 s timeouts, and
+/// loading credentials and the region each call it: off EC2, behind a firewall that drops
+/// packets, that adds up. Two short tries tell "no metadata service here" from a slow one.
 const IMDS_ATTEMPTS: u32 = 2;
 const IMDS_TIMEOUT: Duration = Duration::from_secs(1);
 const IMDS_OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
@@ -39,10 +40,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 const LOCATION: &str = "backend aws_secrets_manager";
 
-/// A ready client, and the region it talks to (for messages and IAM resource patterns).
+/// A ready client, and where it sends its calls (for messages).
 pub struct Connection {
     pub client: Client,
-    pub region: String,
+    pub service: Service,
 }
 
 /// Resolves region and credentials once, within `deadline`, and builds the client.
@@ -82,9 +83,17 @@ pub async fn connect(settings: &AwsSettings, deadline: Duration) -> Result<Conne
     if let Some(endpoint) = &settings.endpoint_url {
         loader = loader.endpoint_url(endpoint);
     }
+    let sdk_config = loader.load().await;
+    let endpoint = match sdk_config.endpoint_url() {
+        Some(url) => url.to_string(),
+        None => format!("its {region} endpoint"),
+    };
     Ok(Connection {
-        client: Client::new(&loader.load().await),
-        region: region.to_string(),
+        client: Client::new(&sdk_config),
+        service: Service {
+            region: region.to_string(),
+            endpoint,
+        },
     })
 }
 
@@ -112,29 +121,31 @@ async fn credentials(
         .imds_client(imds)
         .build()
         .await;
-    let loaded: Credentials = match tokio::time::timeout(deadline, chain.provide_credentials())
-        .await
-    {
-        Ok(Ok(credentials)) => credentials,
-        Ok(Err(error)) => {
-            let message = match &error {
-                CredentialsError::CredentialsNotLoaded(_) => "no AWS credentials found".to_string(),
-                _ => format!(
-                    "cannot load AWS credentials: {}",
-                    DisplayErrorContext(&error)
-                ),
-            };
-            return Err(Problem::new(LOCATION, message).with_hint(CREDENTIALS_HINT));
-        }
-        Err(_) => {
-            return Err(Problem::new(
-                LOCATION,
-                format!("loading AWS credentials took longer than {deadline:?}"),
-            )
-            .with_hint(CREDENTIALS_HINT));
-        }
-    };
+    let loaded: Credentials =
+        match tokio::time::timeout(deadline, chain.provide_credentials()).await {
+            Ok(Ok(credentials)) => credentials,
+            Ok(Err(error)) => {
+                let message = match &error {
+                    CredentialsError::CredentialsNotLoaded(_) => {
+                        format!("no AWS credentials found (looked in {CREDENTIAL_SOURCES})")
+                    }
+                    _ => format!(
+                        "cannot load AWS credentials: {}",
+                        DisplayErrorContext(&error)
+                    ),
+                };
+                return Err(Problem::new(LOCATION, message).with_hint(CREDENTIALS_HINT));
+            }
+            Err(_) => {
+                return Err(Problem::new(
+                    LOCATION,
+                    format!("loading AWS credentials took longer than {deadline:?}"),
+                )
+                .with_hint(CREDENTIALS_HINT));
+            }
+        };
     Ok(SharedCredentialsProvider::new(loaded))
 }
 
-const CREDENTIALS_HINT: &str = "looked in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the AWS_PROFILE profile (~/.aws/config, ~/.aws/credentials), web identity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, as EKS IRSA sets), the ECS task role and EC2 instance metadata; provide one of them";
+const CREDENTIAL_SOURCES: &str = "AWS_ACCESS_KEY_ID, the AWS_PROFILE profile in ~/.aws, web identity, the ECS task role and EC2 instance metadata";
+const CREDENTIALS_HINT: &str = "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, set AWS_PROFILE, or run with an IAM role (EKS IRSA: AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, an ECS task role, an EC2 instance profile)";

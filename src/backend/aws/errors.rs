@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 
 use super::request::SecretRead;
 use crate::backend::{FetchError, FetchErrorKind};
@@ -27,6 +27,14 @@ impl fmt::Display for Action {
             Action::CreateSecret => "CreateSecret",
         })
     }
+}
+
+/// Where the calls go, for messages and IAM resource patterns.
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub region: String,
+    /// `aws_endpoint_url` / `AWS_ENDPOINT_URL`, or a description of the default one.
+    pub endpoint: String,
 }
 
 /// Why a call (or one secret of a batch) failed, before it is put in words.
@@ -59,7 +67,7 @@ impl Failure {
             SdkError::TimeoutError(_) => Failure::TimedOut,
             SdkError::DispatchFailure(failure) if failure.is_timeout() => Failure::TimedOut,
             SdkError::ResponseError(_) => Failure::Unreadable,
-            other => Failure::Unreachable(DisplayErrorContext(&other).to_string()),
+            other => Failure::Unreachable(causes(&other)),
         }
     }
 
@@ -91,9 +99,10 @@ impl Failure {
         read: &SecretRead,
         location: &str,
         action: Action,
-        region: &str,
+        service: &Service,
     ) -> FetchError {
         let id = &read.id;
+        let region = &service.region;
         let (code, aws_message) = match self {
             Failure::Service { code, message } => (code.as_str(), message.as_str()),
             Failure::TimedOut => {
@@ -106,7 +115,10 @@ impl Failure {
             Failure::Unreachable(detail) => {
                 return FetchError::new(
                     FetchErrorKind::Unavailable,
-                    format!("{location}: cannot reach AWS Secrets Manager: {detail}"),
+                    format!(
+                        "{location}: cannot reach AWS Secrets Manager at {}: {detail}",
+                        service.endpoint
+                    ),
                 )
                 .with_hint(
                     "check the network, aws_region and aws_endpoint_url / AWS_ENDPOINT_URL",
@@ -141,7 +153,8 @@ impl Failure {
                     shell_quote(&location.replacen("aws-sm ", "aws-sm://", 1))
                 ),
             ),
-            "InvalidRequestException" if aws_message.contains("deletion") => (
+            // AWS says "marked for deletion", moto "marked deleted".
+            "InvalidRequestException" if aws_message.contains("marked") => (
                 FetchErrorKind::NotFound,
                 format!("secret {id} is scheduled for deletion"),
                 format!("restore it: aws secretsmanager restore-secret --secret-id {id}"),
@@ -204,6 +217,21 @@ fn access_hint(action: Action, id: &str, region: &str) -> String {
     }
 }
 
+/// "dispatch failure: io error: …: Connection refused (os error 111)": each cause's own words,
+/// without the Debug dump that `DisplayErrorContext` appends.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut words = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if words.last() != Some(&text) {
+            words.push(text);
+        }
+        source = cause.source();
+    }
+    words.join(": ")
+}
+
 fn pin(read: &SecretRead) -> String {
     match (&read.version_id, &read.version_stage) {
         (Some(id), Some(stage)) => format!("{id} (stage {stage})"),
@@ -230,11 +258,15 @@ mod tests {
     }
 
     fn describe(code: &str, message: &str, pinned: bool, action: Action) -> FetchError {
+        let service = Service {
+            region: "us-east-1".into(),
+            endpoint: "http://127.0.0.1:1".into(),
+        };
         Failure::service(Some(code), Some(message)).describe(
             &read(pinned),
             "aws-sm cronos-ai/db",
             action,
-            "us-east-1",
+            &service,
         )
     }
 

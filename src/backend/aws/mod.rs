@@ -75,7 +75,7 @@ impl Backend for AwsBackend {
             secret_versions = reads.len(),
             "reading from AWS Secrets Manager"
         );
-        let Connection { client, region } = &self.connection;
+        let Connection { client, service } = &self.connection;
         let results = Reader::new(client, &self.batch_denied)
             .read_all(reads.into_iter().collect())
             .await;
@@ -84,7 +84,7 @@ impl Backend for AwsBackend {
             let answer = match results.get(&request.read) {
                 Some(Ok(version)) => version.select(&request.selection, &location),
                 Some(Err(ReadFailure { failure, action })) => {
-                    Err(failure.describe(&request.read, &location, *action, region))
+                    Err(failure.describe(&request.read, &location, *action, service))
                 }
                 None => Err(FetchError::new(
                     FetchErrorKind::Unavailable,
@@ -106,7 +106,7 @@ impl Backend for AwsBackend {
         let location = self.location(reference);
         let store = store::Store {
             client: &self.connection.client,
-            region: &self.connection.region,
+            service: &self.connection.service,
             location: &location,
         };
         store.store(&request, value, options).await

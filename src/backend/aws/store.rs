@@ -3,14 +3,14 @@
 
 use aws_sdk_secretsmanager::Client;
 
-use super::errors::{Action, Failure};
+use super::errors::{Action, Failure, Service};
 use super::request::Request;
 use crate::backend::{FetchError, FetchErrorKind, Metadata, StoreOptions};
 use crate::secret::SecretString;
 
 pub struct Store<'a> {
     pub client: &'a Client,
-    pub region: &'a str,
+    pub service: &'a Service,
     /// `aws-sm cronos-ai/database_password`, for messages.
     pub location: &'a str,
 }
@@ -40,7 +40,7 @@ impl Store<'_> {
                 &request.read,
                 self.location,
                 Action::PutSecretValue,
-                self.region,
+                self.service,
             ));
         }
         if !options.create {
@@ -48,7 +48,7 @@ impl Store<'_> {
                 FetchErrorKind::NotFound,
                 format!(
                     "{}: secret {id} does not exist in {}",
-                    self.location, self.region
+                    self.location, self.service.region
                 ),
             )
             .with_hint("pass --create to create it, or check aws_region and aws_prefix"));
@@ -75,7 +75,7 @@ impl Store<'_> {
                     &request.read,
                     self.location,
                     Action::CreateSecret,
-                    self.region,
+                    self.service,
                 )
             })
     }
