@@ -226,6 +226,15 @@ fn arns_work_as_bare_values_and_in_aws_sm_references() {
     assert_eq!(env["KEYED"], "planted-arn-token-55");
     assert_eq!(env["BY_NAME"], "planted-arn-value-44");
     assert_eq!(test.calls(), calls(&[("BatchGetSecretValue", 1)]));
+
+    // In the launcher's own environment, as ECS task definitions and secrets-init users set it.
+    let from_process = test
+        .launch()
+        .env("API_KEY", &arn)
+        .args(["run", "--", "env", "-0"])
+        .run();
+    from_process.assert_code(0);
+    assert_eq!(from_process.child_env()["API_KEY"], "planted-arn-value-44");
 }
 
 #[test]
