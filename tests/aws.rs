@@ -302,6 +302,23 @@ fn forty_five_secrets_take_three_batch_calls_and_no_single_reads() {
 }
 
 #[test]
+fn a_batch_refused_for_one_bad_id_is_asked_per_secret_so_the_error_names_that_one() {
+    let test = AwsTest::new("bad_id");
+    test.secret("good", "planted-good-value");
+    test.secret("also_good", "planted-also-good");
+    let outcome =
+        test.run_env("GOOD=secret://good\nALSO=secret://also_good\nBAD=aws-sm://bad name\n");
+    outcome
+        .assert_code(125)
+        .assert_stderr_contains("BAD: aws-sm bad name: secret bad name not found");
+    assert!(!outcome.stderr().contains("GOOD:"), "{}", outcome.stderr());
+    assert_eq!(
+        test.calls(),
+        calls(&[("BatchGetSecretValue", 1), ("GetSecretValue", 3)])
+    );
+}
+
+#[test]
 fn a_secret_deleted_between_launches_fails_the_next_launch_clearly() {
     let test = AwsTest::new("deleted");
     test.secret("gone", "planted-gone-77");

@@ -5,7 +5,8 @@ one `moto_server` runs); this middleware only looks at it first:
 
 * counts requests per access key id and `X-Amz-Target` action, served as JSON at
   GET /_counts/<access key id> (each test uses its own key, so parallel tests do not mix);
-* rejects BatchGetSecretValue with more than 20 ids, as AWS does (moto does not check);
+* rejects BatchGetSecretValue with more than 20 ids, or with an id that cannot be a secret
+  name or ARN, as AWS does (moto does not check);
 * injects failures chosen by words in the access key id:
   DENYBATCH  BatchGetSecretValue -> AccessDeniedException (the role may not batch)
   DENYGET    GetSecretValue -> AccessDeniedException
@@ -28,6 +29,8 @@ from werkzeug.serving import run_simple
 
 BATCH_LIMIT = 20
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+# Secret names and ARNs; AWS refuses a whole batch when one id is not one.
+VALID_ID = re.compile(r"[A-Za-z0-9/_+=.@:-]+")
 
 lock = threading.Lock()
 counts = collections.defaultdict(collections.Counter)
@@ -95,6 +98,14 @@ class Counting:
                     "400 Bad Request",
                     "ValidationException",
                     f"SecretIdList has {len(ids)} ids; the maximum is {BATCH_LIMIT}",
+                )
+            invalid = [i for i in ids if not VALID_ID.fullmatch(i)]
+            if invalid:
+                return aws_error(
+                    start_response,
+                    "400 Bad Request",
+                    "ValidationException",
+                    f"Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@! ({invalid[0]})",
                 )
             if "DENYBATCH" in key:
                 return aws_error(start_response, "400 Bad Request", "AccessDeniedException", denied(action))

@@ -89,6 +89,10 @@ impl Failure {
         self.code() == Some("AccessDeniedException")
     }
 
+    pub fn is_invalid_request(&self) -> bool {
+        self.code().is_some_and(is_invalid_request)
+    }
+
     pub fn is_not_found(&self) -> bool {
         self.code() == Some("ResourceNotFoundException")
     }
@@ -181,7 +185,7 @@ impl Failure {
                 format!("throttled by AWS Secrets Manager reading {id}, even after retries"),
                 "fewer launches at once, or a longer --timeout for more retries".to_string(),
             ),
-            "InvalidParameterException" | "InvalidRequestException" | "ValidationException" => (
+            code if is_invalid_request(code) => (
                 FetchErrorKind::Invalid,
                 format!("AWS refused {action} for {id}"),
                 "check the secret id and the reference's parameters".to_string(),
@@ -194,6 +198,13 @@ impl Failure {
         };
         FetchError::new(kind, format!("{location}: {problem} ({said})")).with_hint(hint)
     }
+}
+
+fn is_invalid_request(code: &str) -> bool {
+    matches!(
+        code,
+        "InvalidParameterException" | "InvalidRequestException" | "ValidationException"
+    )
 }
 
 /// The grant that fixes an access-denied error, in IAM terms.

@@ -91,6 +91,11 @@ impl<'a> Reader<'a> {
                 }
                 gather(reads.into_iter().map(|read| self.read_one_alone(read))).await
             }
+            // One bad id can make AWS refuse the whole call: ask per secret, so each gets its
+            // own answer (and the others their values).
+            Err(failure) if failure.is_invalid_request() => {
+                gather(reads.into_iter().map(|read| self.read_one_alone(read))).await
+            }
             Err(failure) => reads
                 .into_iter()
                 .map(|read| {
