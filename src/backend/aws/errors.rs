@@ -154,7 +154,7 @@ impl Failure {
                 format!("secret {id} not found in {region}"),
                 format!(
                     "create it (cronos-secrets set --create {}, or aws secretsmanager create-secret --name {id}), or check aws_region and aws_prefix",
-                    shell_quote(&location.replacen("aws-sm ", "aws-sm://", 1))
+                    shell_quote(&format!("aws-sm://{id}"))
                 ),
             ),
             // AWS says "marked for deletion", moto "marked deleted".
