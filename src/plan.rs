@@ -139,7 +139,8 @@ pub fn build(request: &PlanRequest) -> Result<Plan, Vec<Problem>> {
         let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
             continue;
         };
-        if vars.contains_key(name) || !value.contains("://") {
+        // A bare Secrets Manager ARN is a reference too (secrets-init users write them so).
+        if vars.contains_key(name) || !(value.contains("://") || Reference::is_reference(value)) {
             continue;
         }
         match process_pieces(value, request.working_dir) {

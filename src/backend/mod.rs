@@ -1,6 +1,8 @@
 //! Where secrets live. Every backend answers a whole launch's references for it at once, keyed
 //! by reference, so that Vault can read a path once for many keys and AWS can batch.
 
+#[cfg(feature = "aws")]
+mod aws;
 mod env;
 mod file;
 #[cfg(feature = "vault")]
@@ -19,6 +21,8 @@ use crate::problem::Problem;
 use crate::reference::{Reference, Scheme};
 use crate::secret::SecretString;
 
+#[cfg(feature = "aws")]
+pub use aws::AwsBackend;
 pub use env::EnvBackend;
 pub use file::FileBackend;
 
@@ -200,10 +204,10 @@ impl Backends {
                 Source::File => Arc::new(FileBackend),
                 #[cfg(feature = "vault")]
                 Source::Vault => Arc::new(vault::VaultBackend::build(context)?),
+                #[cfg(feature = "aws")]
+                Source::AwsSecretsManager => Arc::new(AwsBackend::connect(context).await?),
                 #[allow(unreachable_patterns)] // which sources remain depends on the features built
-                Source::Vault | Source::AwsSecretsManager | Source::AzureKeyVault => {
-                    return Err(not_built(source));
-                }
+                _ => return Err(not_built(source)),
             };
             built.insert(source, backend);
         }
@@ -225,6 +229,8 @@ pub fn planned_location(reference: &Reference, config: &Config) -> String {
     match Source::of(reference, config.backend) {
         Source::Env => EnvBackend::describe(reference, &config.secrets),
         Source::File => format!("file://{}", reference.target),
+        #[cfg(feature = "aws")]
+        Source::AwsSecretsManager => aws::location(reference, &config.aws.prefix),
         _ => reference.to_string(),
     }
 }

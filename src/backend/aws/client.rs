@@ -1,0 +1,151 @@
+//! The Secrets Manager client: AWS's standard region and credential chains, bounded so that a
+//! launch with no credentials fails in seconds instead of waiting on instance metadata, and
+//! retries (throttling, 5xx) with backoff and jitter that stop at the launch's deadline.
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::default_provider::credentials::DefaultCredentialsChain;
+use aws_config::environment::EnvironmentVariableRegionProvider;
+use aws_config::imds;
+use aws_config::imds::region::ImdsRegionProvider;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::ProfileFileRegionProvider;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::{
+    Credentials, ProvideCredentials, Region, SharedCredentialsProvider,
+};
+use aws_sdk_secretsmanager::error::DisplayErrorContext;
+
+use super::errors::Service;
+use crate::config::AwsSettings;
+use crate::problem::Problem;
+
+/// The SDK's default IMDS client makes up to 4 attempts per call, each with 1 s timeouts, and
+/// loading credentials and the region each call it: off EC2, behind a firewall that drops
+/// packets, that adds up. Two short tries tell "no metadata service here" from a slow one.
+const IMDS_ATTEMPTS: u32 = 2;
+const IMDS_TIMEOUT: Duration = Duration::from_secs(1);
+const IMDS_OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Standard retry mode: exponential backoff with full jitter, for throttling, 5xx and
+/// transient network errors. The operation timeout (the deadline) ends retrying first.
+const MAX_ATTEMPTS: u32 = 5;
+const INITIAL_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+const LOCATION: &str = "backend aws_secrets_manager";
+
+/// A ready client, and where it sends its calls (for messages).
+pub struct Connection {
+    pub client: Client,
+    pub service: Service,
+}
+
+/// Resolves region and credentials once, within `deadline`, and builds the client.
+pub async fn connect(settings: &AwsSettings, deadline: Duration) -> Result<Connection, Problem> {
+    let imds = imds::Client::builder()
+        .max_attempts(IMDS_ATTEMPTS)
+        .connect_timeout(IMDS_TIMEOUT)
+        .read_timeout(IMDS_TIMEOUT)
+        .operation_timeout(IMDS_OPERATION_TIMEOUT.min(deadline))
+        .build();
+    let region = tokio::time::timeout(deadline, region(settings, imds.clone()))
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| {
+            Problem::new(LOCATION, "no AWS region is configured").with_hint(
+                "set aws_region in the config (or CRONOS_SECRETS_AWS_REGION), or AWS_REGION",
+            )
+        })?;
+    let credentials = credentials(&region, imds, deadline).await?;
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(region.clone())
+        .credentials_provider(credentials)
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(MAX_ATTEMPTS)
+                .with_initial_backoff(INITIAL_BACKOFF)
+                .with_max_backoff(MAX_BACKOFF),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT.min(deadline))
+                .operation_timeout(deadline)
+                .build(),
+        );
+    // Otherwise the SDK reads AWS_ENDPOINT_URL (and _SECRETS_MANAGER) and the profile itself.
+    if let Some(endpoint) = &settings.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    let sdk_config = loader.load().await;
+    let endpoint = match sdk_config.endpoint_url() {
+        Some(url) => url.to_string(),
+        None => format!("its {region} endpoint"),
+    };
+    Ok(Connection {
+        client: Client::new(&sdk_config),
+        service: Service {
+            region: region.to_string(),
+            endpoint,
+        },
+    })
+}
+
+/// `aws_region`, then AWS_REGION / AWS_DEFAULT_REGION, the profile, and EC2 metadata.
+async fn region(settings: &AwsSettings, imds: imds::Client) -> Option<Region> {
+    RegionProviderChain::first_try(settings.region.clone().map(Region::new))
+        .or_else(EnvironmentVariableRegionProvider::new())
+        .or_else(ProfileFileRegionProvider::new())
+        .or_else(ImdsRegionProvider::builder().imds_client(imds).build())
+        .region()
+        .await
+}
+
+/// Loads credentials once, through the standard chain: environment keys, profile (with SSO
+/// and role assumption), web identity (EKS IRSA), the ECS container role, EC2 metadata. Loading
+/// them here, not on the first request, gives one clear error instead of one per secret; a
+/// launch is short, so the credentials do not need refreshing afterwards.
+async fn credentials(
+    region: &Region,
+    imds: imds::Client,
+    deadline: Duration,
+) -> Result<SharedCredentialsProvider, Problem> {
+    let chain = DefaultCredentialsChain::builder()
+        .region(region.clone())
+        .imds_client(imds)
+        .build()
+        .await;
+    let loaded: Credentials =
+        match tokio::time::timeout(deadline, chain.provide_credentials()).await {
+            Ok(Ok(credentials)) => credentials,
+            Ok(Err(error)) => {
+                let message = match &error {
+                    CredentialsError::CredentialsNotLoaded(_) => {
+                        format!("no AWS credentials found (looked in {CREDENTIAL_SOURCES})")
+                    }
+                    _ => format!(
+                        "cannot load AWS credentials: {}",
+                        DisplayErrorContext(&error)
+                    ),
+                };
+                return Err(Problem::new(LOCATION, message).with_hint(CREDENTIALS_HINT));
+            }
+            Err(_) => {
+                return Err(Problem::new(
+                    LOCATION,
+                    format!("loading AWS credentials took longer than {deadline:?}"),
+                )
+                .with_hint(CREDENTIALS_HINT));
+            }
+        };
+    Ok(SharedCredentialsProvider::new(loaded))
+}
+
+const CREDENTIAL_SOURCES: &str = "AWS_ACCESS_KEY_ID, the AWS_PROFILE profile in ~/.aws, web identity, the ECS task role and EC2 instance metadata";
+const CREDENTIALS_HINT: &str = "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, set AWS_PROFILE, or run with an IAM role (EKS IRSA: AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, an ECS task role, an EC2 instance profile)";
