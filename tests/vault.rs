@@ -358,6 +358,28 @@ fn approle_login_revocation_and_stripped_credentials() {
         "the login token was revoked"
     );
 
+    // The same login from files, as a Kubernetes secret volume would provide them.
+    let secret_id = bao.run(&[
+        "write",
+        "-f",
+        "-field=secret_id",
+        "auth/approle/role/cronos-ai/secret-id",
+    ]);
+    let from_files = launch()
+        .remove_env("VAULT_TOKEN")
+        .file("approle/role-id", &format!("{role_id}\n"))
+        .file("approle/secret-id", &format!("{secret_id}\n"))
+        .file(
+            "approle.yaml",
+            "secrets: {}\nsecrets_manager:\n  backend: vault\n  vault_auth:\n    method: approle\n    role_id_file: approle/role-id\n    secret_id_file: approle/secret-id\n",
+        )
+        .env("CRONOS_SECRETS_CONFIG", "approle.yaml")
+        .file(".env.production", "JWT=vault://secret/approle/jwt\n")
+        .args(["run", "--", "env", "-0"])
+        .run();
+    from_files.assert_code(0);
+    assert_eq!(from_files.child_env()["JWT"], JWT_SECRET);
+
     launch()
         .remove_env("VAULT_TOKEN")
         .env("CRONOS_SECRETS_VAULT_AUTH__METHOD", "approle")
@@ -550,6 +572,14 @@ fn tls_uses_vault_cacert_and_names_it_on_failure() {
         .run();
     trusted.assert_code(0);
     assert_eq!(trusted.child_env()["A"], "over-tls");
+    let skipped = base()
+        .env("VAULT_SKIP_VERIFY", "true")
+        .args(["--config", "none.yaml", "run", "--", "env", "-0"])
+        .run();
+    skipped.assert_code(0).assert_stderr_contains(
+        "VAULT_SKIP_VERIFY is set: Vault's TLS certificate is NOT verified",
+    );
+    assert_eq!(skipped.child_env()["A"], "over-tls");
     base()
         .args(["--config", "none.yaml", "run", "--", "true"])
         .run()
@@ -610,6 +640,36 @@ fn get_and_set_keep_other_keys_and_read_from_stdin() {
         .args(["get", "jwt_secret"])
         .run();
     assert_eq!(get.assert_code(0).stdout(), "planted-new-jwt-value");
+}
+
+#[test]
+fn token_from_the_vault_token_file_and_jitter() {
+    let bao = bao();
+    bao.put("secret", "tokenfile/a", &[("value", "via-token-file")]);
+    let launch = launch()
+        .remove_env("VAULT_TOKEN")
+        .file("home/.vault-token", &format!("{ROOT_TOKEN}\n"));
+    let home = launch.path("home");
+    let outcome = launch
+        .env("HOME", &home.display().to_string())
+        .file(".env.production", "A=vault://secret/tokenfile/a\n")
+        .args(["run", "--jitter", "200ms", "--", "env", "-0"])
+        .run();
+    outcome.assert_code(0);
+    assert_eq!(outcome.child_env()["A"], "via-token-file");
+    launch_without_token()
+        .file(".env.production", "A=vault://secret/tokenfile/a\n")
+        .args(["run", "--", "true"])
+        .run()
+        .assert_code(125)
+        .assert_stderr_contains("Vault authentication failed: no token")
+        .assert_stderr_contains("set VAULT_TOKEN");
+}
+
+fn launch_without_token() -> Launch {
+    let launch = launch().remove_env("VAULT_TOKEN");
+    let empty_home = launch.path("empty-home");
+    launch.env("HOME", &empty_home.display().to_string())
 }
 
 #[test]
