@@ -1,0 +1,187 @@
+//! The config file (the guide's `config/cronos_ai.production.yaml`), `CRONOS_SECRETS_*`
+//! overrides and `${VAR}` expansion, turned once into a validated [`Config`].
+//!
+//! The file belongs to the application: only `secrets_manager:` and `secrets:` are ours, other
+//! top-level keys are ignored, but a near miss of ours (`secret_manager:`) is an error, because a
+//! typo must not silently select the defaults.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+mod reader;
+mod settings;
+
+use crate::env_vars::{self, Environment};
+use crate::schema::RequiredSecret;
+use crate::secret::SecretString;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BackendKind {
+    Env,
+    Vault,
+    AwsSecretsManager,
+    AzureKeyVault,
+}
+
+impl BackendKind {
+    const NAMES: [(&'static str, BackendKind); 4] = [
+        ("env", BackendKind::Env),
+        ("vault", BackendKind::Vault),
+        ("aws_secrets_manager", BackendKind::AwsSecretsManager),
+        ("azure_key_vault", BackendKind::AzureKeyVault),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        BackendKind::NAMES
+            .iter()
+            .find(|(_, kind)| *kind == self)
+            .map(|(name, _)| *name)
+            .unwrap_or("env")
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where the config came from, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigOrigin {
+    BuiltIn,
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VaultAuthSettings {
+    pub method: Option<String>,
+    pub mount: Option<String>,
+    pub role: Option<String>,
+    pub role_id: Option<String>,
+    pub role_id_file: Option<PathBuf>,
+    pub secret_id: Option<SecretString>,
+    pub secret_id_file: Option<PathBuf>,
+    pub jwt_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VaultSettings {
+    pub addr: Option<String>,
+    pub token: Option<SecretString>,
+    pub mount_point: String,
+    pub path: Option<String>,
+    pub namespace: Option<String>,
+    pub kv_version: Option<u8>,
+    pub max_concurrency: usize,
+    pub revoke_token: bool,
+    pub auth: VaultAuthSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct AwsSettings {
+    pub region: Option<String>,
+    pub prefix: String,
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AzureSettings {
+    pub vault_url: Option<String>,
+}
+
+/// The validated settings a launch runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub origin: ConfigOrigin,
+    pub backend: BackendKind,
+    pub vault: VaultSettings,
+    pub aws: AwsSettings,
+    pub azure: AzureSettings,
+    pub secrets: Vec<RequiredSecret>,
+}
+
+/// A problem with the config, where it is, and what to do.
+pub type ConfigError = crate::problem::Problem;
+
+pub(crate) const SECRETS_MANAGER: &str = "secrets_manager";
+pub(crate) const SECRETS: &str = "secrets";
+
+/// Keys of `secrets_manager:`; `vault_auth` is the one nested map.
+pub(crate) const MANAGER_KEYS: &[&str] = &[
+    "enabled",
+    "backend",
+    "vault_addr",
+    "vault_token",
+    "vault_mount_point",
+    "vault_path",
+    "vault_namespace",
+    "vault_kv_version",
+    "vault_max_concurrency",
+    "vault_revoke_token",
+    "vault_auth",
+    "aws_region",
+    "aws_prefix",
+    "aws_endpoint_url",
+    "azure_vault_url",
+];
+pub(crate) const VAULT_AUTH_KEYS: &[&str] = &[
+    "method",
+    "mount",
+    "role",
+    "role_id",
+    "role_id_file",
+    "secret_id",
+    "secret_id_file",
+    "jwt_file",
+];
+pub(crate) const SECRET_KEYS: &[&str] = &[
+    "env",
+    "aliases",
+    "min_length",
+    "rotate_every",
+    "description",
+    "optional",
+];
+
+/// Finds the config: `--config`, else `$CRONOS_SECRETS_CONFIG`, else
+/// `config/cronos_ai.${CRONOS_AI_ENV:-production}.yaml` when it exists, else none (built-in).
+pub fn locate(explicit: Option<&Path>, env: &Environment) -> Option<PathBuf> {
+    if let Some(path) = explicit {
+        return Some(path.to_path_buf());
+    }
+    if let Some(path) = env.get_str(env_vars::CONFIG) {
+        return Some(PathBuf::from(path));
+    }
+    let conventional = PathBuf::from(format!("config/cronos_ai.{}.yaml", env_vars::app_env(env)));
+    conventional.is_file().then_some(conventional)
+}
+
+/// Loads and validates the config at `path` (or the built-in defaults), with overrides from `env`.
+pub fn load(path: Option<&Path>, env: &Environment) -> Result<Config, ConfigError> {
+    let (origin, text) = match path {
+        Some(path) => {
+            let text = fs_err::read_to_string(path).map_err(|error| ConfigError {
+                location: path.display().to_string(),
+                message: format!("cannot read the config file: {}", io_reason(&error)),
+                hint: Some("pass an existing file with --config or CRONOS_SECRETS_CONFIG".into()),
+            })?;
+            (ConfigOrigin::File(path.to_path_buf()), text)
+        }
+        None => (ConfigOrigin::BuiltIn, String::new()),
+    };
+    reader::read(&origin, &text, env)
+}
+
+/// The part of an I/O error worth showing (fs-err's own message repeats the path).
+fn io_reason(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => error
+            .get_ref()
+            .and_then(|inner| inner.source())
+            .map(|source| source.to_string())
+            .unwrap_or_else(|| error.to_string()),
+    }
+}

@@ -1,0 +1,333 @@
+//! Reading the YAML document: top-level keys, `CRONOS_SECRETS_*` overrides, unknown keys with
+//! "did you mean", and the `secrets:` table; every error names the file and line or the variable.
+
+use std::collections::BTreeMap;
+
+use serde_yaml_ng::{Mapping, Value};
+
+use super::settings::Settings;
+use super::{
+    AwsSettings, AzureSettings, Config, ConfigError, ConfigOrigin, MANAGER_KEYS, SECRET_KEYS,
+    SECRETS, SECRETS_MANAGER, VAULT_AUTH_KEYS,
+};
+use crate::duration::{BareUnit, parse_duration};
+use crate::env_vars::{self, CONFIG_OVERRIDE_PREFIX, Environment};
+use crate::schema::{self, RequiredSecret};
+use crate::suggest::nearest;
+
+pub(super) fn read(
+    origin: &ConfigOrigin,
+    text: &str,
+    env: &Environment,
+) -> Result<Config, ConfigError> {
+    let reader = Reader {
+        origin,
+        text,
+        env,
+        overridden: BTreeMap::new(),
+    };
+    reader.read()
+}
+
+pub(super) struct Reader<'a> {
+    pub(super) origin: &'a ConfigOrigin,
+    pub(super) text: &'a str,
+    pub(super) env: &'a Environment,
+    /// Key paths set by a `CRONOS_SECRETS_*` variable, so errors name the variable.
+    overridden: BTreeMap<Vec<String>, String>,
+}
+
+impl Reader<'_> {
+    fn read(mut self) -> Result<Config, ConfigError> {
+        let document: Value = serde_yaml_ng::from_str(self.text).map_err(|error| ConfigError {
+            location: self.file_name(),
+            message: format!("not valid YAML: {error}"),
+            hint: Some("check the indentation and quoting near that line".into()),
+        })?;
+        let mut root = match document {
+            Value::Null => Mapping::new(),
+            Value::Mapping(mapping) => mapping,
+            _ => return Err(self.error(&[], "expected a mapping at the top level", None)),
+        };
+        self.check_top_level(&root)?;
+        let manager = root
+            .entry(Value::from(SECRETS_MANAGER))
+            .or_insert_with(|| Value::Mapping(Mapping::new()));
+        if manager.is_null() {
+            *manager = Value::Mapping(Mapping::new());
+        }
+        let Value::Mapping(manager) = manager else {
+            return Err(self.error(&[SECRETS_MANAGER], "expected a mapping of settings", None));
+        };
+        let mut manager = manager.clone();
+        self.apply_overrides(&mut manager)?;
+        self.check_keys(&manager, &[SECRETS_MANAGER], MANAGER_KEYS)?;
+
+        let path = [SECRETS_MANAGER];
+        let settings = Settings {
+            reader: &self,
+            map: &manager,
+            path: &path,
+        };
+        let backend = settings.backend()?;
+        let vault = settings.vault()?;
+        let aws = AwsSettings {
+            region: settings.string("aws_region")?,
+            prefix: settings
+                .string("aws_prefix")?
+                .unwrap_or_else(|| "cronos-ai".into()),
+            endpoint_url: settings.string("aws_endpoint_url")?,
+        };
+        let azure = AzureSettings {
+            vault_url: settings.string("azure_vault_url")?,
+        };
+        let secrets = match root.get(SECRETS) {
+            None => schema::cronos_ai_defaults(),
+            Some(value) => self.secrets(value)?,
+        };
+        Ok(Config {
+            origin: self.origin.clone(),
+            backend,
+            vault,
+            aws,
+            azure,
+            secrets,
+        })
+    }
+
+    fn check_top_level(&self, root: &Mapping) -> Result<(), ConfigError> {
+        for key in root.keys().filter_map(Value::as_str) {
+            if key == SECRETS_MANAGER || key == SECRETS {
+                continue;
+            }
+            let normalized = key.to_ascii_lowercase().replace('-', "_");
+            let near = |ours: &str, distance| {
+                normalized == ours || strsim::damerau_levenshtein(&normalized, ours) <= distance
+            };
+            let intended = [(SECRETS_MANAGER, 2), (SECRETS, 1)]
+                .into_iter()
+                .find(|(ours, distance)| near(ours, *distance));
+            if let Some((ours, _)) = intended {
+                return Err(self.error(
+                    &[key],
+                    &format!("unknown top-level key \"{key}\""),
+                    Some(format!("did you mean \"{ours}\"? (other top-level keys belong to the application and are ignored)")),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn check_keys(
+        &self,
+        map: &Mapping,
+        path: &[&str],
+        known: &[&str],
+    ) -> Result<(), ConfigError> {
+        for key in map.keys() {
+            let Some(key) = key.as_str() else {
+                return Err(self.error(path, "keys must be strings", None));
+            };
+            if !known.contains(&key) {
+                let hint = match nearest(key, known) {
+                    Some(candidate) => format!("did you mean \"{candidate}\"?"),
+                    None => format!("valid keys: {}", known.join(", ")),
+                };
+                let mut full: Vec<&str> = path.to_vec();
+                full.push(key);
+                return Err(self.error(&full, &format!("unknown key \"{key}\""), Some(hint)));
+            }
+        }
+        Ok(())
+    }
+
+    /// `CRONOS_SECRETS_BACKEND=vault` sets `secrets_manager.backend`;
+    /// `CRONOS_SECRETS_VAULT_AUTH__METHOD=approle` sets `secrets_manager.vault_auth.method`.
+    fn apply_overrides(&mut self, manager: &mut Mapping) -> Result<(), ConfigError> {
+        for (variable, value) in self.env.with_prefix(CONFIG_OVERRIDE_PREFIX) {
+            if env_vars::TOOL_SETTINGS.contains(&variable.as_str()) {
+                continue;
+            }
+            let suffix = &variable[CONFIG_OVERRIDE_PREFIX.len()..];
+            let keys: Vec<String> = suffix.split("__").map(str::to_ascii_lowercase).collect();
+            let known: &[&str] = if keys.len() == 1 {
+                MANAGER_KEYS
+            } else {
+                VAULT_AUTH_KEYS
+            };
+            let valid = match keys.as_slice() {
+                [key] => MANAGER_KEYS.contains(&key.as_str()) && key != "vault_auth",
+                [parent, key] => parent == "vault_auth" && VAULT_AUTH_KEYS.contains(&key.as_str()),
+                _ => false,
+            };
+            if !valid {
+                let last = keys.last().map(String::as_str).unwrap_or("");
+                let hint = match nearest(last, known) {
+                    Some(candidate) => {
+                        let prefix = if keys.len() == 2 { "VAULT_AUTH__" } else { "" };
+                        format!(
+                            "did you mean {CONFIG_OVERRIDE_PREFIX}{prefix}{}?",
+                            candidate.to_ascii_uppercase()
+                        )
+                    }
+                    None => format!(
+                        "{CONFIG_OVERRIDE_PREFIX}<KEY> sets a key of secrets_manager: ({})",
+                        MANAGER_KEYS.join(", ")
+                    ),
+                };
+                return Err(ConfigError {
+                    location: variable.clone(),
+                    message: "not a setting of cronos-secrets".into(),
+                    hint: Some(hint),
+                });
+            }
+            // Parsed as a YAML scalar so that "false" is a boolean and "16" a number.
+            let parsed = serde_yaml_ng::from_str::<Value>(&value).unwrap_or(Value::String(value));
+            let parsed = if parsed.is_null() {
+                Value::String(String::new())
+            } else {
+                parsed
+            };
+            let mut target = &mut *manager;
+            for parent in &keys[..keys.len() - 1] {
+                let entry = target
+                    .entry(Value::from(parent.as_str()))
+                    .or_insert_with(|| Value::Mapping(Mapping::new()));
+                if !entry.is_mapping() {
+                    *entry = Value::Mapping(Mapping::new());
+                }
+                let Value::Mapping(inner) = entry else {
+                    unreachable!("just made a mapping")
+                };
+                target = inner;
+            }
+            target.insert(Value::from(keys[keys.len() - 1].as_str()), parsed);
+            let mut path = vec![SECRETS_MANAGER.to_string()];
+            path.extend(keys);
+            self.overridden.insert(path, variable);
+        }
+        Ok(())
+    }
+
+    fn secrets(&self, value: &Value) -> Result<Vec<RequiredSecret>, ConfigError> {
+        let map = match value {
+            Value::Null => return Ok(Vec::new()),
+            Value::Mapping(map) => map,
+            _ => return Err(self.error(&[SECRETS], "expected a mapping of secret names", None)),
+        };
+        let mut secrets = Vec::new();
+        for (name, entry) in map {
+            let Some(name) = name.as_str() else {
+                return Err(self.error(&[SECRETS], "secret names must be strings", None));
+            };
+            let empty = Mapping::new();
+            let entry = match entry {
+                Value::Null => &empty,
+                Value::Mapping(entry) => entry,
+                _ => {
+                    return Err(self.error(
+                        &[SECRETS, name],
+                        "expected a mapping (env, min_length, …)",
+                        None,
+                    ));
+                }
+            };
+            let path = [SECRETS, name];
+            self.check_keys(entry, &path, SECRET_KEYS)?;
+            let settings = Settings {
+                reader: self,
+                map: entry,
+                path: &path,
+            };
+            let env = settings
+                .string("env")?
+                .unwrap_or_else(|| name.to_ascii_uppercase());
+            let rotate_every = match settings.string("rotate_every")? {
+                None => None,
+                Some(text) => Some(parse_duration(&text, BareUnit::Days).map_err(|message| {
+                    self.error(&[SECRETS, name, "rotate_every"], &message, None)
+                })?),
+            };
+            secrets.push(RequiredSecret {
+                name: name.to_string(),
+                env,
+                aliases: settings.string_list("aliases")?,
+                min_length: settings.integer("min_length")?.unwrap_or(1) as usize,
+                rotate_every,
+                description: settings
+                    .string("description")?
+                    .unwrap_or_else(|| schema::describe_name(name)),
+                optional: settings.boolean("optional")?.unwrap_or(false),
+            });
+        }
+        Ok(secrets)
+    }
+
+    fn file_name(&self) -> String {
+        match self.origin {
+            ConfigOrigin::BuiltIn => "built-in config".to_string(),
+            ConfigOrigin::File(path) => path.display().to_string(),
+        }
+    }
+
+    /// `file:line: a.b.c` for a key in the file, or the `CRONOS_SECRETS_*` variable that set it.
+    fn location(&self, path: &[&str]) -> String {
+        let owned: Vec<String> = path.iter().map(|key| key.to_string()).collect();
+        if let Some(variable) = self.overridden.get(&owned) {
+            return variable.clone();
+        }
+        let dotted = path.join(".");
+        match line_of(self.text, path) {
+            Some(line) => format!("{}:{line}: {dotted}", self.file_name()),
+            None if dotted.is_empty() => self.file_name(),
+            None => format!("{}: {dotted}", self.file_name()),
+        }
+    }
+
+    pub(super) fn error(&self, path: &[&str], message: &str, hint: Option<String>) -> ConfigError {
+        ConfigError {
+            location: self.location(path),
+            message: message.to_string(),
+            hint,
+        }
+    }
+}
+
+/// The 1-based line of a nested key, found by reading the YAML text as indented `key:` lines.
+/// Good enough for messages; the YAML parser has already accepted the document.
+fn line_of(text: &str, path: &[&str]) -> Option<usize> {
+    let mut start = 0;
+    let mut parent_indent: Option<usize> = None;
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = None;
+    for key in path {
+        let position = lines.iter().enumerate().skip(start).find(|(_, line)| {
+            let indent = line.len() - line.trim_start().len();
+            let body = line.trim_start();
+            let body = body.strip_prefix(['"', '\'']).unwrap_or(body);
+            parent_indent.is_none_or(|parent| indent > parent)
+                && body.strip_prefix(key).is_some_and(|rest| {
+                    let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
+                    rest.trim_start().starts_with(':')
+                })
+        })?;
+        let (index, line) = position;
+        parent_indent = Some(line.len() - line.trim_start().len());
+        start = index + 1;
+        found = Some(index + 1);
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_lines_of_nested_keys() {
+        let text = "database:\n  backend: x\nsecrets_manager:\n  enabled: true\n  backend: vault\n";
+        assert_eq!(line_of(text, &["secrets_manager", "backend"]), Some(5));
+        assert_eq!(line_of(text, &["secrets_manager"]), Some(3));
+        assert_eq!(line_of(text, &["nope"]), None);
+    }
+}
