@@ -27,10 +27,12 @@ printf 'secrets_manager:\n  backend: vault\n  vault_path: cronos-ai/production\n
 
 reads_before=$(grep -c '"type":"request".*"path":"secret/data/' "$AUDIT_LOG" || true)
 start=$(date +%s.%N)
+pids=()
 for i in $(seq 1 "$launches"); do
     ( "$bin" -q --config "$work/five.yaml" --no-env-file --timeout 120s run -- true; echo $? > "$work/exit.$i" ) &
+    pids+=($!)
 done
-wait
+wait "${pids[@]}" # not a bare `wait`: the OpenBao server is a background job of this shell too
 end=$(date +%s.%N)
 failed=$(cat "$work"/exit.* | grep -cv '^0$' || true)
 attempts=$(( $(grep -c '"type":"request".*"path":"secret/data/' "$AUDIT_LOG" || true) - reads_before ))
@@ -41,5 +43,5 @@ floor = launches * 5 / rate
 total = end - start
 print(f"{int(launches)} launches x 5 secrets against {int(rate)} req/s: {int(launches - failed)} succeeded, {int(failed)} failed")
 print(f"total {total:.1f} s; the quota's own floor {floor:.1f} s; ratio x{total / floor:.2f} (goal <= 1.5)")
-print(f"KV read attempts seen by OpenBao (accepted and refused with 429): {int(attempts)}")
+print(f"KV reads OpenBao accepted (its audit device does not log the 429s): {int(attempts)}")
 PY

@@ -55,3 +55,28 @@ fn set_reads_stdin_and_the_env_backend_refuses() {
         .assert_stderr_contains("the env backend cannot store secret://jwt_secret")
         .assert_no_leak(&["planted-new-value"]);
 }
+
+#[test]
+fn get_refuses_a_terminal_without_force() {
+    // util-linux `script` runs the command on a pseudo-terminal, as a user's shell would.
+    let binary = binary().display().to_string();
+    let on_terminal = |args: &str| {
+        let launch = Launch::new();
+        let output = std::process::Command::new("script")
+            .args(["-qec", &format!("{binary} {args}"), "/dev/null"])
+            .current_dir(launch.dir.path())
+            .env_clear()
+            .envs(REQUIRED)
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let refused = on_terminal("get jwt_secret");
+    assert!(
+        refused.contains("refusing to print a secret to a terminal"),
+        "{refused}"
+    );
+    assert!(!refused.contains(JWT_SECRET));
+    assert!(on_terminal("get --force jwt_secret").contains(JWT_SECRET));
+}
