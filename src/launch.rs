@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::api;
 use crate::config::{self, Config};
 use crate::env_vars::Environment;
 use crate::error::Error;
@@ -84,23 +85,18 @@ pub fn resolve_and_validate(
     prepared: &Prepared,
     settings: &LaunchSettings,
 ) -> Result<Outcome, Error> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| {
-            Problem::new(
-                "runtime",
-                format!("cannot start the async runtime: {error}"),
-            )
-        })?;
-    let resolved = runtime.block_on(resolve::resolve(
-        &prepared.plan,
-        &prepared.config,
-        &prepared.env,
-        settings.timeout,
-        settings.jitter,
-    ))?;
-    drop(runtime);
+    // The runtime lives only for the fetch: exec happens in a plain single-threaded process.
+    let resolved = api::block_on(async {
+        resolve::resolve(
+            &prepared.plan,
+            &prepared.config,
+            &prepared.env,
+            settings.timeout,
+            settings.jitter,
+        )
+        .await
+        .map_err(Error::from)
+    })?;
     for var in &resolved {
         for read in &var.reads {
             tracing::info!(

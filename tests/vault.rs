@@ -397,41 +397,21 @@ fn approle_login_revocation_and_stripped_credentials() {
 fn namespaces_are_sent_with_every_request() {
     let bao = bao();
     bao.run(&["namespace", "create", "team-a"]);
-    let output = std::process::Command::new("bao")
-        .args([
-            "secrets",
-            "enable",
-            "-namespace=team-a",
-            "-path=secret",
-            "kv-v2",
-        ])
-        .env("BAO_ADDR", &bao.address)
-        .env("BAO_TOKEN", ROOT_TOKEN)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let output = std::process::Command::new("bao")
-        .args([
-            "kv",
-            "put",
-            "-namespace=team-a",
-            "-mount=secret",
-            "ns/key",
-            "value=in-team-a",
-        ])
-        .env("BAO_ADDR", &bao.address)
-        .env("BAO_TOKEN", ROOT_TOKEN)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    bao.run(&[
+        "secrets",
+        "enable",
+        "-namespace=team-a",
+        "-path=secret",
+        "kv-v2",
+    ]);
+    bao.run(&[
+        "kv",
+        "put",
+        "-namespace=team-a",
+        "-mount=secret",
+        "ns/key",
+        "value=in-team-a",
+    ]);
     let outcome = launch()
         .env("VAULT_NAMESPACE", "team-a")
         .file(".env.production", "A=vault://secret/ns/key\n")

@@ -89,16 +89,7 @@ pub async fn read(
     let (keys, metadata) = match kv_version {
         1 => (data, Metadata::default()),
         _ => {
-            let metadata = Metadata {
-                version: data
-                    .pointer("/metadata/version")
-                    .and_then(Value::as_u64)
-                    .map(|v| v.to_string()),
-                updated: data
-                    .pointer("/metadata/created_time")
-                    .and_then(Value::as_str)
-                    .and_then(parse_rfc3339),
-            };
+            let metadata = version_metadata(data.get("metadata").unwrap_or(&Value::Null));
             (data.get("data").cloned().unwrap_or(Value::Null), metadata)
         }
     };
@@ -158,16 +149,22 @@ pub async fn write(
         )
         .await
         .map_err(|failure| explain(failure, http, secret, kv_version, "writing", auth))?;
-    Ok(Metadata {
-        version: answer
-            .pointer("/data/version")
+    Ok(version_metadata(answer.get("data").unwrap_or(&Value::Null)))
+}
+
+/// A KV v2 version's number and creation time, as reads (`data.metadata`) and writes (`data`)
+/// both report them.
+fn version_metadata(object: &Value) -> Metadata {
+    Metadata {
+        version: object
+            .get("version")
             .and_then(Value::as_u64)
             .map(|v| v.to_string()),
-        updated: answer
-            .pointer("/data/created_time")
+        updated: object
+            .get("created_time")
             .and_then(Value::as_str)
             .and_then(parse_rfc3339),
-    })
+    }
 }
 
 /// A key of the secret as the program will see it: strings as they are, other JSON as JSON text.
