@@ -1,8 +1,10 @@
 //! One file per subcommand: glue between the CLI and the library.
 
 mod check;
+mod export;
 mod generate;
 mod get;
+mod render;
 mod run;
 mod set;
 
@@ -30,6 +32,8 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
     let settings = launch_settings(global);
     match cli.command {
         Command::Run(args) => run::run(&settings, env, args),
+        Command::Render(args) => render::render(&settings, env, &args),
+        Command::Export(args) => export::export(&settings, env, &args),
         Command::Check(args) => check::check(&settings, env, &args),
         Command::Get(args) => get::get(&settings, env, &args),
         Command::Set(args) => set::set(&settings, env, &args),
