@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 
-use serde::Serialize;
 use thiserror::Error;
 
 use crate::env_vars::{Environment, is_launcher_variable};
@@ -142,31 +141,19 @@ pub fn shell(entries: &[(String, SecretString)]) -> Result<SecretString, ExportE
 /// `{"KEY": "value", …}`, pretty-printed, with a final newline.
 pub fn json(entries: &[(String, SecretString)]) -> Result<SecretString, ExportError> {
     let map = text_map(entries)?;
-    Ok(serialized(|buffer| {
-        serde_json::to_writer_pretty(&mut *buffer, &map)
-            .expect("a map of strings serializes to JSON");
-        buffer.push(b'\n');
-    }))
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SecretManifest<'a> {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: Metadata<'a>,
-    #[serde(rename = "type")]
-    secret_type: &'static str,
-    string_data: BTreeMap<&'a str, &'a str>,
-}
-
-#[derive(Serialize)]
-struct Metadata<'a> {
-    name: &'a str,
+    // Written straight into the buffer that becomes the (zeroized) SecretString.
+    let mut buffer = Vec::with_capacity(4096);
+    serde_json::to_writer_pretty(&mut buffer, &map).expect("a map of strings serializes");
+    buffer.push(b'\n');
+    Ok(SecretString::new(buffer))
 }
 
 /// A `v1/Secret` whose `stringData` keys are the variable names, so `envFrom` gives the
 /// program the same variables.
+///
+/// Written by hand rather than by a YAML serializer: those leave `yes`, `on` or `0755` plain,
+/// which Kubernetes' YAML 1.1 parser reads as a boolean or a number. Every scalar here is
+/// double-quoted with JSON's escapes, which YAML shares.
 pub fn k8s_secret(
     entries: &[(String, SecretString)],
     name: &str,
@@ -176,17 +163,37 @@ pub fn k8s_secret(
             name: name.to_string(),
         });
     }
-    let manifest = SecretManifest {
-        api_version: "v1",
-        kind: "Secret",
-        metadata: Metadata { name },
-        secret_type: "Opaque",
-        string_data: text_map(entries)?,
-    };
-    Ok(serialized(|buffer| {
-        serde_yaml_ng::to_writer(&mut *buffer, &manifest)
-            .expect("a manifest of strings serializes to YAML");
-    }))
+    let data = text_map(entries)?;
+    let mut output = SecretString::default();
+    output.push_bytes(b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: ");
+    output.push_bytes(name.as_bytes());
+    output.push_bytes(b"\ntype: Opaque\nstringData:");
+    if data.is_empty() {
+        output.push_bytes(b" {}");
+    }
+    for (key, value) in data {
+        output.push_bytes(b"\n  ");
+        output.push_bytes(yaml_quoted(key).expose());
+        output.push_bytes(b": ");
+        output.push_bytes(yaml_quoted(value).expose());
+    }
+    output.push_bytes(b"\n");
+    Ok(output)
+}
+
+/// A double-quoted YAML scalar. JSON's quoting, plus escapes for the characters YAML 1.1
+/// reads as line breaks (NEL, LS, PS), which would otherwise fold into spaces.
+fn yaml_quoted(text: &str) -> SecretString {
+    let json = SecretString::from(serde_json::to_string(text).expect("a string serializes"));
+    let json = json.expose_str().expect("JSON is UTF-8");
+    if !json.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
+        return SecretString::from(json);
+    }
+    SecretString::from(
+        json.replace('\u{85}', "\\u0085")
+            .replace('\u{2028}', "\\u2028")
+            .replace('\u{2029}', "\\u2029"),
+    )
 }
 
 fn is_dns_subdomain(name: &str) -> bool {
@@ -210,13 +217,6 @@ fn text_map(entries: &[(String, SecretString)]) -> Result<BTreeMap<&str, &str>, 
         .iter()
         .map(|(key, value)| Ok((key.as_str(), utf8(key, value)?)))
         .collect()
-}
-
-/// Serializes into a buffer that is zeroized when dropped.
-fn serialized(write: impl FnOnce(&mut Vec<u8>)) -> SecretString {
-    let mut buffer = Vec::with_capacity(4096);
-    write(&mut buffer);
-    SecretString::new(buffer)
 }
 
 #[cfg(test)]
@@ -275,8 +275,12 @@ mod tests {
 
     #[test]
     fn k8s_secret_names_are_checked() {
-        let manifest = text(k8s_secret(&entries(&[("A", "yes")]), "my-app.secrets").unwrap());
-        assert!(manifest.contains("kind: Secret"), "{manifest}");
+        let manifest = text(k8s_secret(&entries(&[("A", "yes\u{2028}")]), "my-app.s").unwrap());
+        assert!(
+            manifest
+                .ends_with("name: my-app.s\ntype: Opaque\nstringData:\n  \"A\": \"yes\\u2028\"\n"),
+            "{manifest}"
+        );
         for bad in ["", "Upper", "-start", "end.", "under_score"] {
             assert!(k8s_secret(&[], bad).is_err(), "{bad}");
         }

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod server;
+pub mod tools;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -158,16 +159,7 @@ impl Outcome {
 
     /// The environment the program received, when it was `env -0`.
     pub fn child_env(&self) -> BTreeMap<String, String> {
-        self.output
-            .stdout
-            .split(|byte| *byte == 0)
-            .filter(|entry| !entry.is_empty())
-            .filter_map(|entry| {
-                let text = String::from_utf8_lossy(entry);
-                let (name, value) = text.split_once('=')?;
-                Some((name.to_string(), value.to_string()))
-            })
-            .collect()
+        parse_env0(&self.output.stdout)
     }
 
     /// Fails if any planted value shows up on stdout or stderr.
@@ -186,6 +178,29 @@ impl Outcome {
         }
         self
     }
+}
+
+/// `env -0` output as a map.
+pub fn parse_env0(output: &[u8]) -> BTreeMap<String, String> {
+    output
+        .split(|byte| *byte == 0)
+        .filter(|entry| !entry.is_empty())
+        .filter_map(|entry| {
+            let text = String::from_utf8_lossy(entry);
+            let (name, value) = text.split_once('=')?;
+            Some((name.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+/// Permission bits of a file.
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .expect("file exists")
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 pub fn read(path: &Path) -> String {
