@@ -1,0 +1,245 @@
+//! The shipped Dockerfile's runtime stage, built with buildah from the static musl binary and
+//! run: its entrypoint resolves secrets and execs the program with them.
+//!
+//! Needs (scripts/test.sh provides them): buildah, and the static binary built by
+//! `cargo build --release --locked --target x86_64-unknown-linux-musl`. There is no Docker
+//! engine here; `buildah run --isolation chroot` runs the image as root does.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+const STATIC_TARGET: &str = "x86_64-unknown-linux-musl";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The static binary scripts/test.sh builds before the tests.
+fn static_binary() -> PathBuf {
+    let path = repo().join(format!("target/{STATIC_TARGET}/release/cronos-secrets"));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --release --locked --target {STATIC_TARGET}` (bash scripts/test.sh does)",
+        path.display()
+    );
+    let newest_source = std::fs::read_dir(repo().join("src"))
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.metadata().ok()?.modified().ok())
+        .max()
+        .unwrap();
+    let built = std::fs::metadata(&path).unwrap().modified().unwrap();
+    assert!(
+        built >= newest_source,
+        "{} is older than src/: rebuild it (bash scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+fn buildah(args: &[&str]) -> String {
+    let output = Command::new("buildah")
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| {
+            panic!(
+                "cannot run buildah: {error} (apt-get install buildah; bash scripts/test.sh does)"
+            )
+        });
+    assert!(
+        output.status.success(),
+        "buildah {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The test image and its working container, removed however the test ends.
+struct Image {
+    name: String,
+    container: Option<String>,
+}
+
+impl Drop for Image {
+    fn drop(&mut self) {
+        if let Some(container) = &self.container {
+            let _ = Command::new("buildah").args(["rm", container]).output();
+        }
+        let _ = Command::new("buildah")
+            .args(["rmi", "-f", &self.name])
+            .output();
+    }
+}
+
+/// `docker build --target runtime`, with the `build` stage replaced by the locally built
+/// binary (a named build context overrides the stage of that name), so no toolchain image is
+/// pulled and the Rust build is not repeated.
+fn build_runtime_image(work: &Path) -> Image {
+    let binary_dir = work.join("binary");
+    let context = work.join("context");
+    std::fs::create_dir_all(&binary_dir).unwrap();
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::copy(static_binary(), binary_dir.join("cronos-secrets")).unwrap();
+    let image = Image {
+        name: format!("localhost/cronos-secrets-test-{}", std::process::id()),
+        container: None,
+    };
+    let dockerfile = repo().join("Dockerfile");
+    buildah(&[
+        "build",
+        "--quiet",
+        "--target",
+        "runtime",
+        "--build-context",
+        &format!("build={}", binary_dir.display()),
+        "-f",
+        &dockerfile.to_string_lossy(),
+        "-t",
+        &image.name,
+        &context.to_string_lossy(),
+    ]);
+    image
+}
+
+/// A static build of tests/fixtures/printenv.rs: the image has no shell or coreutils.
+fn printenv_program(work: &Path) -> PathBuf {
+    let output = work.join("printenv");
+    let status = Command::new("rustc")
+        .args([
+            "--edition",
+            "2021",
+            "--target",
+            STATIC_TARGET,
+            "-C",
+            "opt-level=s",
+            "-o",
+        ])
+        .arg(&output)
+        .arg(repo().join("tests/fixtures/printenv.rs"))
+        .status()
+        .expect("rustc");
+    assert!(
+        status.success(),
+        "rustc could not build the printenv fixture"
+    );
+    output
+}
+
+/// `buildah images` prints sizes as "2.17 MB".
+fn megabytes(size: &str) -> f64 {
+    let (number, unit) = size.trim().split_once(' ').expect("size with a unit");
+    let number: f64 = number.parse().expect("a number");
+    match unit {
+        "kB" | "KB" => number / 1000.0,
+        "MB" => number,
+        "GB" => number * 1000.0,
+        other => panic!("unexpected unit {other}"),
+    }
+}
+
+#[test]
+fn runtime_image_execs_the_program_with_resolved_secrets() {
+    let work = tempfile::tempdir().unwrap();
+    let mut image = build_runtime_image(work.path());
+
+    let inspected: serde_json::Value =
+        serde_json::from_str(&buildah(&["inspect", "--type", "image", &image.name])).unwrap();
+    let config = &inspected["OCIv1"]["config"];
+    assert_eq!(config["Entrypoint"], serde_json::json!(["/cronos-secrets"]));
+    assert_eq!(config["User"], "65532:65532", "a non-root user");
+    let images: serde_json::Value =
+        serde_json::from_str(&buildah(&["images", "--json", &image.name])).unwrap();
+    let size = megabytes(images[0]["size"].as_str().unwrap());
+    let binary_size = std::fs::metadata(static_binary()).unwrap().len() as f64 / 1e6;
+    eprintln!("static binary {binary_size:.2} MB, image {size:.2} MB");
+    assert!(binary_size <= 12.0, "static binary is {binary_size:.2} MB");
+    assert!(size <= 15.0, "image is {size:.2} MB");
+
+    // What `docker run --env-file .env.production -v secrets:/run/secrets image run -- app`
+    // would give it: the program, an env file and mounted secret files.
+    let container = buildah(&["from", "--quiet", &image.name])
+        .trim()
+        .to_string();
+    image.container = Some(container.clone());
+    let files = work.path().join("files");
+    std::fs::create_dir_all(files.join("secrets")).unwrap();
+    std::fs::write(
+        files.join("secrets/db_password"),
+        format!("{DB_PASSWORD}\n"),
+    )
+    .unwrap();
+    std::fs::write(files.join("secrets/jwt_secret"), JWT_SECRET).unwrap();
+    std::fs::write(
+        files.join(".env.production"),
+        "CRONOS_AI_DB_PASSWORD=file:///app/secrets/db_password\nDATABASE_URL=\"postgresql://cronos_user:${CRONOS_AI_DB_PASSWORD}@db/cronos_ai\"\n",
+    )
+    .unwrap();
+    let printenv = printenv_program(work.path());
+    buildah(&[
+        "copy",
+        "--quiet",
+        "--chown",
+        "65532:65532",
+        &container,
+        &files.to_string_lossy(),
+        "/app",
+    ]);
+    buildah(&[
+        "copy",
+        "--quiet",
+        "--chmod",
+        "0755",
+        &container,
+        &printenv.to_string_lossy(),
+        "/printenv",
+    ]);
+
+    let mut run = Command::new("buildah");
+    run.args(["run", "--isolation", "chroot", "--workingdir", "/app"]);
+    for (name, value) in [
+        ("CRONOS_AI_REDIS_PASSWORD", REDIS_PASSWORD),
+        ("CRONOS_AI_ENCRYPTION_KEY", ENCRYPTION_KEY),
+        ("CRONOS_AI_API_KEY", API_KEY),
+        // A reference in the environment, as `docker run --env-file` passes values literally.
+        ("CRONOS_AI_JWT_SECRET", "file:///app/secrets/jwt_secret"),
+        ("VAULT_TOKEN", "hvs.planted-launcher-token"),
+    ] {
+        run.args(["--env", &format!("{name}={value}")]);
+    }
+    // The image's entrypoint, then what `docker run IMAGE run -- /printenv arg` appends.
+    let entrypoint = config["Entrypoint"][0].as_str().unwrap();
+    run.args([
+        &container,
+        "--",
+        entrypoint,
+        "run",
+        "--",
+        "/printenv",
+        "from-cmd",
+    ]);
+    let output = run.output().expect("buildah run");
+    assert!(
+        output.status.success(),
+        "the container failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let env = parse_env0(&output.stdout);
+    assert_eq!(env["CRONOS_AI_DB_PASSWORD"], DB_PASSWORD);
+    assert_eq!(env["CRONOS_AI_JWT_SECRET"], JWT_SECRET);
+    assert_eq!(env["CRONOS_AI_API_KEY"], API_KEY);
+    assert_eq!(
+        env["DATABASE_URL"],
+        format!("postgresql://cronos_user:{DB_PASSWORD}@db/cronos_ai")
+    );
+    assert_eq!(env["ARG"], "from-cmd");
+    assert!(
+        !env.contains_key("VAULT_TOKEN"),
+        "the launcher's credential is stripped"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains(DB_PASSWORD), "{stderr}");
+}
