@@ -143,6 +143,11 @@ pub enum Command {
         cronos-secrets generate --encoding base64url  (like secrets.token_urlsafe(32))\n  \
         cronos-secrets generate --length 64 --encoding alnum")]
     Generate(GenerateArgs),
+
+    /// Copy this binary into a directory, for a Kubernetes init container (the image has no cp)
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets install /cronos/bin   (then: /cronos/bin/cronos-secrets run -- app)")]
+    Install(InstallArgs),
 }
 
 #[derive(Debug, Args)]
@@ -257,6 +262,12 @@ pub struct SetArgs {
     /// Create the secret if it does not exist yet (AWS Secrets Manager)
     #[arg(long)]
     pub create: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Directory to copy cronos-secrets into (or the file path to write), mode 0755
+    pub destination: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::tools::*;
 use common::*;
 
 const STATIC_TARGET: &str = "x86_64-unknown-linux-musl";
@@ -78,14 +79,14 @@ impl Drop for Image {
 /// `docker build --target runtime`, with the `build` stage replaced by the locally built
 /// binary (a named build context overrides the stage of that name), so no toolchain image is
 /// pulled and the Rust build is not repeated.
-fn build_runtime_image(work: &Path) -> Image {
+fn build_runtime_image(work: &Path, test: &str) -> Image {
     let binary_dir = work.join("binary");
     let context = work.join("context");
     std::fs::create_dir_all(&binary_dir).unwrap();
     std::fs::create_dir_all(&context).unwrap();
     std::fs::copy(static_binary(), binary_dir.join("cronos-secrets")).unwrap();
     let image = Image {
-        name: format!("localhost/cronos-secrets-test-{}", std::process::id()),
+        name: format!("localhost/cronos-secrets-{test}-{}", std::process::id()),
         container: None,
     };
     let dockerfile = repo().join("Dockerfile");
@@ -144,7 +145,7 @@ fn megabytes(size: &str) -> f64 {
 #[test]
 fn runtime_image_execs_the_program_with_resolved_secrets() {
     let work = tempfile::tempdir().unwrap();
-    let mut image = build_runtime_image(work.path());
+    let mut image = build_runtime_image(work.path(), "entrypoint");
 
     let inspected: serde_json::Value =
         serde_json::from_str(&buildah(&["inspect", "--type", "image", &image.name])).unwrap();
@@ -242,4 +243,129 @@ fn runtime_image_execs_the_program_with_resolved_secrets() {
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains(DB_PASSWORD), "{stderr}");
+}
+
+/// examples/docker/compose.yaml as docker compose reads it, run in the runtime image: its
+/// entrypoint, environment and mounted secrets exactly, with the app (a shell script, and the
+/// image has no shell) replaced by the printenv stand-in at the same path.
+#[test]
+fn docker_compose_example_resolves_its_mounted_secrets() {
+    let example = repo().join("examples/docker");
+    let config = compose_config(&example, "compose.yaml");
+    let service = &config["services"]["cronos-ai"];
+    let work = tempfile::tempdir().unwrap();
+    let mut image = build_runtime_image(work.path(), "compose");
+    let container = buildah(&["from", "--quiet", &image.name])
+        .trim()
+        .to_string();
+    image.container = Some(container.clone());
+
+    // As examples/docker/Dockerfile installs it, and the stand-in app.
+    let binary = static_binary();
+    buildah(&[
+        "copy",
+        "--quiet",
+        "--chmod",
+        "0755",
+        &container,
+        &binary.to_string_lossy(),
+        "/usr/local/bin/cronos-secrets",
+    ]);
+    let command: Vec<&str> = service["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|part| part.as_str().unwrap())
+        .collect();
+    let printenv = printenv_program(work.path());
+    buildah(&[
+        "copy",
+        "--quiet",
+        "--chmod",
+        "0755",
+        &container,
+        &printenv.to_string_lossy(),
+        command[0],
+    ]);
+    for secret in service["secrets"].as_array().unwrap() {
+        let source = secret["source"].as_str().unwrap();
+        let file = config["secrets"][source]["file"].as_str().unwrap();
+        let target = secret["target"].as_str().unwrap();
+        buildah(&[
+            "copy",
+            "--quiet",
+            "--chown",
+            "65532:65532",
+            &container,
+            file,
+            target,
+        ]);
+    }
+
+    let mut run = Command::new("buildah");
+    run.args(["run", "--isolation", "chroot"]);
+    for (name, value) in compose_environment(&config, "cronos-ai") {
+        run.args(["--env", &format!("{name}={value}")]);
+    }
+    run.args([&container, "--"]);
+    for part in service["entrypoint"].as_array().unwrap() {
+        run.arg(part.as_str().unwrap());
+    }
+    run.args(&command);
+    let output = run.output().expect("buildah run");
+    assert!(
+        output.status.success(),
+        "the container failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let env = parse_env0(&output.stdout);
+    let local = |name: &str| {
+        read(&repo().join("examples/local/secrets").join(name))
+            .trim_end()
+            .to_string()
+    };
+    assert_eq!(env["CRONOS_AI_DB_PASSWORD"], local("db_password"));
+    assert_eq!(env["CRONOS_AI_API_KEY"], local("api_key"));
+    assert_eq!(
+        env["DATABASE_URL"],
+        format!(
+            "postgresql://cronos_user:{}@postgres:5432/cronos_ai",
+            local("db_password")
+        )
+    );
+    assert_eq!(env["LOG_LEVEL"], "info");
+}
+
+/// The init container of examples/kubernetes/binary-copy: the image has no `cp`, so the
+/// binary installs itself into the shared volume, as the non-root user, for the app to run.
+#[test]
+fn install_copies_the_binary_for_an_init_container() {
+    let work = tempfile::tempdir().unwrap();
+    let mut image = build_runtime_image(work.path(), "install");
+    let container = buildah(&["from", "--quiet", &image.name])
+        .trim()
+        .to_string();
+    image.container = Some(container.clone());
+    let volume = work.path().join("volume");
+    std::fs::create_dir_all(&volume).unwrap();
+    buildah(&[
+        "copy",
+        "--quiet",
+        "--chown",
+        "65532:65532",
+        &container,
+        &volume.to_string_lossy(),
+        "/cronos/bin",
+    ]);
+    let run = |args: &[&str]| {
+        let mut all = vec!["run", "--isolation", "chroot", &container, "--"];
+        all.extend_from_slice(args);
+        buildah(&all)
+    };
+    run(&["/cronos-secrets", "install", "/cronos/bin"]);
+    let version = run(&["/cronos/bin/cronos-secrets", "--version"]);
+    assert_eq!(
+        version.trim(),
+        format!("cronos-secrets {}", env!("CARGO_PKG_VERSION"))
+    );
 }

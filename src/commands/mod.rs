@@ -4,6 +4,7 @@ mod check;
 mod export;
 mod generate;
 mod get;
+mod install;
 mod render;
 mod run;
 mod set;
@@ -38,6 +39,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Get(args) => get::get(&settings, env, &args),
         Command::Set(args) => set::set(&settings, env, &args),
         Command::Generate(args) => generate::generate(&args),
+        Command::Install(args) => install::install(&args),
     }
 }
 
