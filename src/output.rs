@@ -159,6 +159,14 @@ pub fn refuse_terminal_stdout(location: &str, force: bool, hint: &str) -> Result
     .with_hint(hint))
 }
 
+/// `contents` to `destination` atomically with `mode`, or to stdout when there is none.
+pub fn write_to(destination: Option<&Path>, contents: &[u8], mode: u32) -> Result<(), Problem> {
+    match destination {
+        Some(path) => Ok(write_atomically(path, contents, mode)?),
+        None => write_stdout(contents),
+    }
+}
+
 /// The exact bytes on stdout, with nothing added.
 pub fn write_stdout(contents: &[u8]) -> Result<(), Problem> {
     let mut stdout = io::stdout().lock();

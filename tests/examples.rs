@@ -64,22 +64,8 @@ fn launcher_configs_in_the_manifests_plan_reads_from_vault() {
             .iter()
             .find(|(key, _)| key.starts_with("cronos"))
             .unwrap();
-        let outcome = Launch::new()
-            .file("config.yaml", config.as_str().unwrap())
-            .args([
-                "--config",
-                "config.yaml",
-                "--no-env-file",
-                "check",
-                "--plan",
-            ])
-            .run();
-        outcome.assert_code(0);
-        let stdout = outcome.stdout();
-        let row = stdout
-            .lines()
-            .find(|line| line.starts_with("CRONOS_AI_JWT_SECRET"))
-            .unwrap_or_else(|| panic!("{manifest}:\n{stdout}"));
+        let outcome = Launch::new().plan_with_config(config.as_str().unwrap());
+        let row = outcome.assert_code(0).row("CRONOS_AI_JWT_SECRET");
         assert!(row.contains("vault") && row.contains("jwt_secret"), "{row}");
     }
 }

@@ -76,6 +76,58 @@ impl Drop for Image {
     }
 }
 
+/// How a file is copied into the container.
+enum Copy {
+    /// Owned by the image's user (65532), like a mounted secret it must read.
+    OwnedByUser,
+    /// Mode 0755, a program.
+    Executable,
+}
+
+impl Image {
+    /// Creates the working container that `copy` and `run` act on (`docker create`).
+    fn create_container(&mut self) -> String {
+        let container = buildah(&["from", "--quiet", &self.name]).trim().to_string();
+        self.container = Some(container.clone());
+        container
+    }
+
+    fn container(&self) -> &str {
+        self.container.as_deref().expect("create_container first")
+    }
+
+    fn copy(&self, source: &Path, destination: &str, how: Copy) {
+        let option = match how {
+            Copy::OwnedByUser => ["--chown", "65532:65532"],
+            Copy::Executable => ["--chmod", "0755"],
+        };
+        let source = source.to_string_lossy();
+        buildah(&[
+            "copy",
+            "--quiet",
+            option[0],
+            option[1],
+            self.container(),
+            &source,
+            destination,
+        ]);
+    }
+
+    /// Runs `command` in the container as its user, with `env`; returns stdout and stderr.
+    fn run(&self, env: &[(String, String)], command: &[&str]) -> (Vec<u8>, String) {
+        let mut run = Command::new("buildah");
+        run.args(["run", "--isolation", "chroot"]);
+        for (name, value) in env {
+            run.args(["--env", &format!("{name}={value}")]);
+        }
+        run.args([self.container(), "--"]).args(command);
+        let output = run.output().expect("buildah run");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "the container failed:\n{stderr}");
+        (output.stdout, stderr)
+    }
+}
+
 /// `docker build --target runtime`, with the `build` stage replaced by the locally built
 /// binary (a named build context overrides the stage of that name), so no toolchain image is
 /// pulled and the Rust build is not repeated.
@@ -160,12 +212,9 @@ fn runtime_image_execs_the_program_with_resolved_secrets() {
     assert!(binary_size <= 12.0, "static binary is {binary_size:.2} MB");
     assert!(size <= 15.0, "image is {size:.2} MB");
 
-    // What `docker run --env-file .env.production -v secrets:/run/secrets image run -- app`
-    // would give it: the program, an env file and mounted secret files.
-    let container = buildah(&["from", "--quiet", &image.name])
-        .trim()
-        .to_string();
-    image.container = Some(container.clone());
+    // What `docker run --env-file … -v secrets:/app/secrets IMAGE run -- /printenv from-cmd`
+    // gives it: an env file with references, mounted secret files, the program.
+    image.create_container();
     let files = work.path().join("files");
     std::fs::create_dir_all(files.join("secrets")).unwrap();
     std::fs::write(
@@ -179,56 +228,40 @@ fn runtime_image_execs_the_program_with_resolved_secrets() {
         "CRONOS_AI_DB_PASSWORD=file:///app/secrets/db_password\nDATABASE_URL=\"postgresql://cronos_user:${CRONOS_AI_DB_PASSWORD}@db/cronos_ai\"\n",
     )
     .unwrap();
-    let printenv = printenv_program(work.path());
-    buildah(&[
-        "copy",
-        "--quiet",
-        "--chown",
-        "65532:65532",
-        &container,
-        &files.to_string_lossy(),
-        "/app",
-    ]);
-    buildah(&[
-        "copy",
-        "--quiet",
-        "--chmod",
-        "0755",
-        &container,
-        &printenv.to_string_lossy(),
+    image.copy(&files, "/app", Copy::OwnedByUser);
+    image.copy(
+        &printenv_program(work.path()),
         "/printenv",
-    ]);
+        Copy::Executable,
+    );
 
-    let mut run = Command::new("buildah");
-    run.args(["run", "--isolation", "chroot", "--workingdir", "/app"]);
-    for (name, value) in [
+    let env: Vec<(String, String)> = [
         ("CRONOS_AI_REDIS_PASSWORD", REDIS_PASSWORD),
         ("CRONOS_AI_ENCRYPTION_KEY", ENCRYPTION_KEY),
         ("CRONOS_AI_API_KEY", API_KEY),
         // A reference in the environment, as `docker run --env-file` passes values literally.
         ("CRONOS_AI_JWT_SECRET", "file:///app/secrets/jwt_secret"),
         ("VAULT_TOKEN", "hvs.planted-launcher-token"),
-    ] {
-        run.args(["--env", &format!("{name}={value}")]);
-    }
-    // The image's entrypoint, then what `docker run IMAGE run -- /printenv arg` appends.
+    ]
+    .iter()
+    .map(|(name, value)| (name.to_string(), value.to_string()))
+    .collect();
+    // The image's entrypoint, then the arguments `docker run IMAGE …` appends; the env file
+    // is found in the working directory, as in the app's WORKDIR.
     let entrypoint = config["Entrypoint"][0].as_str().unwrap();
-    run.args([
-        &container,
-        "--",
-        entrypoint,
-        "run",
-        "--",
-        "/printenv",
-        "from-cmd",
-    ]);
-    let output = run.output().expect("buildah run");
-    assert!(
-        output.status.success(),
-        "the container failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    let (stdout, stderr) = image.run(
+        &env,
+        &[
+            entrypoint,
+            "--env-file",
+            "/app/.env.production",
+            "run",
+            "--",
+            "/printenv",
+            "from-cmd",
+        ],
     );
-    let env = parse_env0(&output.stdout);
+    let env = parse_env0(&stdout);
     assert_eq!(env["CRONOS_AI_DB_PASSWORD"], DB_PASSWORD);
     assert_eq!(env["CRONOS_AI_JWT_SECRET"], JWT_SECRET);
     assert_eq!(env["CRONOS_AI_API_KEY"], API_KEY);
@@ -241,7 +274,6 @@ fn runtime_image_execs_the_program_with_resolved_secrets() {
         !env.contains_key("VAULT_TOKEN"),
         "the launcher's credential is stripped"
     );
-    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains(DB_PASSWORD), "{stderr}");
 }
 
@@ -250,75 +282,50 @@ fn runtime_image_execs_the_program_with_resolved_secrets() {
 /// image has no shell) replaced by the printenv stand-in at the same path.
 #[test]
 fn docker_compose_example_resolves_its_mounted_secrets() {
-    let example = repo().join("examples/docker");
-    let config = compose_config(&example, "compose.yaml");
+    let config = compose_config(&repo().join("examples/docker"), "compose.yaml");
     let service = &config["services"]["cronos-ai"];
+    let strings = |value: &serde_json::Value| -> Vec<String> {
+        let parts = value.as_array().expect("a list");
+        parts
+            .iter()
+            .map(|part| part.as_str().unwrap().to_string())
+            .collect()
+    };
     let work = tempfile::tempdir().unwrap();
     let mut image = build_runtime_image(work.path(), "compose");
-    let container = buildah(&["from", "--quiet", &image.name])
-        .trim()
-        .to_string();
-    image.container = Some(container.clone());
-
-    // As examples/docker/Dockerfile installs it, and the stand-in app.
-    let binary = static_binary();
-    buildah(&[
-        "copy",
-        "--quiet",
-        "--chmod",
-        "0755",
-        &container,
-        &binary.to_string_lossy(),
+    image.create_container();
+    // Where examples/docker/Dockerfile installs it, and the stand-in app.
+    image.copy(
+        &static_binary(),
         "/usr/local/bin/cronos-secrets",
-    ]);
-    let command: Vec<&str> = service["command"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|part| part.as_str().unwrap())
-        .collect();
-    let printenv = printenv_program(work.path());
-    buildah(&[
-        "copy",
-        "--quiet",
-        "--chmod",
-        "0755",
-        &container,
-        &printenv.to_string_lossy(),
-        command[0],
-    ]);
+        Copy::Executable,
+    );
+    let command = strings(&service["command"]);
+    image.copy(
+        &printenv_program(work.path()),
+        &command[0],
+        Copy::Executable,
+    );
     for secret in service["secrets"].as_array().unwrap() {
-        let source = secret["source"].as_str().unwrap();
-        let file = config["secrets"][source]["file"].as_str().unwrap();
-        let target = secret["target"].as_str().unwrap();
-        buildah(&[
-            "copy",
-            "--quiet",
-            "--chown",
-            "65532:65532",
-            &container,
-            file,
-            target,
-        ]);
+        let file = config["secrets"][secret["source"].as_str().unwrap()]["file"]
+            .as_str()
+            .unwrap();
+        image.copy(
+            Path::new(file),
+            secret["target"].as_str().unwrap(),
+            Copy::OwnedByUser,
+        );
     }
 
-    let mut run = Command::new("buildah");
-    run.args(["run", "--isolation", "chroot"]);
-    for (name, value) in compose_environment(&config, "cronos-ai") {
-        run.args(["--env", &format!("{name}={value}")]);
-    }
-    run.args([&container, "--"]);
-    for part in service["entrypoint"].as_array().unwrap() {
-        run.arg(part.as_str().unwrap());
-    }
-    run.args(&command);
-    let output = run.output().expect("buildah run");
-    assert!(
-        output.status.success(),
-        "the container failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let env = parse_env0(&output.stdout);
+    let env: Vec<_> = compose_environment(&config, "cronos-ai")
+        .into_iter()
+        .collect();
+    let argv: Vec<String> = strings(&service["entrypoint"])
+        .into_iter()
+        .chain(command)
+        .collect();
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let env = parse_env0(&image.run(&env, &argv).0);
     let local = |name: &str| {
         read(&repo().join("examples/local/secrets").join(name))
             .trim_end()
@@ -342,30 +349,14 @@ fn docker_compose_example_resolves_its_mounted_secrets() {
 fn install_copies_the_binary_for_an_init_container() {
     let work = tempfile::tempdir().unwrap();
     let mut image = build_runtime_image(work.path(), "install");
-    let container = buildah(&["from", "--quiet", &image.name])
-        .trim()
-        .to_string();
-    image.container = Some(container.clone());
+    image.create_container();
     let volume = work.path().join("volume");
     std::fs::create_dir_all(&volume).unwrap();
-    buildah(&[
-        "copy",
-        "--quiet",
-        "--chown",
-        "65532:65532",
-        &container,
-        &volume.to_string_lossy(),
-        "/cronos/bin",
-    ]);
-    let run = |args: &[&str]| {
-        let mut all = vec!["run", "--isolation", "chroot", &container, "--"];
-        all.extend_from_slice(args);
-        buildah(&all)
-    };
-    run(&["/cronos-secrets", "install", "/cronos/bin"]);
-    let version = run(&["/cronos/bin/cronos-secrets", "--version"]);
+    image.copy(&volume, "/cronos/bin", Copy::OwnedByUser);
+    image.run(&[], &["/cronos-secrets", "install", "/cronos/bin"]);
+    let (version, _) = image.run(&[], &["/cronos/bin/cronos-secrets", "--version"]);
     assert_eq!(
-        version.trim(),
+        String::from_utf8_lossy(&version).trim(),
         format!("cronos-secrets {}", env!("CARGO_PKG_VERSION"))
     );
 }

@@ -47,20 +47,8 @@ fn config_template_renders_a_config_this_tool_and_the_app_can_read() {
     // from the environment when it is loaded.
     let plan = Launch::new()
         .env("VAULT_TOKEN", "hvs.planted-token")
-        .file("config.yaml", &read(&rendered))
-        .args([
-            "--config",
-            "config.yaml",
-            "--no-env-file",
-            "check",
-            "--plan",
-        ])
-        .run();
-    let stdout = plan.assert_code(0).stdout();
-    let row = stdout
-        .lines()
-        .find(|line| line.starts_with("CRONOS_AI_DB_PASSWORD"))
-        .unwrap_or_else(|| panic!("{stdout}"));
+        .plan_with_config(&read(&rendered));
+    let row = plan.assert_code(0).row("CRONOS_AI_DB_PASSWORD");
     assert!(
         row.contains("-> vault ") && row.contains("database_password"),
         "{row}"
@@ -81,7 +69,6 @@ fn env_template_maps_every_required_secret_to_the_backend() {
         ])
         .run();
     plan.assert_code(0);
-    let stdout = plan.stdout();
     for (variable, name) in [
         ("CRONOS_AI_DB_PASSWORD", "database_password"),
         ("CRONOS_AI_REDIS_PASSWORD", "redis_password"),
@@ -89,10 +76,7 @@ fn env_template_maps_every_required_secret_to_the_backend() {
         ("CRONOS_AI_ENCRYPTION_KEY", "encryption_key"),
         ("CRONOS_AI_API_KEY", "api_key"),
     ] {
-        let row = stdout
-            .lines()
-            .find(|line| line.starts_with(variable))
-            .unwrap_or_else(|| panic!("no row for {variable}:\n{stdout}"));
+        let row = plan.row(variable);
         assert!(row.contains("-> vault ") && row.contains(name), "{row}");
     }
     // With the env backend, the same file resolves from the environment and exports exactly.

@@ -30,11 +30,6 @@ pub fn export(
         ExportFormat::K8sSecret => export::k8s_secret(&entries, &args.name),
     }
     .map_err(|error| Problem::new("export", error.to_string()).with_hint(error.hint()))?;
-    match &args.output {
-        Some(path) => {
-            output::write_atomically(path, written.expose(), args.mode).map_err(Problem::from)?
-        }
-        None => output::write_stdout(written.expose())?,
-    }
+    output::write_to(args.output.as_deref(), written.expose(), args.mode)?;
     Ok(0)
 }

@@ -30,10 +30,6 @@ pub fn render(
     let templates = vec![Template::load(&args.template, &working_dir, &variables)?];
     let ready = launch::resolve_for_program(&prepared, settings, &template::extras_of(&templates))?;
     let rendered = template::render_all(&templates, ready.extras).remove(0);
-    match &args.output {
-        Some(path) => output::write_atomically(path, rendered.expose(), args.mode)
-            .map_err(crate::problem::Problem::from)?,
-        None => output::write_stdout(rendered.expose())?,
-    }
+    output::write_to(args.output.as_deref(), rendered.expose(), args.mode)?;
     Ok(0)
 }

@@ -104,6 +104,20 @@ impl Launch {
         command
     }
 
+    /// `check --plan` with `config` as the config file and no env file: what would be read
+    /// from where, fetching nothing.
+    pub fn plan_with_config(self, config: &str) -> Outcome {
+        self.file("config.yaml", config)
+            .args([
+                "--config",
+                "config.yaml",
+                "--no-env-file",
+                "check",
+                "--plan",
+            ])
+            .run()
+    }
+
     pub fn run(&self) -> Outcome {
         let output = self.command().output().expect("run cronos-secrets");
         Outcome { output }
@@ -160,6 +174,14 @@ impl Outcome {
     /// The environment the program received, when it was `env -0`.
     pub fn child_env(&self) -> BTreeMap<String, String> {
         parse_env0(&self.output.stdout)
+    }
+
+    /// The line of stdout that starts with `variable` (a row of `check`).
+    pub fn row(&self, variable: &str) -> String {
+        let stdout = self.stdout();
+        let row = stdout.lines().find(|line| line.starts_with(variable));
+        row.unwrap_or_else(|| panic!("no row for {variable}:\n{stdout}"))
+            .to_string()
     }
 
     /// Fails if any planted value shows up on stdout or stderr.
