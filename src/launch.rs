@@ -94,7 +94,7 @@ pub fn resolve_and_validate_with(
                 format!("cannot start the async runtime: {error}"),
             )
         })?;
-    let resolution = runtime.block_on(resolve::resolve_with_extras(
+    let resolution = runtime.block_on(resolve::resolve(
         &prepared.plan,
         extras,
         &prepared.config,

@@ -38,18 +38,6 @@ pub struct ResolvedVar {
     pub not_found: bool,
 }
 
-/// Fetches every distinct reference of the plan once and builds each variable's value.
-pub async fn resolve(
-    plan: &Plan,
-    config: &Config,
-    env: &Environment,
-    timeout: Duration,
-) -> Result<Vec<ResolvedVar>, Problem> {
-    Ok(resolve_with_extras(plan, &[], config, env, timeout)
-        .await?
-        .vars)
-}
-
 /// Pieces resolved beside a plan's variables, in the same fetch batch: a template's
 /// placeholders, so that rendering costs no second round-trip to the backends.
 #[derive(Debug, Clone)]
@@ -73,8 +61,9 @@ pub struct Resolution {
     pub extras: Vec<ResolvedExtra>,
 }
 
-/// Like [`resolve`], and the extras too: each distinct reference of both is fetched once.
-pub async fn resolve_with_extras(
+/// Fetches every distinct reference of the plan and the extras once, and builds each
+/// variable's and each extra's value.
+pub async fn resolve(
     plan: &Plan,
     extras: &[Extra],
     config: &Config,
