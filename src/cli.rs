@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::duration::{BareUnit, parse_duration};
+use crate::output::parse_mode;
 
 /// Put secrets into a program's environment, then get out of the way.
 ///
@@ -97,8 +98,31 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         cronos-secrets run -- python -m cronos_ai.server\n  \
         cronos-secrets run --env-file .env.production --pristine -- ./server --port 8080\n  \
+        cronos-secrets run --render app.yaml.tmpl:/run/app/app.yaml -- ./server\n  \
         ENTRYPOINT [\"cronos-secrets\", \"run\", \"--\"]   (Dockerfile)")]
     Run(RunArgs),
+
+    /// Render a config template with the resolved secrets, to stdout or to a private file
+    ///
+    /// The template is any text: `${VAR}`, `${VAR:-default}` and `${secret://…}` (or any other
+    /// reference) are replaced; `$$` is a literal `$`; a bare `$NAME` and everything else are
+    /// copied byte for byte. `${VAR}` is a variable the program of `run` would get. The whole
+    /// launch resolves and validates first; nothing is written unless everything resolved.
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets render templates/cronos_ai.production.yaml -o config/cronos_ai.production.yaml\n  \
+        cronos-secrets render templates/kubernetes/secret.yaml | kubectl apply -f -\n  \
+        cronos-secrets render app.conf.tmpl -o /run/app/app.conf --mode 0640")]
+    Render(RenderArgs),
+
+    /// Write the resolved variables as dotenv, JSON, shell or a Kubernetes Secret
+    ///
+    /// The required secrets and every env-file entry (not the rest of the environment), each
+    /// quoted to read back exactly. Written to stdout, or to a private file with -o.
+    #[command(after_help = "Examples:\n  \
+        eval \"$(cronos-secrets --env-file .env.development export --format shell)\"\n  \
+        cronos-secrets export --format dotenv -o /run/app/.env\n  \
+        cronos-secrets export --format k8s-secret --name cronos-ai-secrets | kubectl apply -f -")]
+    Export(ExportArgs),
 
     /// Resolve and validate without starting anything; never prints a value
     ///
@@ -128,6 +152,11 @@ pub enum Command {
         cronos-secrets generate --encoding base64url  (like secrets.token_urlsafe(32))\n  \
         cronos-secrets generate --length 64 --encoding alnum")]
     Generate(GenerateArgs),
+
+    /// Copy this binary into a directory, for a Kubernetes init container (the image has no cp)
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets install /cronos/bin   (then: /cronos/bin/cronos-secrets run -- app)")]
+    Install(InstallArgs),
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +169,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub keep_launcher_env: bool,
 
+    /// Render template SRC to file DEST (mode 0600) before starting the program; repeatable
+    #[arg(long = "render", value_name = "SRC:DEST", value_parser = parse_render_pair)]
+    pub render: Vec<(PathBuf, PathBuf)>,
+
     /// The program and its arguments, after `--`
     #[arg(
         required = true,
@@ -148,6 +181,59 @@ pub struct RunArgs {
         value_name = "PROGRAM"
     )]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The template file; `file://` references in it are relative to its directory
+    pub template: PathBuf,
+
+    /// Write to FILE atomically (a temporary file in the same directory, then renamed) instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Permission bits of the --output file
+    #[arg(long, value_name = "MODE", default_value = "0600", value_parser = parse_mode)]
+    pub mode: u32,
+
+    /// Print even when stdout is a terminal
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ExportFormat::Dotenv)]
+    pub format: ExportFormat,
+
+    /// Write to FILE atomically (a temporary file in the same directory, then renamed) instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// metadata.name of the k8s-secret manifest
+    #[arg(long, value_name = "NAME", default_value = "cronos-ai-secrets")]
+    pub name: String,
+
+    /// Permission bits of the --output file
+    #[arg(long, value_name = "MODE", default_value = "0600", value_parser = parse_mode)]
+    pub mode: u32,
+
+    /// Print even when stdout is a terminal
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// KEY='value' lines, for --env-file, docker compose's env_file and `. ./file`
+    Dotenv,
+    /// One JSON object of strings
+    Json,
+    /// export KEY='value' lines, for eval
+    Shell,
+    /// A v1/Secret manifest with stringData, for kubectl apply and envFrom
+    K8sSecret,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +274,12 @@ pub struct SetArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Directory to copy cronos-secrets into (or the file path to write), mode 0755
+    pub destination: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// Number of characters to print
     #[arg(long, default_value_t = 44, value_parser = clap::value_parser!(u16).range(1..=4096))]
@@ -208,6 +300,17 @@ pub enum Encoding {
     Hex,
     /// A-Z a-z 0-9
     Alnum,
+}
+
+fn parse_render_pair(text: &str) -> Result<(PathBuf, PathBuf), String> {
+    match text.split_once(':') {
+        Some((source, destination)) if !source.is_empty() && !destination.is_empty() => {
+            Ok((PathBuf::from(source), PathBuf::from(destination)))
+        }
+        _ => Err(format!(
+            "expected TEMPLATE:OUTPUT, such as app.yaml.tmpl:/run/app/app.yaml, found \"{text}\""
+        )),
+    }
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {

@@ -130,6 +130,14 @@ fn push_text(pieces: &mut Vec<Piece>, bytes: &[u8]) {
     }
 }
 
+/// The references among `pieces`, in order.
+pub fn references(pieces: &[Piece]) -> impl Iterator<Item = &Reference> {
+    pieces.iter().filter_map(|piece| match piece {
+        Piece::Ref(reference) => Some(reference),
+        Piece::Text(_) => None,
+    })
+}
+
 /// Joins pieces that hold no reference; `None` if any does.
 pub fn text_only(pieces: &[Piece]) -> Option<SecretString> {
     let mut joined = SecretString::default();

@@ -13,7 +13,8 @@ use crate::error::Error;
 use crate::logging::AUDIT_TARGET;
 use crate::plan::{self, EnvFiles, Plan, PlanRequest};
 use crate::problem::Problem;
-use crate::resolve::{self, ResolvedVar};
+use crate::resolve::{self, Extra, Resolution, ResolvedExtra, ResolvedVar};
+use crate::secret::SecretString;
 use crate::validate::{self, Finding, Severity};
 
 /// Everything that decides what a launch resolves.
@@ -64,6 +65,8 @@ pub fn prepare(
 pub struct Outcome {
     pub resolved: Vec<ResolvedVar>,
     pub findings: Vec<Finding>,
+    /// The extras asked for (template placeholders), in order.
+    pub extras: Vec<ResolvedExtra>,
 }
 
 impl Outcome {
@@ -85,10 +88,20 @@ pub fn resolve_and_validate(
     prepared: &Prepared,
     settings: &LaunchSettings,
 ) -> Result<Outcome, Error> {
+    resolve_and_validate_with(prepared, settings, &[])
+}
+
+/// Like [`resolve_and_validate`], with `extras` fetched in the same batch.
+pub fn resolve_and_validate_with(
+    prepared: &Prepared,
+    settings: &LaunchSettings,
+    extras: &[Extra],
+) -> Result<Outcome, Error> {
     // The runtime lives only for the fetch: exec happens in a plain single-threaded process.
-    let resolved = api::block_on(async {
+    let resolution = api::block_on(async {
         resolve::resolve(
             &prepared.plan,
+            extras,
             &prepared.config,
             &prepared.env,
             settings.timeout,
@@ -97,20 +110,73 @@ pub fn resolve_and_validate(
         .await
         .map_err(Error::from)
     })?;
-    for var in &resolved {
-        for read in &var.reads {
-            tracing::info!(
-                target: AUDIT_TARGET,
-                variable = %var.planned.name,
-                reference = %read.reference,
-                source = %read.source,
-                location = %read.location,
-                "secret read"
-            );
-        }
+    let Resolution {
+        vars: resolved,
+        extras,
+    } = resolution;
+    let var_reads = resolved
+        .iter()
+        .flat_map(|var| var.reads.iter().map(|read| (&var.planned.name, read)));
+    let extra_reads = extras
+        .iter()
+        .flat_map(|extra| extra.reads.iter().map(|read| (&extra.location, read)));
+    for (variable, read) in var_reads.chain(extra_reads) {
+        tracing::info!(
+            target: AUDIT_TARGET,
+            variable = %variable,
+            reference = %read.reference,
+            source = %read.source,
+            location = %read.location,
+            "secret read"
+        );
     }
     let findings = validate::validate(&prepared.config, &prepared.plan, &resolved, settings.strict);
-    Ok(Outcome { resolved, findings })
+    Ok(Outcome {
+        resolved,
+        findings,
+        extras,
+    })
+}
+
+/// What a program (or a rendered file) may be given: every value resolved and validated.
+pub struct Ready {
+    /// Variable name and value, sorted by name.
+    pub values: Vec<(String, SecretString)>,
+    /// The extras' values, in the order asked for.
+    pub extras: Vec<SecretString>,
+}
+
+/// Resolves, validates and logs the warnings; any error (a variable's or an extra's) fails the
+/// whole launch, with every problem reported at once.
+pub fn resolve_for_program(
+    prepared: &Prepared,
+    settings: &LaunchSettings,
+    extras: &[Extra],
+) -> Result<Ready, Error> {
+    let outcome = resolve_and_validate_with(prepared, settings, extras)?;
+    let mut errors = finding_problems(outcome.errors());
+    for extra in &outcome.extras {
+        if let Err(problems) = &extra.value {
+            errors.extend(problems.iter().cloned());
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Problems(errors));
+    }
+    for warning in finding_problems(outcome.warnings()) {
+        tracing::warn!("{warning}");
+    }
+    let values = outcome
+        .resolved
+        .into_iter()
+        .filter_map(|var| Some((var.planned.name, var.value.ok()?)))
+        .collect();
+    let extras = outcome
+        .extras
+        .into_iter()
+        .filter_map(|extra| extra.value.ok())
+        .collect();
+    Ok(Ready { values, extras })
 }
 
 /// Problems ready to report: each finding's message, named by its variable when it has no location.

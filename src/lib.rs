@@ -15,6 +15,7 @@ pub mod envfile;
 pub mod error;
 pub mod exec;
 pub mod expand;
+pub mod export;
 pub mod launch;
 pub mod logging;
 pub mod output;
@@ -27,6 +28,7 @@ pub mod resolve;
 pub mod schema;
 pub mod secret;
 pub mod suggest;
+pub mod template;
 pub mod validate;
 
 pub mod api;

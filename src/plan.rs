@@ -1,7 +1,7 @@
 //! The launch plan: which variables the program gets, and from where, before anything is
 //! fetched. Env files are read and expanded here; references are only collected.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -61,10 +61,7 @@ pub struct PlannedVar {
 
 impl PlannedVar {
     pub fn references(&self) -> impl Iterator<Item = &Reference> {
-        self.pieces.iter().filter_map(|piece| match piece {
-            Piece::Ref(reference) => Some(reference),
-            Piece::Text(_) => None,
-        })
+        expand::references(&self.pieces)
     }
 }
 
@@ -76,6 +73,9 @@ pub struct Plan {
     pub missing: Vec<usize>,
     /// `KEY` lines without a value: passed through from the launcher's environment.
     pub inherited: Vec<String>,
+    /// Every key the env files define, including those the environment overrides and `KEY`
+    /// lines: the names `export` writes besides the required secrets. Sorted.
+    pub env_file_keys: Vec<String>,
 }
 
 pub struct PlanRequest<'a> {
@@ -97,6 +97,7 @@ struct FileEntry {
 /// Builds the plan, reporting every problem found (not just the first).
 pub fn build(request: &PlanRequest) -> Result<Plan, Vec<Problem>> {
     let files = read_env_files(request)?;
+    let env_file_keys: BTreeSet<String> = files.iter().map(|(key, _)| key.clone()).collect();
     let mut winners: BTreeMap<String, FileEntry> = BTreeMap::new();
     let mut inherited = Vec::new();
     for (key, entry) in files {
@@ -162,6 +163,7 @@ pub fn build(request: &PlanRequest) -> Result<Plan, Vec<Problem>> {
         vars: vars.into_values().collect(),
         missing,
         inherited,
+        env_file_keys: env_file_keys.into_iter().collect(),
     })
 }
 

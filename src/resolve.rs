@@ -12,7 +12,7 @@ use crate::backend::{
 };
 use crate::config::Config;
 use crate::env_vars::Environment;
-use crate::expand::Piece;
+use crate::expand::{self, Piece};
 use crate::plan::{Plan, PlannedVar};
 use crate::problem::Problem;
 use crate::random;
@@ -39,18 +39,48 @@ pub struct ResolvedVar {
     pub not_found: bool,
 }
 
-/// Fetches every distinct reference of the plan once and builds each variable's value.
+/// Pieces resolved beside a plan's variables, in the same fetch batch: a template's
+/// placeholders, so that rendering costs no second round-trip to the backends.
+#[derive(Debug, Clone)]
+pub struct Extra {
+    /// Where the pieces were written (`app.yaml.tmpl:3:7`), to name in problems.
+    pub location: String,
+    pub pieces: Vec<Piece>,
+}
+
+#[derive(Debug)]
+pub struct ResolvedExtra {
+    pub location: String,
+    pub value: Result<SecretString, Vec<Problem>>,
+    pub reads: Vec<Read>,
+}
+
+#[derive(Debug)]
+pub struct Resolution {
+    pub vars: Vec<ResolvedVar>,
+    /// In the order of the extras asked for.
+    pub extras: Vec<ResolvedExtra>,
+}
+
+/// Fetches every distinct reference of the plan and the extras once, and builds each
+/// variable's and each extra's value.
 pub async fn resolve(
     plan: &Plan,
+    extras: &[Extra],
     config: &Config,
     env: &Environment,
     timeout: Duration,
     jitter: Option<Duration>,
-) -> Result<Vec<ResolvedVar>, Problem> {
+) -> Result<Resolution, Problem> {
     let references: BTreeSet<Reference> = plan
         .vars
         .iter()
         .flat_map(PlannedVar::references)
+        .chain(
+            extras
+                .iter()
+                .flat_map(|extra| expand::references(&extra.pieces)),
+        )
         .cloned()
         .collect();
     let mut groups: BTreeMap<Source, Vec<Reference>> = BTreeMap::new();
@@ -75,11 +105,31 @@ pub async fn resolve(
     let backends = Backends::build(&sources, &context).await?;
     let answers = fetch_all(&backends, groups, timeout).await;
     backends.finish().await;
-    Ok(plan
+    let vars = plan
         .vars
         .iter()
-        .map(|planned| assemble(planned, &answers, &backends))
-        .collect())
+        .map(|planned| {
+            let joined = join(&planned.name, &planned.pieces, &answers, &backends);
+            ResolvedVar {
+                planned: planned.clone(),
+                value: joined.value,
+                reads: joined.reads,
+                not_found: joined.not_found,
+            }
+        })
+        .collect();
+    let extras = extras
+        .iter()
+        .map(|extra| {
+            let joined = join(&extra.location, &extra.pieces, &answers, &backends);
+            ResolvedExtra {
+                location: extra.location.clone(),
+                value: joined.value,
+                reads: joined.reads,
+            }
+        })
+        .collect();
+    Ok(Resolution { vars, extras })
 }
 
 struct Answer {
@@ -142,16 +192,24 @@ async fn fetch_all(
     answers
 }
 
-fn assemble(
-    planned: &PlannedVar,
+struct Joined {
+    value: Result<SecretString, Vec<Problem>>,
+    reads: Vec<Read>,
+    not_found: bool,
+}
+
+/// Joins text and fetched values; `label` (a variable, a template location) names problems.
+fn join(
+    label: &str,
+    pieces: &[Piece],
     answers: &BTreeMap<Reference, Answer>,
     backends: &Backends,
-) -> ResolvedVar {
+) -> Joined {
     let mut value = SecretString::default();
     let mut problems = Vec::new();
     let mut reads = Vec::new();
     let mut not_found = false;
-    for piece in &planned.pieces {
+    for piece in pieces {
         match piece {
             Piece::Text(text) => value.push_bytes(text.expose()),
             Piece::Ref(reference) => match answers.get(reference) {
@@ -176,19 +234,15 @@ fn assemble(
                 }) => {
                     not_found |= error.kind == FetchErrorKind::NotFound;
                     problems.push(
-                        Problem::new(&planned.name, error.message.clone())
+                        Problem::new(label, error.message.clone())
                             .with_optional_hint(error.hint.clone()),
                     );
                 }
-                None => problems.push(Problem::new(
-                    &planned.name,
-                    format!("{reference} was not fetched"),
-                )),
+                None => problems.push(Problem::new(label, format!("{reference} was not fetched"))),
             },
         }
     }
-    ResolvedVar {
-        planned: planned.clone(),
+    Joined {
         value: if problems.is_empty() {
             Ok(value)
         } else {

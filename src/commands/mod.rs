@@ -1,8 +1,11 @@
 //! One file per subcommand: glue between the CLI and the library.
 
 mod check;
+mod export;
 mod generate;
 mod get;
+mod install;
+mod render;
 mod run;
 mod set;
 
@@ -30,10 +33,13 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
     let settings = launch_settings(global);
     match cli.command {
         Command::Run(args) => run::run(&settings, env, args),
+        Command::Render(args) => render::render(&settings, env, &args),
+        Command::Export(args) => export::export(&settings, env, &args),
         Command::Check(args) => check::check(&settings, env, &args),
         Command::Get(args) => get::get(&settings, env, &args),
         Command::Set(args) => set::set(&settings, env, &args),
         Command::Generate(args) => generate::generate(&args),
+        Command::Install(args) => install::install(&args),
     }
 }
 

@@ -1,39 +1,79 @@
-//! `run`: resolve, validate, exec.
+//! `run`: resolve, validate, render `--render` templates, exec.
 
 use crate::cli::RunArgs;
 use crate::env_vars::Environment;
 use crate::error::Error;
 use crate::exec::{self, ChildEnvOptions};
 use crate::launch::{self, LaunchSettings};
+use crate::output::{self, PRIVATE_MODE};
+use crate::problem::Problem;
+use crate::template::{self, LaunchVariables, Template};
 
 pub fn run(settings: &LaunchSettings, env: Environment, args: RunArgs) -> Result<i32, Error> {
-    let prepared = launch::prepare(settings, env, &super::working_dir()?)?;
-    let outcome = launch::resolve_and_validate(&prepared, settings)?;
-    let errors = launch::finding_problems(outcome.errors());
-    if !errors.is_empty() {
-        return Err(Error::Problems(errors));
-    }
-    for warning in launch::finding_problems(outcome.warnings()) {
-        tracing::warn!("{warning}");
-    }
-    let resolved: Vec<_> = outcome
-        .resolved
-        .into_iter()
-        .filter_map(|var| Some((var.planned.name, var.value.ok()?)))
-        .collect();
+    let working_dir = super::working_dir()?;
+    let prepared = launch::prepare(settings, env, &working_dir)?;
+    let options = ChildEnvOptions {
+        pristine: args.pristine,
+        keep_launcher_env: args.keep_launcher_env,
+    };
+    let templates = load_templates(&args, &prepared, options, &working_dir)?;
+    // Templates' references join the launch's: one fetch batch for everything.
+    let ready = launch::resolve_for_program(&prepared, settings, &template::extras_of(&templates))?;
+    write_rendered(&args, &templates, ready.extras)?;
     let child_env = exec::child_environment(
         &prepared.env,
-        &resolved,
+        &ready.values,
         &prepared.plan.inherited,
-        ChildEnvOptions {
-            pristine: args.pristine,
-            keep_launcher_env: args.keep_launcher_env,
-        },
+        options,
     );
     let (program, program_args) = args
         .command
         .split_first()
         .expect("clap requires at least the program");
-    tracing::debug!(program = %program.to_string_lossy(), variables = resolved.len(), "exec");
+    tracing::debug!(program = %program.to_string_lossy(), variables = ready.values.len(), "exec");
     Err(exec::exec(program, program_args, &child_env).into())
+}
+
+fn load_templates(
+    args: &RunArgs,
+    prepared: &launch::Prepared,
+    options: ChildEnvOptions,
+    working_dir: &std::path::Path,
+) -> Result<Vec<Template>, Error> {
+    let variables = LaunchVariables {
+        plan: &prepared.plan,
+        env: &prepared.env,
+        options,
+    };
+    let mut templates = Vec::new();
+    let mut problems = Vec::new();
+    for (source, _) in &args.render {
+        match Template::load(source, working_dir, &variables) {
+            Ok(template) => templates.push(template),
+            Err(more) => problems.extend(more),
+        }
+    }
+    if problems.is_empty() {
+        Ok(templates)
+    } else {
+        Err(Error::Problems(problems))
+    }
+}
+
+/// Stages every file before moving any into place, so a failure leaves none half-done, and
+/// the program starts only when all are in place.
+fn write_rendered(
+    args: &RunArgs,
+    templates: &[Template],
+    values: Vec<crate::secret::SecretString>,
+) -> Result<(), Problem> {
+    let rendered = template::render_all(templates, values);
+    let mut staged = Vec::new();
+    for ((_, destination), contents) in args.render.iter().zip(&rendered) {
+        staged.push(output::stage(destination, contents.expose(), PRIVATE_MODE)?);
+    }
+    for file in staged {
+        file.commit()?;
+    }
+    Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod moto;
 pub mod openbao;
 pub mod server;
+pub mod tools;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -105,6 +106,20 @@ impl Launch {
         command
     }
 
+    /// `check --plan` with `config` as the config file and no env file: what would be read
+    /// from where, fetching nothing.
+    pub fn plan_with_config(self, config: &str) -> Outcome {
+        self.file("config.yaml", config)
+            .args([
+                "--config",
+                "config.yaml",
+                "--no-env-file",
+                "check",
+                "--plan",
+            ])
+            .run()
+    }
+
     pub fn run(&self) -> Outcome {
         let output = self.command().output().expect("run cronos-secrets");
         Outcome { output }
@@ -160,16 +175,15 @@ impl Outcome {
 
     /// The environment the program received, when it was `env -0`.
     pub fn child_env(&self) -> BTreeMap<String, String> {
-        self.output
-            .stdout
-            .split(|byte| *byte == 0)
-            .filter(|entry| !entry.is_empty())
-            .filter_map(|entry| {
-                let text = String::from_utf8_lossy(entry);
-                let (name, value) = text.split_once('=')?;
-                Some((name.to_string(), value.to_string()))
-            })
-            .collect()
+        parse_env0(&self.output.stdout)
+    }
+
+    /// The line of stdout that starts with `variable` (a row of `check`).
+    pub fn row(&self, variable: &str) -> String {
+        let stdout = self.stdout();
+        let row = stdout.lines().find(|line| line.starts_with(variable));
+        row.unwrap_or_else(|| panic!("no row for {variable}:\n{stdout}"))
+            .to_string()
     }
 
     /// Fails if any planted value shows up on stdout or stderr.
@@ -200,6 +214,29 @@ impl Outcome {
         }
         self
     }
+}
+
+/// `env -0` output as a map.
+pub fn parse_env0(output: &[u8]) -> BTreeMap<String, String> {
+    output
+        .split(|byte| *byte == 0)
+        .filter(|entry| !entry.is_empty())
+        .filter_map(|entry| {
+            let text = String::from_utf8_lossy(entry);
+            let (name, value) = text.split_once('=')?;
+            Some((name.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+/// Permission bits of a file.
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .expect("file exists")
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 pub fn read(path: &Path) -> String {

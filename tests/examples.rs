@@ -1,0 +1,152 @@
+//! The shipped examples, run where they can be: Kubernetes manifests against the schema and
+//! their templates rendered, the local-dev flows as a developer types them.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::tools::*;
+use common::*;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn yaml_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            yaml_files(&path, found);
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == "yaml")
+        {
+            found.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_kubernetes_manifest_validates_against_the_schema() {
+    let mut manifests = Vec::new();
+    yaml_files(&repo().join("examples/kubernetes"), &mut manifests);
+    assert!(manifests.len() >= 6, "{manifests:?}");
+    let paths: Vec<&Path> = manifests.iter().map(PathBuf::as_path).collect();
+    kubernetes_validate(&paths);
+}
+
+/// The ConfigMap `data` of a manifest, by key.
+fn config_map(manifest: &str, name: &str) -> serde_json::Value {
+    yaml_documents(&repo().join(manifest))
+        .into_iter()
+        .find(|document| document["kind"] == "ConfigMap" && document["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no ConfigMap {name} in {manifest}"))["data"]
+        .clone()
+}
+
+#[test]
+fn launcher_configs_in_the_manifests_plan_reads_from_vault() {
+    for (manifest, name) in [
+        (
+            "examples/kubernetes/binary-copy/cronos-ai.yaml",
+            "cronos-secrets-config",
+        ),
+        (
+            "examples/kubernetes/render-init/cronos-ai.yaml",
+            "cronos-ai-templates",
+        ),
+    ] {
+        let data = config_map(manifest, name);
+        let (_, config) = data
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(key, _)| key.starts_with("cronos"))
+            .unwrap();
+        let outcome = Launch::new().plan_with_config(config.as_str().unwrap());
+        let row = outcome.assert_code(0).row("CRONOS_AI_JWT_SECRET");
+        assert!(row.contains("vault") && row.contains("jwt_secret"), "{row}");
+    }
+}
+
+/// The render-init pattern's init containers, run here with the env backend in place of
+/// Vault: the app's config template renders, and the .env reads back.
+#[test]
+fn render_init_containers_write_the_apps_files() {
+    let data = config_map(
+        "examples/kubernetes/render-init/cronos-ai.yaml",
+        "cronos-ai-templates",
+    );
+    let template = data["cronos_ai.production.yaml"].as_str().unwrap();
+    let launch = Launch::with_required()
+        .file("templates/cronos_ai.production.yaml", template)
+        .file("run/.keep", "");
+    let render = launch.args([
+        "--no-env-file",
+        "render",
+        "templates/cronos_ai.production.yaml",
+        "-o",
+        "run/cronos_ai.production.yaml",
+    ]);
+    render.run().assert_code(0);
+    let rendered = render.path("run/cronos_ai.production.yaml");
+    assert_eq!(mode(&rendered), 0o600);
+    let config = &yaml_documents(&rendered)[0];
+    assert_eq!(config["database"]["password"], DB_PASSWORD);
+    assert_eq!(config["security"]["api_key"], API_KEY);
+
+    let export = Launch::with_required().args(["--no-env-file", "export", "-o", ".env"]);
+    export.run().assert_code(0);
+    let check = Launch::new()
+        .file(".env", &read(&export.path(".env")))
+        .args(["--env-file", ".env", "check"])
+        .run();
+    check.assert_code(0);
+}
+
+fn local_example(command: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(binary(), dir.path().join("cronos-secrets")).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let output = Command::new("sh")
+        .args(["-c", command])
+        .current_dir(repo())
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", "/home/developer")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{command}:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn local_development_flows_give_the_app_the_same_variables() {
+    let launched = local_example(
+        "cronos-secrets --env-file examples/local/.env.development run -- examples/local/app.sh",
+    );
+    let evaluated = local_example("examples/local/dev-shell.sh");
+    let without_pid = |text: &str| text.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(without_pid(&evaluated), without_pid(&launched));
+    assert!(
+        launched.contains("CRONOS_AI_JWT_SECRET       "),
+        "{launched}"
+    );
+    assert!(
+        !launched.contains(" 0 characters"),
+        "every secret resolved:\n{launched}"
+    );
+    assert!(
+        launched.contains("LOG_LEVEL                  debug"),
+        "{launched}"
+    );
+}
