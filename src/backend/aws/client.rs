@@ -65,6 +65,7 @@ pub async fn connect(settings: &AwsSettings, deadline: Duration) -> Result<Conne
         })?;
     let credentials = credentials(&region, imds, deadline).await?;
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .region(region.clone())
         .credentials_provider(credentials)
         .retry_config(
@@ -149,3 +150,47 @@ async fn credentials(
 
 const CREDENTIAL_SOURCES: &str = "AWS_ACCESS_KEY_ID, the AWS_PROFILE profile in ~/.aws, web identity, the ECS task role and EC2 instance metadata";
 const CREDENTIALS_HINT: &str = "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, set AWS_PROFILE, or run with an IAM role (EKS IRSA: AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, an ECS task role, an EC2 instance profile)";
+
+/// Where Linux systems keep their CA bundle; rustls-native-certs looks in the same places.
+const SYSTEM_CA_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+/// The SDK's HTTPS client trusts only the platform's roots, and a FROM scratch image has none:
+/// add the built-in Mozilla roots, and keep the platform's (corporate CAs) where there are any.
+fn https_client() -> aws_sdk_secretsmanager::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    let has_system_roots = std::env::var_os("SSL_CERT_FILE").is_some()
+        || std::env::var_os("SSL_CERT_DIR").is_some()
+        || SYSTEM_CA_BUNDLES
+            .iter()
+            .any(|path| std::path::Path::new(path).is_file());
+    let mut trust = TrustStore::empty().with_native_roots(has_system_roots);
+    for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+        trust.add_pem_certificate(pem(der));
+    }
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a trust store of parsed certificates builds");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
+}
+
+/// DER to PEM, the form the SDK's trust store takes.
+fn pem(der: &[u8]) -> String {
+    use base64::Engine;
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in body.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
+}
