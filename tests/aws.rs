@@ -6,8 +6,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::moto::{REGION, moto};
@@ -546,23 +544,10 @@ fn no_region_is_a_clear_error() {
 }
 
 fn set(test: &AwsTest, args: &[&str], value: &str) -> Outcome {
-    let launch = test.launch().args(["set"]).args(args);
-    let mut child = launch
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(value.as_bytes())
-        .unwrap();
-    Outcome {
-        output: child.wait_with_output().unwrap(),
-    }
+    test.launch()
+        .args(["set"])
+        .args(args)
+        .run_with_stdin(value.as_bytes())
 }
 
 #[test]

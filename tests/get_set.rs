@@ -2,9 +2,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::Stdio;
-
 use common::*;
 
 #[test]
@@ -34,22 +31,12 @@ fn get_of_a_missing_secret_is_an_error() {
 
 #[test]
 fn set_reads_stdin_and_the_env_backend_refuses() {
-    let launch = Launch::with_required().args(["set", "jwt_secret"]);
-    let mut child = launch
-        .command()
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"planted-new-value\n")
-        .unwrap();
-    let outcome = Outcome {
-        output: child.wait_with_output().unwrap(),
-    };
+    let outcome = Launch::with_required()
+        .args(["set", "jwt_secret"])
+        .run_with_stdin(
+            b"planted-new-value
+",
+        );
     outcome
         .assert_code(125)
         .assert_stderr_contains("the env backend cannot store secret://jwt_secret")
@@ -73,10 +60,7 @@ fn get_refuses_a_terminal_without_force() {
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
     let refused = on_terminal("get jwt_secret");
-    assert!(
-        refused.contains("refusing to print"),
-        "{refused}"
-    );
+    assert!(refused.contains("refusing to print"), "{refused}");
     assert!(!refused.contains(JWT_SECRET));
     assert!(on_terminal("get --force jwt_secret").contains(JWT_SECRET));
 }

@@ -577,20 +577,13 @@ fn get_and_set_keep_other_keys_and_read_from_stdin() {
         "rotate/jwt_secret",
         &[("value", "old-value"), ("note", "kept")],
     );
-    let set = launch()
+    let outcome = launch()
         .env("CRONOS_SECRETS_VAULT_PATH", "rotate")
-        .args(["set", "jwt_secret"]);
-    let mut child = set
-        .command()
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"planted-new-jwt-value\n")
-        .unwrap();
-    let outcome = Outcome {
-        output: child.wait_with_output().unwrap(),
-    };
+        .args(["set", "jwt_secret"])
+        .run_with_stdin(
+            b"planted-new-jwt-value
+",
+        );
     outcome
         .assert_code(0)
         .assert_stderr_contains("stored secret://jwt_secret (version 2)")

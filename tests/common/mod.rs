@@ -120,6 +120,28 @@ impl Launch {
             .run()
     }
 
+    /// Runs with `input` on stdin (how `set` takes a value: never from argv).
+    pub fn run_with_stdin(&self, input: &[u8]) -> Outcome {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut child = self
+            .command()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run cronos-secrets");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+        Outcome {
+            output: child.wait_with_output().expect("wait for cronos-secrets"),
+        }
+    }
+
     pub fn run(&self) -> Outcome {
         let output = self.command().output().expect("run cronos-secrets");
         Outcome { output }
