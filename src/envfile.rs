@@ -324,19 +324,12 @@ mod tests {
         let pieces = [
             "A", "=", "\"", "'", "\\", "#", " ", "\n", "\r", "export ", "é", "$",
         ];
-        let mut level = vec![String::new()];
-        for _ in 0..4 {
-            level = level
-                .iter()
-                .flat_map(|prefix| pieces.iter().map(move |piece| format!("{prefix}{piece}")))
-                .collect();
-            for input in &level {
-                if let Err(error) = parse(input) {
-                    assert!(
-                        error.line() >= 1 && error.line() <= input.split('\n').count(),
-                        "{input:?}"
-                    );
-                }
+        for input in &crate::test_inputs::every_combination(&pieces, 4) {
+            if let Err(error) = parse(input) {
+                assert!(
+                    error.line() >= 1 && error.line() <= input.split('\n').count(),
+                    "{input:?}"
+                );
             }
         }
     }

@@ -29,6 +29,8 @@ pub mod schema;
 pub mod secret;
 pub mod suggest;
 pub mod template;
+#[cfg(test)]
+mod test_inputs;
 pub mod validate;
 
 pub mod api;

@@ -407,21 +407,14 @@ mod tests {
         let pieces = [
             "$", "{", "}", ":", "-", "?", "A", "1", "é", "x://", " ", "\n",
         ];
-        let mut level = vec![String::new()];
-        for _ in 0..4 {
-            level = level
-                .iter()
-                .flat_map(|prefix| pieces.iter().map(move |piece| format!("{prefix}{piece}")))
-                .collect();
-            for input in &level {
-                for syntax in [Syntax::EnvFile, Syntax::Template] {
-                    if let Err(error) = parse(input, syntax) {
-                        assert_eq!(
-                            input.get(error.offset()..error.offset() + 1),
-                            Some("$"),
-                            "{input:?}"
-                        );
-                    }
+        for input in &crate::test_inputs::every_combination(&pieces, 4) {
+            for syntax in [Syntax::EnvFile, Syntax::Template] {
+                if let Err(error) = parse(input, syntax) {
+                    assert_eq!(
+                        input.get(error.offset()..error.offset() + 1),
+                        Some("$"),
+                        "{input:?}"
+                    );
                 }
             }
         }
