@@ -53,7 +53,7 @@ pub fn format_duration(duration: Duration) -> String {
         ("ms", 1),
     ];
     for (name, size) in units {
-        if millis >= size && millis % size == 0 {
+        if millis >= size && millis.is_multiple_of(size) {
             return format!("{}{name}", millis / size);
         }
     }
