@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# cronos-secrets as one static binary in an empty image (about 9 MB).
+# cronos-secrets as one static binary in an empty image (about 10 MB).
 #
 #   docker build -t cronos-secrets .
 #
