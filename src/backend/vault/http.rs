@@ -146,7 +146,7 @@ impl Http {
                         "vault asked to retry"
                     );
                     // Clients told the same Retry-After instant spread over the next window.
-                    retry_after(&response).unwrap_or_default() + backoff(attempt)
+                    retry_after(response.headers()).unwrap_or_default() + backoff(attempt)
                 }
                 Ok(response) => return parse(response.status(), response).await,
                 Err(error) if is_tls(&error) => {
@@ -218,13 +218,10 @@ fn is_retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
 }
 
-/// `Retry-After` in seconds (Vault and OpenBao's rate-limit quotas send it).
-fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?;
+/// `Retry-After` in seconds, as Vault's rate-limit quotas and proxies in front of Vault send
+/// it (OpenBao 2.x sends none), capped at a minute.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     let seconds: f64 = value.trim().parse().ok()?;
     (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(60.0)))
 }
@@ -281,6 +278,32 @@ mod tests {
             FIRST_BACKOFF.saturating_mul(1u32 << 16).min(MAX_BACKOFF),
             MAX_BACKOFF
         );
+    }
+
+    fn headers(retry_after: Option<&str>) -> reqwest::header::HeaderMap {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(value) = retry_after {
+            headers.insert(reqwest::header::RETRY_AFTER, value.parse().unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn retry_after_is_honoured_in_seconds_and_capped() {
+        assert_eq!(
+            retry_after(&headers(Some("2"))),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            retry_after(&headers(Some("0.5"))),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            retry_after(&headers(Some("3600"))),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(retry_after(&headers(Some("soon"))), None);
+        assert_eq!(retry_after(&headers(None)), None);
     }
 
     #[test]
