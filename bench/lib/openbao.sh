@@ -24,3 +24,23 @@ while True:
     echo "OpenBao did not start:" >&2; cat "$dir/openbao.log" >&2; return 1
 }
 stop_openbao() { kill "$OPENBAO_PID" 2>/dev/null || true; wait "$OPENBAO_PID" 2>/dev/null || true; }
+
+# The common start of a Vault benchmark: a release build, the results folder, and a fresh
+# OpenBao in a temporary folder, all cleaned up on exit. Sets bin, results and work.
+bench_setup() {
+    cargo build --release --quiet
+    bin="$PWD/target/release/cronos-secrets"
+    results="$PWD/bench/results"
+    mkdir -p "$results"
+    work=$(mktemp -d)
+    start_openbao "$work"
+    trap 'stop_openbao; rm -rf "$work"' EXIT
+}
+
+# The guide's five secrets at secret/cronos-ai/production/<name>, field value.
+put_guide_secrets() {
+    local name
+    for name in database_password redis_password jwt_secret encryption_key api_key; do
+        bao kv put -mount=secret "cronos-ai/production/$name" value="bench-$name-0123456789abcdefghijklmnopqrstuv" >/dev/null
+    done
+}
