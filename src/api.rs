@@ -9,7 +9,7 @@ use crate::backend::{Backends, BuildContext, Fetched, Metadata, Source, StoreOpt
 use crate::config::{self, Config};
 use crate::env_vars::Environment;
 use crate::error::Error;
-use crate::logging::AUDIT_TARGET;
+use crate::logging::{self, AUDIT_TARGET};
 use crate::problem::Problem;
 use crate::reference::Reference;
 use crate::secret::SecretString;
@@ -38,6 +38,10 @@ impl SecretsManager {
             env,
             timeout: DEFAULT_TIMEOUT,
         }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
@@ -80,6 +84,7 @@ impl SecretsManager {
                     location = %backend.location(reference),
                     "secret read"
                 );
+                logging::check_audit_written()?;
                 Ok(fetched)
             }
             Some(Err(error)) => Err(Problem::new(reference.to_string(), error.message)
@@ -112,6 +117,7 @@ impl SecretsManager {
             version = metadata.version.as_deref().unwrap_or("-"),
             "secret written"
         );
+        logging::check_audit_written()?;
         Ok(metadata)
     }
 
@@ -132,6 +138,7 @@ impl SecretsManager {
             config: &self.config,
             env: &self.env,
             timeout: self.timeout,
+            keep_launcher_env: false,
         };
         Ok(Backends::build(&BTreeSet::from([source]), &context).await?)
     }

@@ -27,7 +27,9 @@ pub enum ReadError {
     Io(io::Error),
     /// The file is a FIFO, device, socket or directory where a regular file is required.
     NotRegular(&'static str),
-    TooLarge { limit: u64 },
+    TooLarge {
+        limit: u64,
+    },
     /// The launch's deadline came before the read finished (a FIFO, a hung network mount).
     TimedOut,
 }
@@ -43,9 +45,9 @@ impl ReadError {
                 Some("make the file readable by the launcher's user".into())
             }
             ReadError::NotRegular(_) => Some("name a regular file (a mounted secret file)".into()),
-            ReadError::TooLarge { .. } => Some(
-                "secrets are small; check that the path names the intended file".into(),
-            ),
+            ReadError::TooLarge { .. } => {
+                Some("secrets are small; check that the path names the intended file".into())
+            }
             ReadError::TimedOut => {
                 Some("check that the file is on a responsive filesystem, or raise --timeout".into())
             }
@@ -95,7 +97,9 @@ pub fn human_size(bytes: u64) -> String {
 /// Reads at most `limit` bytes; more is [`ReadError::TooLarge`].
 pub fn read_limited(reader: impl Read, limit: u64) -> Result<Vec<u8>, ReadError> {
     let mut bytes = Vec::new();
-    reader.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(ReadError::TooLarge { limit });
     }
@@ -179,7 +183,10 @@ mod tests {
     fn devices_fifos_and_directories_are_not_secret_files() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
-        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
         assert!(made.success());
         // Would block forever without O_NONBLOCK: nobody writes to it.
         let error = read_regular_file(&fifo, 10).unwrap_err();

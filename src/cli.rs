@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::duration::{BareUnit, parse_duration};
+use crate::duration::parse_wait;
 use crate::output::parse_mode;
 
 /// Put secrets into a program's environment, then get out of the way.
@@ -61,6 +61,15 @@ pub struct GlobalArgs {
     /// rollout of many pods does not reach Vault in the same second (e.g. 5s)
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_timeout)]
     pub jitter: Option<Duration>,
+
+    /// Resolve no reference in inherited environment variables: pass them byte for byte
+    ///
+    /// By default an inherited value is resolved when it is unambiguously a secret reference
+    /// (secret://, vault://, aws-sm://, azure-kv://, a Secrets Manager ARN, or a ${scheme://…}
+    /// placeholder), or when the variable is a declared secret (the required secrets and their
+    /// aliases), whose env:// and file:// values are resolved too.
+    #[arg(long, global = true)]
+    pub no_resolve_env: bool,
 
     /// Revoke the Vault token obtained by login once the secrets are read, before exec
     #[arg(long, global = true)]
@@ -188,7 +197,7 @@ pub struct RenderArgs {
     /// The template file; `file://` references in it are relative to its directory
     pub template: PathBuf,
 
-    /// Write to FILE atomically (a temporary file in the same directory, then renamed) instead of stdout
+    /// Write to FILE atomically (a temporary file in the same directory, then renamed) instead of stdout; `-` is stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -207,7 +216,7 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value_t = ExportFormat::Dotenv)]
     pub format: ExportFormat,
 
-    /// Write to FILE atomically (a temporary file in the same directory, then renamed) instead of stdout
+    /// Write to FILE atomically (a temporary file in the same directory, then renamed) instead of stdout; `-` is stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -271,11 +280,16 @@ pub struct SetArgs {
     /// Create the secret if it does not exist yet (AWS Secrets Manager)
     #[arg(long)]
     pub create: bool,
+
+    /// Store a value that is well known to be weak (a default, one repeated character); a
+    /// value too short, empty or holding NUL is never stored
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// Directory to copy cronos-secrets into (or the file path to write), mode 0755
+    /// Directory to copy cronos-secrets into, as DIR/cronos-secrets with mode 0755; created when new
     pub destination: PathBuf,
 }
 
@@ -314,5 +328,5 @@ fn parse_render_pair(text: &str) -> Result<(PathBuf, PathBuf), String> {
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
-    parse_duration(text, BareUnit::Seconds)
+    parse_wait(text)
 }

@@ -41,6 +41,23 @@ pub fn parse_duration(text: &str, bare: BareUnit) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// The longest `--timeout` or `--jitter`: a day. Longer is a typo, and a deadline of 2^64
+/// seconds would overflow the clock.
+pub const MAX_WAIT: Duration = Duration::from_secs(86_400);
+
+/// [`parse_duration`] for a time the launcher waits, at most [`MAX_WAIT`].
+pub fn parse_wait(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text, BareUnit::Seconds)?;
+    if duration > MAX_WAIT {
+        return Err(format!(
+            "{:?} is longer than the limit of {}: use a shorter duration, like 30s or 5m",
+            text.trim(),
+            format_duration(MAX_WAIT)
+        ));
+    }
+    Ok(duration)
+}
+
 /// Formats a duration with the largest unit that divides it exactly (`90d`, `36h`, `1500ms`).
 pub fn format_duration(duration: Duration) -> String {
     let millis = duration.as_millis();
@@ -112,6 +129,24 @@ mod tests {
             assert!(
                 error.contains("expected a number with a unit"),
                 "{bad}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn waits_longer_than_a_day_are_refused_not_overflowed() {
+        assert_eq!(parse_wait("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_wait("1d"), Ok(MAX_WAIT));
+        for absurd in [
+            "18446744073709551615",
+            "9223372036854775807",
+            "30000000000000000w",
+            "25h",
+        ] {
+            let error = parse_wait(absurd).unwrap_err();
+            assert!(
+                error.contains("longer than the limit of 1d"),
+                "{absurd}: {error}"
             );
         }
     }

@@ -26,10 +26,15 @@ pub enum Value {
 pub enum EnvFileError {
     #[error("expected KEY=VALUE, found {found}")]
     NotAnEntry { line: usize, found: String },
+    /// The key is described, not shown: a line starting with a digit or `-` is often a stray
+    /// token (hex, `generate --encoding alnum`), not a key.
     #[error(
-        "invalid key \"{key}\": keys are letters, digits, \"_\", \".\" and \"-\", not starting with a digit"
+        "invalid key (it starts with {starts_with}; not shown, in case it holds a value): keys are letters, digits, \"_\", \".\" and \"-\", not starting with a digit"
     )]
-    InvalidKey { line: usize, key: String },
+    InvalidKey {
+        line: usize,
+        starts_with: &'static str,
+    },
     #[error("unterminated {kind}-quoted value (opened here; expected a closing {quote})")]
     Unterminated {
         line: usize,
@@ -129,10 +134,13 @@ fn check_key(key: &str, line: usize) -> Result<(), EnvFileError> {
     if valid {
         Ok(())
     } else {
-        Err(EnvFileError::InvalidKey {
-            line,
-            key: key.chars().take(40).collect(),
-        })
+        let starts_with = match key.chars().next() {
+            Some(first) if first.is_ascii_digit() => "a digit",
+            Some('-') => "\"-\"",
+            Some('.') => "\".\"",
+            _ => "a character that is not a letter or \"_\"",
+        };
+        Err(EnvFileError::InvalidKey { line, starts_with })
     }
 }
 
@@ -298,7 +306,7 @@ mod tests {
         let cases = [
             ("A=1\nexport\n", 2, "expected KEY=VALUE, found \"export\""),
             ("A=1\nthis is wrong\n", 2, "found a line without \"=\""),
-            ("1A=x\n", 1, "invalid key \"1A\""),
+            ("1A=x\n", 1, "invalid key (it starts with a digit"),
             (
                 "A=1\nB=\"open\nC=2\n",
                 2,
@@ -338,5 +346,16 @@ mod tests {
     fn errors_never_echo_values() {
         let error = parse("A=\"secret-value\" oops-secret\n").unwrap_err();
         assert!(!error.to_string().contains("secret"), "{error}");
+        // A hex token alone on a line, or `-TOKEN=x`, is not echoed as a "key".
+        for text in [
+            "9f86d081884c7d659a2feaa0c55ad015\n",
+            "0123abcd=x\n",
+            "-SECRETX=1\n",
+        ] {
+            let error = parse(text).unwrap_err();
+            for fragment in ["9f86d0", "0123abcd", "SECRETX"] {
+                assert!(!error.to_string().contains(fragment), "{error}");
+            }
+        }
     }
 }

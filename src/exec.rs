@@ -1,6 +1,7 @@
 //! Becoming the program: the child environment, then `execve`. The launcher's PID, signals and
 //! exit status all become the program's; nothing of the launcher keeps running.
 
+use std::collections::HashMap;
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -28,13 +29,18 @@ pub fn child_environment(
     options: ChildEnvOptions,
 ) -> Vec<(OsString, SecretString)> {
     let mut child: Vec<(OsString, SecretString)> = Vec::new();
+    // An index, not a search per entry: 100k env-file entries must not take quadratic time.
+    let mut positions: HashMap<OsString, usize> = HashMap::new();
     let mut set = |name: &OsStr, value: SecretString| {
         if !options.keep_launcher_env && is_launcher_variable(name) {
             return;
         }
-        match child.iter_mut().find(|(existing, _)| existing == name) {
-            Some(slot) => slot.1 = value,
-            None => child.push((name.to_os_string(), value)),
+        match positions.get(name) {
+            Some(&position) => child[position].1 = value,
+            None => {
+                positions.insert(name.to_os_string(), child.len());
+                child.push((name.to_os_string(), value));
+            }
         }
     };
     if !options.pristine {
@@ -82,6 +88,7 @@ pub fn exec(program: &OsStr, args: &[OsString], env: &[(OsString, SecretString)]
         })
         .collect();
     let name = program.to_string_lossy();
+    reset_signal_state();
     let mut denied = None;
     for candidate in candidates(program, env) {
         let Ok(path) = CString::new(candidate.as_os_str().as_bytes()) else {
@@ -94,6 +101,17 @@ pub fn exec(program: &OsStr, args: &[OsString], env: &[(OsString, SecretString)]
         match errno {
             Errno::ENOENT | Errno::ENOTDIR => continue,
             Errno::EACCES | Errno::EPERM => denied = Some(candidate),
+            // `check` reports a single variable over the limit by name; this is the total.
+            Errno::E2BIG => {
+                return ExecError {
+                    code: 125,
+                    message: format!(
+                        "cannot run {}: the program's environment and arguments are larger than Linux allows",
+                        candidate.display()
+                    ),
+                    hint: "pass large values as files (render them with --render) instead of variables",
+                };
+            }
             // A script without "#!": run it with sh, as execvp does.
             Errno::ENOEXEC => {
                 let shell = c"/bin/sh";
@@ -130,6 +148,24 @@ pub fn exec(program: &OsStr, args: &[OsString], env: &[(OsString, SecretString)]
             hint: "check the name, or give the full path; with --pristine, PATH comes from the env files",
         },
     }
+}
+
+/// Gives the program the signal state of a fresh process: the Rust runtime ignores SIGPIPE
+/// (so `yes | head -1` would print "Broken pipe"), the launcher catches SIGTERM and friends
+/// while it fetches, and `execve` keeps ignored dispositions and the signal mask.
+fn reset_signal_state() {
+    use nix::libc;
+    use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
+    // Real-time signals too; the C library refuses the few it reserves for itself.
+    for signal in 1..=libc::SIGRTMAX() {
+        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: SIG_DFL installs no Rust code as a handler; nothing runs between here and
+        // execve that relies on the old dispositions.
+        unsafe { libc::signal(signal, libc::SIG_DFL) };
+    }
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
 }
 
 /// Where to look for the program: the path itself if it has a `/`, else each directory of

@@ -42,6 +42,12 @@ pub enum ExpandError {
     Reference(#[from] ReferenceError),
     #[error("secret references are not allowed here ({reference})")]
     ReferenceNotAllowed { reference: String },
+    #[error(
+        "{name} is the launcher's own credential or setting: it is not given to the program, under its own name or any other"
+    )]
+    LauncherVariable { name: String },
+    #[error("entries refer to each other more than {limit} deep (through {name})")]
+    TooDeep { name: String, limit: usize },
 }
 
 impl ExpandError {
@@ -51,6 +57,12 @@ impl ExpandError {
                 "set {name}, give a default with ${{{name}:-default}}, or allow it empty with ${{{name}:-}}"
             )),
             ExpandError::Cycle { .. } => Some("make one of these a plain value".to_string()),
+            ExpandError::LauncherVariable { .. } => Some(
+                "remove the reference; if the program really needs it, pass --keep-launcher-env to run".to_string(),
+            ),
+            ExpandError::TooDeep { .. } => {
+                Some("give the entries their values directly instead of through a chain".to_string())
+            }
             _ => None,
         }
     }

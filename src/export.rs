@@ -181,18 +181,30 @@ pub fn k8s_secret(
     Ok(output)
 }
 
-/// A double-quoted YAML scalar. JSON's quoting, plus escapes for the characters YAML 1.1
-/// reads as line breaks (NEL, LS, PS), which would otherwise fold into spaces.
+/// A double-quoted YAML scalar. JSON's quoting, plus `\uXXXX` escapes for what YAML 1.1 may
+/// not hold raw: the characters it reads as line breaks (NEL, LS, PS), which would fold into
+/// spaces, and those outside its printable set (DEL, the C1 controls, U+FFFE, U+FFFF).
 fn yaml_quoted(text: &str) -> SecretString {
     let json = SecretString::from(serde_json::to_string(text).expect("a string serializes"));
     let json = json.expose_str().expect("JSON is UTF-8");
-    if !json.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
+    if !json.chars().any(needs_yaml_escape) {
         return SecretString::from(json);
     }
-    SecretString::from(
-        json.replace('\u{85}', "\\u0085")
-            .replace('\u{2028}', "\\u2028")
-            .replace('\u{2029}', "\\u2029"),
+    let mut escaped = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if needs_yaml_escape(c) {
+            escaped.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            escaped.push(c);
+        }
+    }
+    SecretString::from(escaped)
+}
+
+fn needs_yaml_escape(c: char) -> bool {
+    matches!(
+        c,
+        '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}'
     )
 }
 
@@ -280,6 +292,13 @@ mod tests {
             manifest
                 .ends_with("name: my-app.s\ntype: Opaque\nstringData:\n  \"A\": \"yes\\u2028\"\n"),
             "{manifest}"
+        );
+        // PyYAML refuses a raw DEL or C1 control ("unacceptable character #x007f").
+        let controls =
+            text(k8s_secret(&entries(&[("B", "a\u{7f}b\u{9b}c\u{ffff}")]), "n").unwrap());
+        assert!(
+            controls.ends_with("  \"B\": \"a\\u007fb\\u009bc\\uffff\"\n"),
+            "{controls}"
         );
         for bad in ["", "Upper", "-start", "end.", "under_score"] {
             assert!(k8s_secret(&[], bad).is_err(), "{bad}");

@@ -10,10 +10,10 @@ use crate::api;
 use crate::config::{self, Config};
 use crate::env_vars::Environment;
 use crate::error::Error;
-use crate::logging::AUDIT_TARGET;
+use crate::logging::{self, AUDIT_TARGET};
 use crate::plan::{self, EnvFiles, Plan, PlanRequest};
 use crate::problem::Problem;
-use crate::resolve::{self, Extra, Resolution, ResolvedExtra, ResolvedVar};
+use crate::resolve::{self, Extra, FetchOptions, Resolution, ResolvedExtra, ResolvedVar};
 use crate::secret::SecretString;
 use crate::validate::{self, Finding, Severity};
 
@@ -29,6 +29,10 @@ pub struct LaunchSettings {
     pub jitter: Option<Duration>,
     /// `--revoke-token`: same as `vault_revoke_token: true`.
     pub revoke_token: bool,
+    /// `run --keep-launcher-env`: the launcher's credentials may reach the program.
+    pub keep_launcher_env: bool,
+    /// Resolve references in inherited values (`--no-resolve-env` turns it off).
+    pub resolve_inherited: bool,
 }
 
 /// The config a command runs with: the file (or built-in), overrides, then flags.
@@ -58,6 +62,8 @@ pub fn prepare(
         env_files: &settings.env_files,
         override_env: settings.override_env,
         working_dir,
+        keep_launcher_env: settings.keep_launcher_env,
+        resolve_inherited: settings.resolve_inherited,
     })?;
     Ok(Prepared { config, plan, env })
 }
@@ -104,8 +110,11 @@ pub fn resolve_and_validate_with(
             extras,
             &prepared.config,
             &prepared.env,
-            settings.timeout,
-            settings.jitter,
+            FetchOptions {
+                timeout: settings.timeout,
+                jitter: settings.jitter,
+                keep_launcher_env: settings.keep_launcher_env,
+            },
         )
         .await
         .map_err(Error::from)
@@ -130,6 +139,7 @@ pub fn resolve_and_validate_with(
             "secret read"
         );
     }
+    logging::check_audit_written()?;
     let findings = validate::validate(&prepared.config, &prepared.plan, &resolved, settings.strict);
     Ok(Outcome {
         resolved,

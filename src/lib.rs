@@ -17,6 +17,7 @@ pub mod error;
 pub mod exec;
 pub mod expand;
 pub mod export;
+pub mod interrupt;
 pub mod launch;
 pub mod logging;
 pub mod output;

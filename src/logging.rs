@@ -3,9 +3,11 @@
 //! Only this crate's own events are ever printed, whatever RUST_LOG says: HTTP and SDK crates
 //! log request and response bodies at trace level, and those bodies hold secrets.
 
+use std::fs::File;
 use std::io::{self, IsTerminal};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use tracing::Metadata;
 use tracing_subscriber::EnvFilter;
@@ -15,7 +17,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, fmt};
 
 use crate::cli::LogFormat;
-use crate::output::open_private_append;
+use crate::output::{PRIVATE_MODE, open_private_append};
 use crate::problem::Problem;
 
 /// The target of audit events: one per secret read.
@@ -70,18 +72,28 @@ pub fn init(settings: &LogSettings) -> Result<(), Problem> {
     };
     let audit_layer = match settings.audit_log {
         Some(path) => {
-            let file = open_private_append(path).map_err(|error| {
+            let file = open_audit_log(path).map_err(|error| {
+                let reason = if error.raw_os_error() == Some(nix::libc::ELOOP) {
+                    "it is a symbolic link, and the audit log is opened without following links"
+                        .to_string()
+                } else if error.raw_os_error() == Some(nix::libc::ENXIO) {
+                    "it is a FIFO with no reader".to_string()
+                } else {
+                    error.to_string()
+                };
                 Problem::new(
                     path.display().to_string(),
-                    format!("cannot open the audit log: {error}"),
+                    format!("cannot open the audit log: {reason}"),
                 )
-                .with_hint("choose a writable path for --audit-log")
+                .with_hint(
+                    "choose a writable path for --audit-log (the file itself, not a link to it)",
+                )
             })?;
             let audit_only = FilterFn::new(|metadata: &Metadata| metadata.target() == AUDIT_TARGET);
             Some(
                 fmt::layer()
                     .json()
-                    .with_writer(Mutex::new(file))
+                    .with_writer(Mutex::new(AuditFile(file)))
                     .with_filter(audit_only)
                     .with_filter(LevelFilter::INFO),
             )
@@ -93,4 +105,58 @@ pub fn init(settings: &LogSettings) -> Result<(), Problem> {
         .with(audit_layer)
         .try_init()
         .map_err(|error| Problem::new("logging", error.to_string()))
+}
+
+/// The first error writing an audit record. A launch whose reads were not all recorded does
+/// not start: [`check_audit_written`] turns this into its error.
+static AUDIT_WRITE_ERROR: OnceLock<String> = OnceLock::new();
+
+/// The audit log: write errors (a full disk, `/dev/full`) are remembered, not dropped as the
+/// formatter would drop them.
+struct AuditFile(File);
+
+impl io::Write for AuditFile {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        match self.0.write(bytes) {
+            Ok(written) => Ok(written),
+            Err(error) => {
+                let _ = AUDIT_WRITE_ERROR.set(error.to_string());
+                // Reported by check_audit_written; the formatter would only print a warning.
+                Ok(bytes.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// Opens `--audit-log`: never through a symlink (in a shared directory one could point it at
+/// another file), a FIFO only when something reads it (else the launch would block), and a
+/// regular file made 0600 even when it already existed with a wider mode.
+fn open_audit_log(path: &Path) -> io::Result<File> {
+    let file = open_private_append(path, nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)?;
+    // Blocking again, so a slow reader of a FIFO is waited for rather than an error.
+    let flags = nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_GETFL).map_err(io::Error::from)?;
+    let mut flags = nix::fcntl::OFlag::from_bits_retain(flags);
+    flags.remove(nix::fcntl::OFlag::O_NONBLOCK);
+    nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFL(flags)).map_err(io::Error::from)?;
+    let metadata = file.metadata()?;
+    if metadata.is_file() && metadata.permissions().mode() & 0o777 != PRIVATE_MODE {
+        file.set_permissions(std::fs::Permissions::from_mode(PRIVATE_MODE))?;
+    }
+    Ok(file)
+}
+
+/// Fails when an audit record could not be written: nothing may start unrecorded.
+pub fn check_audit_written() -> Result<(), Problem> {
+    match AUDIT_WRITE_ERROR.get() {
+        None => Ok(()),
+        Some(error) => Err(Problem::new(
+            "audit log",
+            format!("cannot write the audit record of a secret read: {error}; nothing was started"),
+        )
+        .with_hint("free space or fix the --audit-log path, then run again")),
+    }
 }

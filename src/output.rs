@@ -2,7 +2,7 @@
 
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, IsTerminal, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -12,12 +12,14 @@ use crate::problem::Problem;
 /// The mode of rendered and exported files unless `--mode` says otherwise.
 pub const PRIVATE_MODE: u32 = 0o600;
 
-/// Opens `path` for appending, creating it with mode 0600 if needed.
-pub fn open_private_append(path: &Path) -> io::Result<File> {
+/// Opens `path` for appending, creating it with mode 0600 if needed; `flags` are added to
+/// the open (`O_NOFOLLOW` …).
+pub fn open_private_append(path: &Path, flags: i32) -> io::Result<File> {
     OpenOptions::new()
         .create(true)
         .append(true)
         .mode(PRIVATE_MODE)
+        .custom_flags(flags | nix::libc::O_CLOEXEC)
         .open(path)
 }
 
@@ -69,6 +71,7 @@ pub fn stage(destination: &Path, contents: &[u8], mode: u32) -> Result<StagedFil
             source,
         }
     };
+    refuse_special_destination(destination).map_err(failed("write there"))?;
     let (temporary, mut file) = create_temporary(directory, &name)
         .map_err(failed("create a temporary file in its directory"))?;
     let staged = StagedFile {
@@ -82,6 +85,58 @@ pub fn stage(destination: &Path, contents: &[u8], mode: u32) -> Result<StagedFil
     file.write_all(contents).map_err(failed("write"))?;
     file.sync_all().map_err(failed("flush to disk"))?;
     Ok(staged)
+}
+
+/// The rename that puts a file in place would replace whatever is at the destination: as
+/// root, `-o /dev/tty` would turn the terminal's device node into a file of secrets. Only a
+/// regular file (or a symlink to one, or nothing) may be replaced.
+fn refuse_special_destination(destination: &Path) -> io::Result<()> {
+    let kind = match std::fs::metadata(destination) {
+        Ok(metadata) => metadata.file_type(),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(error),
+    };
+    if kind.is_file() {
+        return Ok(());
+    }
+    let what = if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    };
+    Err(io::Error::other(format!(
+        "it is {what}, and only a regular file is replaced (for standard output, use -o - or no -o)"
+    )))
+}
+
+/// Stages every `(destination, contents)` before moving any into place, and takes back the
+/// ones already moved if a later one fails: either every file is in place or none is.
+pub fn write_all_or_nothing<'a>(
+    files: impl IntoIterator<Item = (&'a Path, &'a [u8])>,
+    mode: u32,
+) -> Result<(), OutputError> {
+    let mut staged = Vec::new();
+    for (destination, contents) in files {
+        staged.push(stage(destination, contents, mode)?);
+    }
+    let mut committed: Vec<PathBuf> = Vec::new();
+    for file in staged {
+        let destination = file.destination.clone();
+        if let Err(error) = file.commit() {
+            for path in &committed {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(error);
+        }
+        committed.push(destination);
+    }
+    Ok(())
 }
 
 impl StagedFile {
@@ -159,12 +214,18 @@ pub fn refuse_terminal_stdout(location: &str, force: bool, hint: &str) -> Result
     .with_hint(hint))
 }
 
-/// `contents` to `destination` atomically with `mode`, or to stdout when there is none.
+/// `contents` to `destination` atomically with `mode`, or to stdout when there is none or it
+/// is `-`.
 pub fn write_to(destination: Option<&Path>, contents: &[u8], mode: u32) -> Result<(), Problem> {
-    match destination {
+    match destination.filter(|path| !is_stdout(path)) {
         Some(path) => Ok(write_atomically(path, contents, mode)?),
         None => write_stdout(contents),
     }
+}
+
+/// `-o -` means standard output, as for most Unix tools.
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
 }
 
 /// The exact bytes on stdout, with nothing added.

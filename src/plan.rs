@@ -2,16 +2,18 @@
 //! fetched. Env files are read and expanded here; references are only collected.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ffi::OsStr;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::bounded;
 use crate::config::{BackendKind, Config};
 use crate::env_vars::{self, Environment};
 use crate::envfile::{self, Value};
 use crate::expand::{self, ExpandError, Found, Lookup, Piece};
 use crate::placeholder::{self, Syntax};
 use crate::problem::Problem;
-use crate::reference::Reference;
+use crate::reference::{Reference, Scheme};
 use crate::secret::SecretString;
 
 /// Which env files to read.
@@ -85,7 +87,15 @@ pub struct PlanRequest<'a> {
     /// `--override`: env files win over the process environment.
     pub override_env: bool,
     pub working_dir: &'a Path,
+    /// `run --keep-launcher-env`: entries may refer to the launcher's credentials.
+    pub keep_launcher_env: bool,
+    /// Resolve references in inherited values (off with `--no-resolve-env`).
+    pub resolve_inherited: bool,
 }
+
+/// How deep env-file entries may refer to each other: far beyond any real file, far below the
+/// depth at which the recursive expansion would exhaust the stack.
+const MAX_CHAIN: usize = 200;
 
 struct FileEntry {
     path: PathBuf,
@@ -114,10 +124,11 @@ pub fn build(request: &PlanRequest) -> Result<Plan, Vec<Problem>> {
         }
     }
 
+    let declared = declared_variables(request.config);
     let mut graph = Graph {
         entries: &winners,
-        env: request.env,
-        working_dir: request.working_dir,
+        request,
+        declared: &declared,
         expanded: HashMap::new(),
         failed: HashMap::new(),
         stack: Vec::new(),
@@ -140,12 +151,23 @@ pub fn build(request: &PlanRequest) -> Result<Plan, Vec<Problem>> {
         let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
             continue;
         };
-        // process_pieces knows every form of reference (bare ARNs included); a value without
-        // one comes back as plain text and stays the launcher's environment.
+        // A value without a reference (or one not resolved, see `inherited_pieces`) comes back
+        // as plain text and stays the launcher's environment, byte for byte.
         if vars.contains_key(name) {
             continue;
         }
-        match process_pieces(value, request.working_dir) {
+        let is_declared = declared.contains(name);
+        if is_declared && !request.resolve_inherited && Reference::is_reference(value) {
+            problems.push(
+                Problem::new(
+                    format!("environment variable {name}"),
+                    "holds a secret reference, but --no-resolve-env is set, so it would reach the program as the reference itself",
+                )
+                .with_hint("drop --no-resolve-env, or set the variable to the secret's value"),
+            );
+            continue;
+        }
+        match inherited_pieces(value, is_declared, request) {
             Ok(pieces) if pieces.iter().any(|piece| matches!(piece, Piece::Ref(_))) => {
                 vars.insert(name.to_string(), planned(name, Origin::Process, pieces));
             }
@@ -222,6 +244,53 @@ fn bind_required_secrets(
     missing
 }
 
+/// The variables the config declares (the required secrets' names and aliases): their
+/// inherited values are the launcher's to resolve, whatever the reference.
+fn declared_variables(config: &Config) -> BTreeSet<String> {
+    config
+        .secrets
+        .iter()
+        .flat_map(|secret| secret.variables().map(str::to_string))
+        .collect()
+}
+
+/// The pieces of an inherited value. Inherited values are inputs the launcher does not
+/// control (a ConfigMap entry, a CI variable), so only what is unambiguously a secret
+/// reference is resolved: a whole value `secret://`, `vault://`, `aws-sm://`, `azure-kv://` or
+/// a Secrets Manager ARN, and `${scheme://…}` placeholders. `env://` and `file://` whole
+/// values (`PIP_FIND_LINKS=file:///wheels`, `GIT_URL=file:///repo`) are ordinary values unless
+/// the variable is declared. `--no-resolve-env` resolves nothing.
+fn inherited_pieces(
+    value: &str,
+    declared: bool,
+    request: &PlanRequest,
+) -> Result<Vec<Piece>, ExpandError> {
+    let text = || Ok(vec![Piece::Text(SecretString::from(value))]);
+    if !request.resolve_inherited {
+        return text();
+    }
+    if Reference::is_reference(value) {
+        let reference = Reference::parse(value, request.working_dir)?;
+        let ambiguous = matches!(reference.scheme, Scheme::Env | Scheme::File);
+        if ambiguous && !declared {
+            return text();
+        }
+        return Ok(vec![Piece::Ref(reference)]);
+    }
+    process_pieces(value, request.working_dir)
+}
+
+/// `${VAULT_TOKEN}` in an env file would hand the launcher's credentials to the program under
+/// another name (the env backend refuses `env://VAULT_TOKEN` the same way).
+fn refuse_launcher_variable(name: &str, request: &PlanRequest) -> Result<(), ExpandError> {
+    if !request.keep_launcher_env && env_vars::is_launcher_variable(OsStr::new(name)) {
+        return Err(ExpandError::LauncherVariable {
+            name: name.to_string(),
+        });
+    }
+    Ok(())
+}
+
 fn read_env_files(request: &PlanRequest) -> Result<Vec<(String, FileEntry)>, Vec<Problem>> {
     let paths = match request.env_files {
         EnvFiles::Skip => return Ok(Vec::new()),
@@ -243,7 +312,7 @@ fn read_env_files(request: &PlanRequest) -> Result<Vec<(String, FileEntry)>, Vec
     let mut problems = Vec::new();
     for path in paths {
         let absolute = request.working_dir.join(&path);
-        let text = match std::fs::read(&absolute) {
+        let text = match bounded::read_input_file(&absolute, bounded::INPUT_FILE_LIMIT) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => text,
                 Err(_) => {
@@ -255,15 +324,10 @@ fn read_env_files(request: &PlanRequest) -> Result<Vec<(String, FileEntry)>, Vec
                 }
             },
             Err(error) => {
-                let reason = match error.kind() {
-                    std::io::ErrorKind::NotFound => "no such file".to_string(),
-                    std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-                    _ => error.to_string(),
-                };
                 problems.push(
                     Problem::new(
                         path.display().to_string(),
-                        format!("cannot read the env file: {reason}"),
+                        format!("cannot read the env file: {error}"),
                     )
                     .with_hint("check the --env-file path, or pass --no-env-file"),
                 );
@@ -334,8 +398,8 @@ fn process_pieces(value: &str, working_dir: &Path) -> Result<Vec<Piece>, ExpandE
 /// Env-file entries that refer to each other, expanded once each, with cycle detection.
 struct Graph<'a> {
     entries: &'a BTreeMap<String, FileEntry>,
-    env: &'a Environment,
-    working_dir: &'a Path,
+    request: &'a PlanRequest<'a>,
+    declared: &'a BTreeSet<String>,
     expanded: HashMap<String, Vec<Piece>>,
     failed: HashMap<String, Problem>,
     stack: Vec<String>,
@@ -402,6 +466,7 @@ struct EntryLookup<'g, 'a> {
 
 impl Lookup for EntryLookup<'_, '_> {
     fn variable(&mut self, name: &str) -> Result<Found, ExpandError> {
+        refuse_launcher_variable(name, self.graph.request)?;
         // `LOG_LEVEL=${LOG_LEVEL:-debug}` means the environment's LOG_LEVEL, not itself.
         let self_reference = self.graph.stack.last().is_some_and(|key| key == name);
         if self.graph.entries.contains_key(name) && !self_reference {
@@ -409,6 +474,12 @@ impl Lookup for EntryLookup<'_, '_> {
                 let mut chain = self.graph.stack[start..].to_vec();
                 chain.push(name.to_string());
                 return Err(ExpandError::Cycle { chain });
+            }
+            if self.graph.stack.len() >= MAX_CHAIN {
+                return Err(ExpandError::TooDeep {
+                    name: name.to_string(),
+                    limit: MAX_CHAIN,
+                });
             }
             // The entry reports its own problem, with its own line, when the plan reaches it.
             return match self.graph.entry_pieces(name) {
@@ -418,10 +489,13 @@ impl Lookup for EntryLookup<'_, '_> {
                 }),
             };
         }
-        match self.graph.env.get(name) {
+        match self.graph.request.env.get(name) {
             None => Ok(None),
             Some(value) => match value.to_str() {
-                Some(text) => process_pieces(text, self.graph.working_dir).map(Some),
+                Some(text) => {
+                    let declared = self.graph.declared.contains(name);
+                    inherited_pieces(text, declared, self.graph.request).map(Some)
+                }
                 None => Ok(Some(vec![Piece::Text(SecretString::new(
                     value.as_encoded_bytes().to_vec(),
                 ))])),

@@ -90,6 +90,11 @@ pub struct Reference {
 pub enum ReferenceError {
     #[error("unknown reference scheme \"{scheme}://\" (expected one of {known})")]
     UnknownScheme { scheme: String, known: String },
+    /// Not echoed: a newline in a reference would forge log lines in the text format.
+    #[error(
+        "invalid {scheme}:// reference: it contains a control character (newline, tab, …), which no name or path here may hold"
+    )]
+    ControlCharacter { scheme: &'static str },
     #[error("invalid reference \"{reference}\": {problem} (expected {usage})")]
     Invalid {
         reference: String,
@@ -135,6 +140,11 @@ impl Reference {
         whole: &str,
         base_dir: &Path,
     ) -> Result<Reference, ReferenceError> {
+        if whole.chars().any(char::is_control) {
+            return Err(ReferenceError::ControlCharacter {
+                scheme: scheme.as_str(),
+            });
+        }
         let invalid = |problem: &str| ReferenceError::Invalid {
             reference: whole.to_string(),
             problem: problem.to_string(),
@@ -292,6 +302,23 @@ mod tests {
 
     fn parse(text: &str) -> Result<Reference, ReferenceError> {
         Reference::parse(text, Path::new("/etc/app"))
+    }
+
+    #[test]
+    fn control_characters_are_refused_without_echo() {
+        for text in [
+            "secret://ho\nme",
+            "file:///dir\n INFO forged/f",
+            "arn:aws:secretsmanager:x\ry",
+        ] {
+            let error = Reference::parse(text, Path::new("/")).unwrap_err();
+            let message = error.to_string();
+            assert!(message.contains("control character"), "{message}");
+            assert!(
+                !message.contains("forged") && !message.contains('\n'),
+                "{message}"
+            );
+        }
     }
 
     #[test]

@@ -62,6 +62,17 @@ pub struct Resolution {
     pub extras: Vec<ResolvedExtra>,
 }
 
+/// How a launch fetches.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchOptions {
+    /// The overall deadline, from the start of the fetch.
+    pub timeout: Duration,
+    /// A random delay up to this before the first request to a server.
+    pub jitter: Option<Duration>,
+    /// `run --keep-launcher-env`: references may read the launcher's credentials.
+    pub keep_launcher_env: bool,
+}
+
 /// Fetches every distinct reference of the plan and the extras once, and builds each
 /// variable's and each extra's value.
 pub async fn resolve(
@@ -69,9 +80,13 @@ pub async fn resolve(
     extras: &[Extra],
     config: &Config,
     env: &Environment,
-    timeout: Duration,
-    jitter: Option<Duration>,
+    options: FetchOptions,
 ) -> Result<Resolution, Problem> {
+    let FetchOptions {
+        timeout,
+        jitter,
+        keep_launcher_env,
+    } = options;
     let references: BTreeSet<Reference> = plan
         .vars
         .iter()
@@ -101,6 +116,7 @@ pub async fn resolve(
         config,
         env,
         timeout,
+        keep_launcher_env,
     };
     let backends = Backends::build(&sources, &context).await?;
     let answers = fetch_all(&backends, groups, timeout).await;

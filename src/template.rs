@@ -7,6 +7,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
+use crate::bounded;
 use crate::env_vars::{Environment, is_launcher_variable};
 use crate::exec::ChildEnvOptions;
 use crate::expand::{self, ExpandError, Found, Lookup, Piece};
@@ -68,13 +69,14 @@ impl Template {
     ) -> Result<Template, Vec<Problem>> {
         let shown = path.display().to_string();
         let absolute = working_dir.join(path);
-        let bytes = std::fs::read(&absolute).map_err(|error| {
-            vec![
-                Problem::new(&shown, format!("cannot read the template: {error}")).with_hint(
-                    "check the path; a relative one is relative to the working directory",
-                ),
-            ]
-        })?;
+        let bytes =
+            bounded::read_input_file(&absolute, bounded::INPUT_FILE_LIMIT).map_err(|error| {
+                vec![
+                    Problem::new(&shown, format!("cannot read the template: {error}")).with_hint(
+                        "check the path; a relative one is relative to the working directory",
+                    ),
+                ]
+            })?;
         let text = String::from_utf8(bytes)
             .map_err(|_| vec![Problem::new(&shown, "the template is not valid UTF-8 text")])?;
         let base = absolute.parent().map(Path::to_path_buf).unwrap_or_default();

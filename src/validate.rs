@@ -1,6 +1,7 @@
 //! Checks on resolved values: present, long enough, valid text, not well known to be weak.
 //! Every problem is collected, so one run shows them all.
 
+use crate::bounded;
 use crate::config::{BackendKind, Config};
 use crate::plan::{Origin, Plan};
 use crate::problem::Problem;
@@ -20,6 +21,9 @@ pub struct Finding {
     pub variable: String,
     pub problem: Problem,
 }
+
+/// Linux's limit on one `NAME=value` string of a program's environment (MAX_ARG_STRLEN).
+const MAX_VARIABLE_SIZE: usize = 128 * 1024;
 
 /// Values that must never guard production: the guide's own bad examples, its template
 /// placeholders, and the usual suspects. Compared case-insensitively.
@@ -86,6 +90,20 @@ pub fn validate(
                 continue;
             }
         };
+        let entry_size = name.len() + 1 + value.expose().len() + 1;
+        if entry_size > MAX_VARIABLE_SIZE {
+            let message = format!(
+                "is {} bytes, and Linux refuses to start a program with a variable (NAME=value) over {}",
+                value.expose().len(),
+                bounded::human_size(MAX_VARIABLE_SIZE as u64)
+            );
+            findings.push(error(
+                name,
+                subject_problem(var, secret, &message)
+                    .with_hint("give the program large values as files (run --render) instead"),
+            ));
+            continue;
+        }
         if value.expose().contains(&0) {
             findings.push(error(
                 name,
@@ -111,48 +129,99 @@ fn check_required(
     value: &SecretString,
     strict: bool,
 ) -> Option<Finding> {
-    let name = &var.planned.name;
-    let generate = format!(
+    let flaw = flaw(secret, value)?;
+    let severity = if flaw.weak_only && !strict {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    Some(Finding {
+        severity,
+        variable: var.planned.name.clone(),
+        problem: subject_problem(var, Some(secret), &flaw.what).with_hint(flaw.hint),
+    })
+}
+
+/// What is wrong with a required secret's value, if anything.
+struct Flaw {
+    /// "is too short: 1 characters, at least 32 required"
+    what: String,
+    hint: String,
+    /// Well known to be weak, but usable: a warning unless `--strict`.
+    weak_only: bool,
+}
+
+fn flaw(secret: &RequiredSecret, value: &SecretString) -> Option<Flaw> {
+    let hint = format!(
         "generate one with: cronos-secrets generate --length {}",
         secret.min_length.max(44)
     );
+    let fatal = |what: String| {
+        Some(Flaw {
+            what,
+            hint: hint.clone(),
+            weak_only: false,
+        })
+    };
     if value.is_empty() {
-        return Some(error(
-            name,
-            subject_problem(var, Some(secret), "is empty").with_hint(generate),
-        ));
+        return fatal("is empty".into());
     }
     let Some(text) = value.expose_str() else {
-        return Some(error(
-            name,
-            subject_problem(var, Some(secret), "is not valid UTF-8").with_hint(generate),
-        ));
+        return fatal("is not valid UTF-8".into());
     };
     let length = text.chars().count();
     if length < secret.min_length {
-        let message = format!(
+        return fatal(format!(
             "is too short: {length} characters, at least {} required",
             secret.min_length
-        );
-        return Some(error(
-            name,
-            subject_problem(var, Some(secret), &message).with_hint(generate),
         ));
     }
-    if let Some(reason) = weakness(text) {
-        let problem =
-            subject_problem(var, Some(secret), &format!("is weak: {reason}")).with_hint(generate);
-        return Some(Finding {
-            severity: if strict {
-                Severity::Error
-            } else {
-                Severity::Warning
-            },
-            variable: name.clone(),
-            problem,
-        });
+    let reason = weakness(text)?;
+    Some(Flaw {
+        what: format!("is weak: {reason}"),
+        hint,
+        weak_only: true,
+    })
+}
+
+/// Checks a value before `set` stores it, with the rules every later launch applies: a value
+/// that no launch would accept is never written. `force` lets a weak but valid value through.
+pub fn check_new_value(
+    label: &str,
+    secret: Option<&RequiredSecret>,
+    value: &SecretString,
+    force: bool,
+) -> Result<(), Problem> {
+    if value.expose().contains(&0) {
+        return Err(Problem::new(
+            label,
+            "the new value contains a NUL byte, which no environment can hold",
+        )
+        .with_hint(
+            "check what is piped into set; cronos-secrets generate | cronos-secrets set NAME",
+        ));
     }
-    None
+    let Some(secret) = secret else {
+        return Ok(());
+    };
+    match flaw(secret, value) {
+        Some(flaw) if flaw.weak_only && force => Ok(()),
+        Some(flaw) => {
+            let mut hint = flaw.hint;
+            if flaw.weak_only {
+                hint.push_str("; or pass --force to store it anyway");
+            }
+            Err(Problem::new(
+                label,
+                format!(
+                    "the new value of {} {}; nothing was stored",
+                    secret.description, flaw.what
+                ),
+            )
+            .with_hint(hint))
+        }
+        None => Ok(()),
+    }
 }
 
 /// Why a value is well known to be weak, if it is.

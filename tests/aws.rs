@@ -553,28 +553,50 @@ fn set(test: &AwsTest, args: &[&str], value: &str) -> Outcome {
 #[test]
 fn set_creates_only_with_create_then_writes_new_versions_that_get_reads() {
     let test = AwsTest::new("get_set");
-    set(&test, &["api_key"], "planted-set-first-value\n")
-        .assert_code(125)
-        .assert_stderr_contains(&format!("secret {}/api_key does not exist", test.prefix))
-        .assert_stderr_contains("pass --create")
-        .assert_no_leak(&["planted-set-first-value"]);
+    set(
+        &test,
+        &["api_key"],
+        "planted-set-first-value-0123456789abcdef\n",
+    )
+    .assert_code(125)
+    .assert_stderr_contains(&format!("secret {}/api_key does not exist", test.prefix))
+    .assert_stderr_contains("pass --create")
+    .assert_no_leak(&["planted-set-first-value-0123456789abcdef"]);
 
-    let created = set(&test, &["--create", "api_key"], "planted-set-first-value\n");
+    let created = set(
+        &test,
+        &["--create", "api_key"],
+        "planted-set-first-value-0123456789abcdef\n",
+    );
     created
         .assert_code(0)
         .assert_stderr_contains("stored secret://api_key (version ")
-        .assert_no_leak(&["planted-set-first-value"]);
+        .assert_no_leak(&["planted-set-first-value-0123456789abcdef"]);
     let get = test.launch().args(["get", "api_key"]).run();
-    assert_eq!(get.assert_code(0).stdout(), "planted-set-first-value");
+    assert_eq!(
+        get.assert_code(0).stdout(),
+        "planted-set-first-value-0123456789abcdef"
+    );
 
-    set(&test, &["api_key"], "planted-set-second-value\n").assert_code(0);
+    set(
+        &test,
+        &["api_key"],
+        "planted-set-second-value-0123456789abcdef\n",
+    )
+    .assert_code(0);
     let current = test.launch().args(["get", "api_key"]).run();
-    assert_eq!(current.assert_code(0).stdout(), "planted-set-second-value");
+    assert_eq!(
+        current.assert_code(0).stdout(),
+        "planted-set-second-value-0123456789abcdef"
+    );
     let previous = test
         .launch()
         .args(["get", "secret://api_key?version_stage=AWSPREVIOUS"])
         .run();
-    assert_eq!(previous.assert_code(0).stdout(), "planted-set-first-value");
+    assert_eq!(
+        previous.assert_code(0).stdout(),
+        "planted-set-first-value-0123456789abcdef"
+    );
 
     set(&test, &["secret://api_key#field"], "x\n")
         .assert_code(125)

@@ -98,7 +98,7 @@ fn unknown_backend_and_bad_types_are_errors() {
         .args(["--config", "c.yaml", "check"])
         .run()
         .assert_code(125)
-        .assert_stderr_contains("unknown backend \"vualt\"")
+        .assert_stderr_contains("unknown backend (the value is not shown")
         .assert_stderr_contains("did you mean \"vault\"?");
     Launch::with_required()
         .file("c.yaml", "secrets_manager:\n  enabled: maybe\n")

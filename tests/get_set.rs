@@ -34,13 +34,13 @@ fn set_reads_stdin_and_the_env_backend_refuses() {
     let outcome = Launch::with_required()
         .args(["set", "jwt_secret"])
         .run_with_stdin(
-            b"planted-new-value
+            b"planted-new-value-0123456789abcdef-long
 ",
         );
     outcome
         .assert_code(125)
         .assert_stderr_contains("the env backend cannot store secret://jwt_secret")
-        .assert_no_leak(&["planted-new-value"]);
+        .assert_no_leak(&["planted-new-value-0123456789abcdef-long"]);
 }
 
 #[test]

@@ -581,13 +581,13 @@ fn get_and_set_keep_other_keys_and_read_from_stdin() {
         .env("CRONOS_SECRETS_VAULT_PATH", "rotate")
         .args(["set", "jwt_secret"])
         .run_with_stdin(
-            b"planted-new-jwt-value
+            b"planted-new-jwt-value-0123456789abcdef
 ",
         );
     outcome
         .assert_code(0)
         .assert_stderr_contains("stored secret://jwt_secret (version 2)")
-        .assert_no_leak(&["planted-new-jwt-value"]);
+        .assert_no_leak(&["planted-new-jwt-value-0123456789abcdef"]);
     assert_eq!(
         bao.run(&[
             "kv",
@@ -596,7 +596,7 @@ fn get_and_set_keep_other_keys_and_read_from_stdin() {
             "-field=value",
             "rotate/jwt_secret"
         ]),
-        "planted-new-jwt-value"
+        "planted-new-jwt-value-0123456789abcdef"
     );
     assert_eq!(
         bao.run(&[
@@ -612,7 +612,10 @@ fn get_and_set_keep_other_keys_and_read_from_stdin() {
         .env("CRONOS_SECRETS_VAULT_PATH", "rotate")
         .args(["get", "jwt_secret"])
         .run();
-    assert_eq!(get.assert_code(0).stdout(), "planted-new-jwt-value");
+    assert_eq!(
+        get.assert_code(0).stdout(),
+        "planted-new-jwt-value-0123456789abcdef"
+    );
 }
 
 #[test]

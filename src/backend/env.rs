@@ -1,9 +1,12 @@
 //! `env://VAR`, and `secret://NAME` when the configured backend is the environment.
 
+use std::ffi::OsStr;
+
 use async_trait::async_trait;
 
+use super::json_key::{json_field, key_hint};
 use super::{Answers, Backend, FetchError, FetchErrorKind, Fetched, Source};
-use crate::env_vars::Environment;
+use crate::env_vars::{Environment, is_launcher_variable};
 use crate::reference::{Reference, Scheme};
 use crate::schema::RequiredSecret;
 use crate::secret::SecretString;
@@ -11,11 +14,17 @@ use crate::secret::SecretString;
 pub struct EnvBackend {
     env: Environment,
     table: Vec<RequiredSecret>,
+    /// `run --keep-launcher-env`: the launcher's credentials may be read.
+    keep_launcher_env: bool,
 }
 
 impl EnvBackend {
-    pub fn new(env: Environment, table: Vec<RequiredSecret>) -> Self {
-        EnvBackend { env, table }
+    pub fn new(env: Environment, table: Vec<RequiredSecret>, keep_launcher_env: bool) -> Self {
+        EnvBackend {
+            env,
+            table,
+            keep_launcher_env,
+        }
     }
 
     /// The variables a reference reads, in order: `env://VAR` reads VAR; `secret://NAME` reads
@@ -39,10 +48,24 @@ impl EnvBackend {
 
     fn read(&self, reference: &Reference) -> Result<Fetched, FetchError> {
         let variables = EnvBackend::variables(reference, &self.table);
-        variables
+        // `env://VAULT_TOKEN` or `secret://vault_token` would hand the launcher's credentials
+        // to the program under another name.
+        let credential = variables
+            .iter()
+            .find(|name| is_launcher_variable(OsStr::new(name.as_str())));
+        if let Some(name) = credential
+            && !self.keep_launcher_env
+        {
+            return Err(FetchError::new(
+                FetchErrorKind::Denied,
+                format!("{reference}: {name} is the launcher's own credential or setting: it is not given to the program, under its own name or any other"),
+            )
+            .with_hint("remove the reference; if the program really needs it, pass --keep-launcher-env to run"));
+        }
+        let value = variables
             .iter()
             .find_map(|name| self.env.get(name))
-            .map(|value| Fetched::value(SecretString::from_os(value.to_os_string())))
+            .map(|value| SecretString::from_os(value.to_os_string()))
             .ok_or_else(|| {
                 FetchError::new(
                     FetchErrorKind::NotFound,
@@ -55,7 +78,20 @@ impl EnvBackend {
                     "export {} in the launcher's environment",
                     variables[0]
                 ))
-            })
+            })?;
+        // `#KEY` selects from a JSON value, as on the other backends: never the whole JSON with
+        // its sibling secrets.
+        let value = match &reference.key {
+            None => value,
+            Some(key) => json_field(&value, key).map_err(|problem| {
+                FetchError::new(
+                    FetchErrorKind::Invalid,
+                    format!("{reference} (env {}): {problem}", variables.join(" or ")),
+                )
+                .with_hint(key_hint(&value))
+            })?,
+        };
+        Ok(Fetched::value(value))
     }
 }
 

@@ -1,48 +1,58 @@
 //! `file://PATH`: mounted secret files (Kubernetes and Docker secrets).
+//!
+//! Only regular files of at most [`bounded::SECRET_FILE_LIMIT`] are read (symlinks followed, as
+//! Kubernetes secret volumes are symlinks): `file:///dev/zero` or a FIFO is a clear error, and
+//! a read on a hung network mount is abandoned at the launch's deadline.
 
 use std::io::ErrorKind;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::future::join_all;
+use tokio::time::Instant;
 
 use super::{Answers, Backend, FetchError, FetchErrorKind, Fetched, Source};
+use crate::bounded::{self, ReadError};
 use crate::reference::Reference;
 use crate::secret::SecretString;
 
-pub struct FileBackend;
+pub struct FileBackend {
+    deadline: Instant,
+}
 
 impl FileBackend {
-    fn read(reference: &Reference) -> Result<Fetched, FetchError> {
-        // Plain std::fs: the message below names the path once, with our own wording.
-        match std::fs::read(&reference.target) {
+    pub fn new(timeout: Duration) -> Self {
+        FileBackend {
+            deadline: Instant::now() + timeout,
+        }
+    }
+
+    async fn read(&self, reference: &Reference) -> Result<Fetched, FetchError> {
+        let path = PathBuf::from(&reference.target);
+        match bounded::read_regular_file_until(path, bounded::SECRET_FILE_LIMIT, self.deadline)
+            .await
+        {
             // Mounted secrets usually end with one newline that is not part of the value.
             Ok(bytes) => Ok(Fetched::value(
                 SecretString::new(bytes).trim_one_trailing_newline(),
             )),
             Err(error) => {
-                let (kind, reason, hint) = match error.kind() {
-                    ErrorKind::NotFound => (
-                        FetchErrorKind::NotFound,
-                        "no such file".to_string(),
-                        "check the path and that the secret volume is mounted",
-                    ),
-                    ErrorKind::PermissionDenied => (
-                        FetchErrorKind::Denied,
-                        "permission denied".to_string(),
-                        "make the file readable by the launcher's user",
-                    ),
-                    ErrorKind::IsADirectory => (
-                        FetchErrorKind::Invalid,
-                        "is a directory".to_string(),
-                        "name the file inside the directory",
-                    ),
-                    _ => (
-                        FetchErrorKind::Unavailable,
-                        error.to_string(),
-                        "check the file",
-                    ),
+                let kind = match &error {
+                    ReadError::Io(io) if io.kind() == ErrorKind::NotFound => {
+                        FetchErrorKind::NotFound
+                    }
+                    ReadError::Io(io) if io.kind() == ErrorKind::PermissionDenied => {
+                        FetchErrorKind::Denied
+                    }
+                    ReadError::Io(_) | ReadError::TimedOut => FetchErrorKind::Unavailable,
+                    ReadError::NotRegular(_) | ReadError::TooLarge { .. } => {
+                        FetchErrorKind::Invalid
+                    }
                 };
+                let hint = error.hint().unwrap_or_else(|| "check the file".into());
                 Err(
-                    FetchError::new(kind, format!("cannot read {reference}: {reason}"))
+                    FetchError::new(kind, format!("cannot read {reference}: {error}"))
                         .with_hint(hint),
                 )
             }
@@ -61,9 +71,7 @@ impl Backend for FileBackend {
     }
 
     async fn fetch(&self, references: &[Reference]) -> Answers {
-        references
-            .iter()
-            .map(|reference| (reference.clone(), FileBackend::read(reference)))
-            .collect()
+        let reads = join_all(references.iter().map(|reference| self.read(reference))).await;
+        references.iter().cloned().zip(reads).collect()
     }
 }

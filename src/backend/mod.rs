@@ -5,6 +5,7 @@
 mod aws;
 mod env;
 mod file;
+mod json_key;
 #[cfg(feature = "vault")]
 mod vault;
 
@@ -152,6 +153,8 @@ pub struct BuildContext<'a> {
     pub env: &'a Environment,
     /// The launch's overall deadline: retries stop when it is reached.
     pub timeout: Duration,
+    /// `run --keep-launcher-env`: references may read the launcher's credentials.
+    pub keep_launcher_env: bool,
 }
 
 #[async_trait]
@@ -196,12 +199,21 @@ impl Backends {
         sources: &BTreeSet<Source>,
         context: &BuildContext<'_>,
     ) -> Result<Backends, Problem> {
-        let BuildContext { config, env, .. } = context;
+        let BuildContext {
+            config,
+            env,
+            keep_launcher_env,
+            ..
+        } = context;
         let mut built: HashMap<Source, Arc<dyn Backend>> = HashMap::new();
         for &source in sources {
             let backend: Arc<dyn Backend> = match source {
-                Source::Env => Arc::new(EnvBackend::new((*env).clone(), config.secrets.clone())),
-                Source::File => Arc::new(FileBackend),
+                Source::Env => Arc::new(EnvBackend::new(
+                    (*env).clone(),
+                    config.secrets.clone(),
+                    *keep_launcher_env,
+                )),
+                Source::File => Arc::new(FileBackend::new(context.timeout)),
                 #[cfg(feature = "vault")]
                 Source::Vault => Arc::new(vault::VaultBackend::build(context)?),
                 #[cfg(feature = "aws")]

@@ -14,11 +14,25 @@ pub fn install(args: &InstallArgs) -> Result<i32, Error> {
         .map_err(|error| {
             Problem::new("install", format!("cannot read this executable: {error}"))
         })?;
-    let destination: PathBuf = if args.destination.is_dir() {
-        args.destination.join("cronos-secrets")
-    } else {
-        args.destination.clone()
-    };
+    let directory = &args.destination;
+    if !directory.exists() {
+        // `install /cronos/bin` in an empty emptyDir: the directory, not a file named `bin`.
+        std::fs::create_dir_all(directory).map_err(|error| {
+            Problem::new(
+                directory.display().to_string(),
+                format!("cannot create the directory: {error}"),
+            )
+            .with_hint("choose a writable directory, such as an emptyDir volume's mount path")
+        })?;
+    } else if !directory.is_dir() {
+        return Err(Problem::new(
+            directory.display().to_string(),
+            "not a directory: install copies cronos-secrets into a directory",
+        )
+        .with_hint("name the directory, e.g. cronos-secrets install /cronos/bin")
+        .into());
+    }
+    let destination: PathBuf = directory.join("cronos-secrets");
     output::write_atomically(&destination, &executable, 0o755).map_err(Problem::from)?;
     eprintln!("cronos-secrets: installed {}", destination.display());
     Ok(0)

@@ -21,6 +21,7 @@ use crate::problem::Problem;
 
 /// Runs a parsed command line; the `Ok` value is the exit code.
 pub fn dispatch(cli: Cli) -> Result<i32, Error> {
+    crate::interrupt::exit_on_terminating_signals();
     let env = Environment::capture();
     let global = &cli.global;
     logging::init(&LogSettings {
@@ -32,7 +33,13 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
     })?;
     let settings = launch_settings(global);
     match cli.command {
-        Command::Run(args) => run::run(&settings, env, args),
+        Command::Run(args) => {
+            let settings = LaunchSettings {
+                keep_launcher_env: args.keep_launcher_env,
+                ..settings
+            };
+            run::run(&settings, env, args)
+        }
         Command::Render(args) => render::render(&settings, env, &args),
         Command::Export(args) => export::export(&settings, env, &args),
         Command::Check(args) => check::check(&settings, env, &args),
@@ -59,6 +66,8 @@ fn launch_settings(global: &GlobalArgs) -> LaunchSettings {
         timeout: global.timeout,
         jitter: global.jitter,
         revoke_token: global.revoke_token,
+        keep_launcher_env: false,
+        resolve_inherited: !global.no_resolve_env,
     }
 }
 

@@ -13,7 +13,7 @@ pub fn render(
     env: Environment,
     args: &RenderArgs,
 ) -> Result<i32, Error> {
-    if args.output.is_none() {
+    if args.output.as_deref().is_none_or(output::is_stdout) {
         output::refuse_terminal_stdout(
             &args.template.display().to_string(),
             args.force,

@@ -60,20 +60,17 @@ fn load_templates(
     }
 }
 
-/// Stages every file before moving any into place, so a failure leaves none half-done, and
-/// the program starts only when all are in place.
+/// Every file in place, or none: the program starts only when all are.
 fn write_rendered(
     args: &RunArgs,
     templates: &[Template],
     values: Vec<crate::secret::SecretString>,
 ) -> Result<(), Problem> {
     let rendered = template::render_all(templates, values);
-    let mut staged = Vec::new();
-    for ((_, destination), contents) in args.render.iter().zip(&rendered) {
-        staged.push(output::stage(destination, contents.expose(), PRIVATE_MODE)?);
-    }
-    for file in staged {
-        file.commit()?;
-    }
-    Ok(())
+    let files = args
+        .render
+        .iter()
+        .zip(&rendered)
+        .map(|((_, destination), contents)| (destination.as_path(), contents.expose()));
+    Ok(output::write_all_or_nothing(files, PRIVATE_MODE)?)
 }

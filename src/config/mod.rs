@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 mod reader;
 mod settings;
 
+use crate::bounded;
 use crate::env_vars::{self, Environment};
 use crate::schema::RequiredSecret;
 use crate::secret::SecretString;
@@ -161,27 +162,18 @@ pub fn locate(explicit: Option<&Path>, env: &Environment) -> Option<PathBuf> {
 pub fn load(path: Option<&Path>, env: &Environment) -> Result<Config, ConfigError> {
     let (origin, text) = match path {
         Some(path) => {
-            let text = fs_err::read_to_string(path).map_err(|error| ConfigError {
+            let unreadable = |reason: String| ConfigError {
                 location: path.display().to_string(),
-                message: format!("cannot read the config file: {}", io_reason(&error)),
+                message: format!("cannot read the config file: {reason}"),
                 hint: Some("pass an existing file with --config or CRONOS_SECRETS_CONFIG".into()),
-            })?;
+            };
+            let bytes = bounded::read_input_file(path, bounded::INPUT_FILE_LIMIT)
+                .map_err(|error| unreadable(error.to_string()))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| unreadable("not valid UTF-8 text".to_string()))?;
             (ConfigOrigin::File(path.to_path_buf()), text)
         }
         None => (ConfigOrigin::BuiltIn, String::new()),
     };
     reader::read(&origin, &text, env)
-}
-
-/// The part of an I/O error worth showing (fs-err's own message repeats the path).
-fn io_reason(error: &std::io::Error) -> String {
-    match error.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => error
-            .get_ref()
-            .and_then(|inner| inner.source())
-            .map(|source| source.to_string())
-            .unwrap_or_else(|| error.to_string()),
-    }
 }

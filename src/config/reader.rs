@@ -181,13 +181,9 @@ impl Reader<'_> {
                     hint: Some(hint),
                 });
             }
-            // Parsed as a YAML scalar so that "false" is a boolean and "16" a number.
-            let parsed = serde_yaml_ng::from_str::<Value>(&value).unwrap_or(Value::String(value));
-            let parsed = if parsed.is_null() {
-                Value::String(String::new())
-            } else {
-                parsed
-            };
+            // Text, never YAML: `0x1F` or `1e3` must not become 31 or 1000.0 in a path or a
+            // name. The typed getters parse booleans and numbers from the text, strictly.
+            let parsed = Value::String(value);
             let mut target = &mut *manager;
             for parent in &keys[..keys.len() - 1] {
                 let entry = target

@@ -145,9 +145,10 @@ impl Settings<'_> {
                     Some(candidate) => format!("did you mean \"{candidate}\"?"),
                     None => format!("valid backends: {}", names.join(", ")),
                 };
+                // Not echoed: a token pasted into the wrong setting would land in the logs.
                 self.error(
                     "backend",
-                    &format!("unknown backend \"{name}\""),
+                    "unknown backend (the value is not shown, in case it is a credential pasted into the wrong setting)",
                     Some(hint),
                 )
             })
