@@ -183,12 +183,9 @@ pub struct RunArgs {
     pub render: Vec<(PathBuf, PathBuf)>,
 
     /// The program and its arguments, after `--`
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "PROGRAM"
-    )]
+    // No allow_hyphen_values: before `--` (or the program's name) an unknown option such as
+    // `--unknown-flag` is a usage error, not a program to execute.
+    #[arg(required = true, trailing_var_arg = true, value_name = "PROGRAM")]
     pub command: Vec<OsString>,
 }
 

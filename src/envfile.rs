@@ -162,7 +162,8 @@ fn unquoted(raw: &str) -> String {
             end = index;
             break;
         }
-        previous_is_space = c.is_whitespace();
+        // Docker compose starts a comment only at " #": after a tab, `#` is part of the value.
+        previous_is_space = c == ' ';
     }
     raw[..end].trim_end().replace("\\$", "$$")
 }
@@ -251,6 +252,7 @@ mod tests {
         assert_eq!(value_of("A=  spaced value  "), interpolated("spaced value"));
         assert_eq!(value_of("A=b # comment"), interpolated("b"));
         assert_eq!(value_of("A=b#c"), interpolated("b#c"));
+        assert_eq!(value_of("A=v\t# x"), interpolated("v\t# x"));
         assert_eq!(value_of("A=b=c"), interpolated("b=c"));
         assert_eq!(value_of("A="), interpolated(""));
         assert_eq!(value_of("A=\\$x \\n"), interpolated("$$x \\n"));

@@ -206,3 +206,22 @@ fn missing_env_file_and_bad_references_are_clear_errors() {
         .assert_stderr_contains("A: cannot read file://")
         .assert_stderr_contains("does/not/exist: no such file");
 }
+
+#[test]
+fn inline_comments_start_where_docker_compose_starts_them() {
+    // Only " #" starts a comment; after a tab, "#" belongs to the value (compose-go's rule).
+    let text = "TAB=v\t# x\nSPACE=v # y\nNONE=v#z\n";
+    let ours = child_env_with(text);
+    let launch = Launch::new().file("e.env", text).file(
+        "compose.yaml",
+        "services:\n  app:\n    image: x\n    env_file: e.env\n",
+    );
+    let compose = tools::compose_environment(
+        &tools::compose_config(launch.dir.path(), "compose.yaml"),
+        "app",
+    );
+    for key in ["TAB", "SPACE", "NONE"] {
+        assert_eq!(ours[key], compose[key], "{key}");
+    }
+    assert_eq!(ours["TAB"], "v\t# x");
+}

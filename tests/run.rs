@@ -322,6 +322,12 @@ fn usage_errors_exit_2() {
         .args(["--no-such-flag", "check"])
         .run()
         .assert_code(2);
+    // Before `--`, an unknown option is a usage error, never a program to execute.
+    Launch::with_required()
+        .args(["run", "--unknown-flag", "--", "true"])
+        .run()
+        .assert_code(2)
+        .assert_stderr_contains("unexpected argument '--unknown-flag'");
     Launch::new()
         .args(["check", "--timeout", "soon"])
         .run()
