@@ -4,6 +4,8 @@
 
 use thiserror::Error;
 
+use crate::reference::Reference;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Syntax {
     /// Env files: `${NAME}`, `${NAME<op>word}`, `$NAME`, `$$`, and `${scheme://…}` references.
@@ -11,6 +13,10 @@ pub enum Syntax {
     /// Templates and config values: only `${…}` and `$$`; a bare `$NAME` is copied as is,
     /// since config files are full of `$`.
     Template,
+    /// Values inherited from the launcher's environment: only `${scheme://…}` with one of our
+    /// schemes is a placeholder; every other `$`, `$$`, `${…}` is text, kept byte for byte
+    /// (`https://example.com/${HOME}` is someone else's syntax), and nothing is an error.
+    Inherited,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +140,22 @@ impl<'a> Parser<'a> {
             }
             let start = self.position;
             let after = &self.rest()[1..];
-            if after.starts_with('$') {
+            if self.syntax == Syntax::Inherited {
+                match inherited_reference(after) {
+                    Some(raw) => {
+                        flush(&mut literal, &mut segments);
+                        self.position += 3 + raw.len();
+                        segments.push(Segment::Reference {
+                            raw: raw.to_string(),
+                            offset: start,
+                        });
+                    }
+                    None => {
+                        literal.push('$');
+                        self.position += 1;
+                    }
+                }
+            } else if after.starts_with('$') {
                 literal.push('$');
                 self.position += 2;
             } else if after.starts_with('{') {
@@ -251,6 +272,13 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// After a `$` of an inherited value: the reference of `{scheme://…}` when the scheme is ours.
+fn inherited_reference(after_dollar: &str) -> Option<&str> {
+    let inner = after_dollar.strip_prefix('{')?;
+    let raw = &inner[..inner.find('}')?];
+    Reference::is_reference(raw).then_some(raw)
+}
+
 fn starts_name(text: &str) -> bool {
     text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
 }
@@ -287,6 +315,25 @@ mod tests {
             fallback: Fallback::None,
             offset,
         }
+    }
+
+    #[test]
+    fn inherited_values_hold_only_our_references() {
+        let parsed = parse(
+            "a$$b ${HOME} $X ${https://x} ${ x-${secret://db#pw}-${",
+            Syntax::Inherited,
+        );
+        assert_eq!(
+            parsed.unwrap(),
+            vec![
+                literal("a$$b ${HOME} $X ${https://x} ${ x-"),
+                Segment::Reference {
+                    raw: "secret://db#pw".into(),
+                    offset: 34,
+                },
+                literal("-${"),
+            ]
+        );
     }
 
     #[test]
@@ -405,10 +452,10 @@ mod tests {
     #[test]
     fn arbitrary_input_never_panics_and_errors_point_at_a_dollar() {
         let pieces = [
-            "$", "{", "}", ":", "-", "?", "A", "1", "é", "x://", " ", "\n",
+            "$", "{", "}", ":", "-", "?", "A", "1", "é", "x://", "env://", " ", "\n",
         ];
         for input in &crate::test_inputs::every_combination(&pieces, 4) {
-            for syntax in [Syntax::EnvFile, Syntax::Template] {
+            for syntax in [Syntax::EnvFile, Syntax::Template, Syntax::Inherited] {
                 if let Err(error) = parse(input, syntax) {
                     assert_eq!(
                         input.get(error.offset()..error.offset() + 1),
