@@ -26,8 +26,26 @@ use crate::output::parse_mode;
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+
+    /// Print the man page or a shell's completions, generated from this definition, and exit
+    /// (e.g. --generate complete-bash > /usr/share/bash-completion/completions/cronos-secrets)
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub generate: Option<Generate>,
+
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+}
+
+/// What `--generate` prints (ripgrep's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generate {
+    /// The man page, in roff
+    Man,
+    CompleteBash,
+    CompleteZsh,
+    CompleteFish,
+    CompletePowershell,
+    CompleteElvish,
 }
 
 /// Options accepted before or after the subcommand.

@@ -5,11 +5,14 @@ mod export;
 mod generate;
 mod get;
 mod install;
+mod man_and_completions;
 mod render;
 mod run;
 mod set;
 
 use std::path::PathBuf;
+
+use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::env_vars::{self, Environment};
@@ -22,6 +25,25 @@ use crate::problem::Problem;
 /// Runs a parsed command line; the `Ok` value is the exit code.
 pub fn dispatch(cli: Cli) -> Result<i32, Error> {
     crate::interrupt::exit_on_terminating_signals();
+    if let Some(kind) = cli.generate {
+        if cli.command.is_some() {
+            Cli::command()
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    "--generate takes no command",
+                )
+                .exit();
+        }
+        return man_and_completions::print(kind);
+    }
+    let Some(command) = cli.command else {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingSubcommand,
+                "a command is required: run, check, render, export, get, set, generate or install",
+            )
+            .exit();
+    };
     let env = Environment::capture();
     let global = &cli.global;
     logging::init(&LogSettings {
@@ -32,7 +54,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         directives: env.get_str(env_vars::RUST_LOG),
     })?;
     let settings = launch_settings(global);
-    match cli.command {
+    match command {
         Command::Run(args) => {
             let settings = LaunchSettings {
                 keep_launcher_env: args.keep_launcher_env,
