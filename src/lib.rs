@@ -17,6 +17,8 @@ pub mod error;
 pub mod exec;
 pub mod expand;
 pub mod export;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod interrupt;
 pub mod launch;
 pub mod logging;

@@ -83,7 +83,8 @@ impl Template {
         Template::parse(&text, &shown, base, variables)
     }
 
-    fn parse(
+    /// Expands a template's text; `shown` names it in problems, `base` is its directory.
+    pub(crate) fn parse(
         text: &str,
         shown: &str,
         base: PathBuf,

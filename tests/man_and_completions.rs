@@ -51,7 +51,10 @@ fn bash_completion_registers_and_completes_commands() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("-F _cronos__secrets cronos-secrets"), "{stdout}");
+    assert!(
+        stdout.contains("-F _cronos__secrets cronos-secrets"),
+        "{stdout}"
+    );
     assert!(stdout.lines().any(|line| line == "check"), "{stdout}");
 }
 

@@ -175,5 +175,14 @@ pub fn load(path: Option<&Path>, env: &Environment) -> Result<Config, ConfigErro
         }
         None => (ConfigOrigin::BuiltIn, String::new()),
     };
-    reader::read(&origin, &text, env)
+    from_text(&origin, &text, env)
+}
+
+/// Reads a config's text (from `origin`, named in errors), with overrides from `env`.
+pub(crate) fn from_text(
+    origin: &ConfigOrigin,
+    text: &str,
+    env: &Environment,
+) -> Result<Config, ConfigError> {
+    reader::read(origin, text, env)
 }

@@ -1,0 +1,124 @@
+//! Entry points for the fuzz targets under `fuzz/` and for the test that replays their corpus
+//! on stable (`tests/fuzz_corpus.rs`). Each takes arbitrary bytes and panics only when a
+//! property the project promises does not hold: no panic on any input, errors that point
+//! where they say, and exports that read back as the same bytes.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{self, ConfigOrigin};
+use crate::env_vars::Environment;
+use crate::envfile::{self, Value};
+use crate::exec::ChildEnvOptions;
+use crate::export;
+use crate::placeholder::{self, Segment, Syntax};
+use crate::plan::Plan;
+use crate::reference::Reference;
+use crate::secret::SecretString;
+use crate::template::{LaunchVariables, Template};
+
+/// The fuzz targets, by name (the corpus folders under `fuzz/corpus/`).
+pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+    ("env_file", env_file),
+    ("placeholder", placeholder),
+    ("reference", reference),
+    ("config", config),
+    ("template", template),
+    ("dotenv_round_trip", dotenv_round_trip),
+];
+
+/// The env-file parser: no panic, and an error names a line of the input.
+pub fn env_file(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Err(error) = envfile::parse(text) {
+        let lines = text.split('\n').count();
+        assert!(
+            (1..=lines).contains(&error.line()),
+            "line {} of {lines}",
+            error.line()
+        );
+    }
+}
+
+/// The placeholder grammar, in every syntax: no panic, and an error points at a `$`.
+pub fn placeholder(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for syntax in [Syntax::EnvFile, Syntax::Template, Syntax::Inherited] {
+        if let Err(error) = placeholder::parse(text, syntax) {
+            assert_eq!(text.get(error.offset()..error.offset() + 1), Some("$"));
+        }
+    }
+}
+
+/// References: no panic, and an error never carries a control character into a log line.
+pub fn reference(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Err(error) = Reference::parse(text, Path::new("/base")) {
+        assert!(!error.to_string().contains(['\n', '\r']), "{error}");
+    }
+}
+
+/// Config loading, with and without overrides: no panic.
+pub fn config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let origin = ConfigOrigin::File(PathBuf::from("fuzz.yaml"));
+    let _ = config::from_text(&origin, text, &Environment::default());
+}
+
+/// Templates: no panic; a template without placeholders renders as itself.
+pub fn template(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let plan = Plan::default();
+    let env = Environment::default();
+    let variables = LaunchVariables {
+        plan: &plan,
+        env: &env,
+        options: ChildEnvOptions::default(),
+    };
+    if let Ok(template) = Template::parse(text, "fuzz.tmpl", PathBuf::from("/base"), &variables)
+        && template.extras().next().is_none()
+    {
+        let rendered = crate::template::render_all(&[template], Vec::new());
+        let expected = text.replace("$$", "$");
+        assert_eq!(rendered[0].expose(), expected.as_bytes());
+    }
+}
+
+/// A value exported as dotenv reads back through the env-file parser as the same bytes (or is
+/// refused by name, for the few values no shared quoting can carry).
+pub fn dotenv_round_trip(data: &[u8]) {
+    let entries = vec![("KEY".to_string(), SecretString::new(data.to_vec()))];
+    let Ok(written) = export::dotenv(&entries) else {
+        return;
+    };
+    let text = written.expose_str().expect("dotenv output is UTF-8");
+    let parsed = envfile::parse(text).expect("our own dotenv output parses");
+    assert_eq!(parsed.len(), 1, "{text:?}");
+    let value = match &parsed[0].value {
+        Value::Literal(value) => value.clone(),
+        Value::Interpolated(value) => literal_text(value),
+        Value::Inherit => panic!("a KEY line for a value"),
+    };
+    assert_eq!(value.as_bytes(), data, "{text:?}");
+}
+
+/// The text of a double-quoted value that must hold no placeholder, only escaped `$`.
+fn literal_text(value: &str) -> String {
+    let segments = placeholder::parse(value, Syntax::EnvFile).expect("exported values parse");
+    segments
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Literal(text) => text,
+            other => panic!("an exported value holds a placeholder: {other:?}"),
+        })
+        .collect()
+}
