@@ -16,8 +16,11 @@ use crate::reference::Reference;
 use crate::secret::SecretString;
 use crate::template::{LaunchVariables, Template};
 
+/// A property checked on arbitrary bytes.
+pub type Property = fn(&[u8]);
+
 /// The fuzz targets, by name (the corpus folders under `fuzz/corpus/`).
-pub const TARGETS: [(&str, fn(&[u8])); 6] = [
+pub const TARGETS: [(&str, Property); 6] = [
     ("env_file", env_file),
     ("placeholder", placeholder),
     ("reference", reference),
