@@ -32,7 +32,7 @@ impl SecretsManager {
         Ok(SecretsManager::new(config, env))
     }
 
-    pub fn new(config: Config, env: Environment) -> Self {
+    pub(crate) fn new(config: Config, env: Environment) -> Self {
         SecretsManager {
             config,
             env,
@@ -40,7 +40,7 @@ impl SecretsManager {
         }
     }
 
-    pub fn config(&self) -> &Config {
+    pub(crate) fn config(&self) -> &Config {
         &self.config
     }
 
@@ -50,7 +50,7 @@ impl SecretsManager {
     }
 
     /// `NAME` means `secret://NAME`; anything with `://` (or an ARN) is taken as a reference.
-    pub fn reference(&self, name: &str) -> Result<Reference, Error> {
+    pub(crate) fn reference(&self, name: &str) -> Result<Reference, Error> {
         if Reference::is_reference(name) {
             let base = std::env::current_dir().unwrap_or_else(|_| Path::new("/").to_path_buf());
             Reference::parse(name, &base)
@@ -61,7 +61,7 @@ impl SecretsManager {
     }
 
     /// Reads one reference, with its metadata; emits an audit event.
-    pub async fn fetch(&self, reference: &Reference) -> Result<Fetched, Error> {
+    pub(crate) async fn fetch(&self, reference: &Reference) -> Result<Fetched, Error> {
         let source = Source::of(reference, self.config.backend);
         let backends = self.backends(source).await?;
         let backend = backends.get(source).expect("built above");
@@ -95,7 +95,7 @@ impl SecretsManager {
     }
 
     /// Writes a new version of a reference's secret.
-    pub async fn store(
+    pub(crate) async fn store(
         &self,
         reference: &Reference,
         value: &SecretString,

@@ -4,42 +4,74 @@
 //! let db_password = cronos_secrets::get_secret("database_password")?;
 //! # Ok::<(), cronos_secrets::Error>(())
 //! ```
+//!
+//! How a launch flows, module by module (each depends only on those before it):
+//!
+//! 1. `config`: the YAML file, `CRONOS_SECRETS_*` overrides and `${VAR}` → one `Config`
+//!    (backend settings and the required-secrets table of `schema`).
+//! 2. `envfile`: env files as docker compose reads them → entries with file and line.
+//! 3. `placeholder` and `reference`: the one `${…}` grammar and the `scheme://` references,
+//!    shared by env files, config values, templates and inherited values; `expand` turns
+//!    them into text and references still to fetch.
+//! 4. `plan`: which variable the program gets from where (precedence, aliases, inherited
+//!    values), fetching nothing (`check --plan` stops here).
+//! 5. `resolve`: every distinct reference fetched once, per `backend`, concurrently, under
+//!    one deadline; all or nothing.
+//! 6. `validate`: lengths, weak values, NUL, size, every problem at once.
+//! 7. `exec`: the program's environment (launcher credentials stripped) and `execve`; or
+//!    `template` / `export` / `output` write files instead.
+//!
+//! `launch` runs steps 1–6 for every command; `commands` holds one file per subcommand and
+//! `cli` what the user may type.
 
-pub mod backend;
-pub mod bounded;
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod duration;
-pub mod env_vars;
-pub mod envfile;
-pub mod error;
-pub mod exec;
-pub mod expand;
-pub mod export;
+mod api;
+mod backend;
+mod bounded;
+mod cli;
+mod commands;
+mod config;
+mod duration;
+mod env_vars;
+mod envfile;
+mod error;
+mod exec;
+mod expand;
+mod export;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod interrupt;
-pub mod launch;
-pub mod logging;
-pub mod output;
-pub mod placeholder;
-pub mod plan;
-pub mod problem;
-pub mod random;
-pub mod reference;
-pub mod resolve;
-pub mod schema;
-pub mod secret;
-pub mod suggest;
-pub mod template;
+mod interrupt;
+mod launch;
+mod logging;
+mod output;
+mod placeholder;
+mod plan;
+mod problem;
+mod random;
+mod reference;
+mod resolve;
+mod schema;
+mod secret;
+mod suggest;
+mod template;
 #[cfg(test)]
 mod test_inputs;
-pub mod validate;
-
-pub mod api;
+mod validate;
 
 pub use api::{SecretsManager, get_secret};
 pub use error::Error;
 pub use problem::Problem;
 pub use secret::SecretString;
+
+/// The `cronos-secrets` command line: parses `std::env::args_os`, runs the command, and
+/// returns the process's exit code (`run` returns only when the program could not start).
+pub fn main_with_args() -> i32 {
+    use clap::Parser;
+    let cli = cli::Cli::parse();
+    match commands::dispatch(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("cronos-secrets: error: {error}");
+            error.exit_code()
+        }
+    }
+}

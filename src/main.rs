@@ -1,13 +1,3 @@
-use clap::Parser;
-
 fn main() {
-    let cli = cronos_secrets::cli::Cli::parse();
-    let code = match cronos_secrets::commands::dispatch(cli) {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("cronos-secrets: error: {error}");
-            error.exit_code()
-        }
-    };
-    std::process::exit(code);
+    std::process::exit(cronos_secrets::main_with_args());
 }

@@ -88,16 +88,17 @@ pub struct AwsSettings {
 
 #[derive(Debug, Clone, Default)]
 pub struct AzureSettings {
+    #[allow(dead_code)] // read by the Azure Key Vault backend (issue 10), merged separately
     pub vault_url: Option<String>,
 }
 
 /// The validated settings a launch runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub origin: ConfigOrigin,
     pub backend: BackendKind,
     pub vault: VaultSettings,
     pub aws: AwsSettings,
+    #[allow(dead_code)] // read by the Azure Key Vault backend (issue 10), merged separately
     pub azure: AzureSettings,
     pub secrets: Vec<RequiredSecret>,
 }

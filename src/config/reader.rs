@@ -86,7 +86,6 @@ impl Reader<'_> {
             Some(value) => self.secrets(value)?,
         };
         Ok(Config {
-            origin: self.origin.clone(),
             backend,
             vault,
             aws,
