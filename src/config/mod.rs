@@ -8,8 +8,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+mod document;
 mod reader;
-mod settings;
+mod typed_mapping;
 
 use crate::bounded;
 use crate::env_vars::{self, Environment};

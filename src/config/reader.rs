@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_yaml_ng::{Mapping, Value};
 
-use super::settings::Settings;
+use super::document::Document;
+use super::typed_mapping::TypedMapping;
 use super::{
     AwsSettings, AzureSettings, Config, ConfigError, ConfigOrigin, MANAGER_KEYS, SECRET_KEYS,
     SECRETS, SECRETS_MANAGER, VAULT_AUTH_KEYS,
@@ -20,34 +21,38 @@ pub(super) fn read(
     text: &str,
     env: &Environment,
 ) -> Result<Config, ConfigError> {
-    let reader = Reader {
-        origin,
-        text,
-        env,
-        overridden: BTreeMap::new(),
+    let mut reader = Reader {
+        document: Document {
+            origin,
+            text,
+            env,
+            overridden: BTreeMap::new(),
+        },
     };
     reader.read()
 }
 
-pub(super) struct Reader<'a> {
-    pub(super) origin: &'a ConfigOrigin,
-    pub(super) text: &'a str,
-    pub(super) env: &'a Environment,
-    /// Key paths set by a `CRONOS_SECRETS_*` variable, so errors name the variable.
-    overridden: BTreeMap<Vec<String>, String>,
+/// Reads one document into a [`Config`]: top-level keys, overrides, settings, `secrets:`.
+struct Reader<'a> {
+    document: Document<'a>,
 }
 
 impl Reader<'_> {
-    fn read(mut self) -> Result<Config, ConfigError> {
-        let document: Value = serde_yaml_ng::from_str(self.text).map_err(|error| ConfigError {
-            location: self.file_name(),
-            message: format!("not valid YAML: {error}"),
-            hint: Some("check the indentation and quoting near that line".into()),
-        })?;
+    fn read(&mut self) -> Result<Config, ConfigError> {
+        let document: Value =
+            serde_yaml_ng::from_str(self.document.text).map_err(|error| ConfigError {
+                location: self.document.file_name(),
+                message: format!("not valid YAML: {error}"),
+                hint: Some("check the indentation and quoting near that line".into()),
+            })?;
         let mut root = match document {
             Value::Null => Mapping::new(),
             Value::Mapping(mapping) => mapping,
-            _ => return Err(self.error(&[], "expected a mapping at the top level", None)),
+            _ => {
+                return Err(self
+                    .document
+                    .error(&[], "expected a mapping at the top level", None));
+            }
         };
         self.check_top_level(&root)?;
         let manager = root
@@ -57,15 +62,20 @@ impl Reader<'_> {
             *manager = Value::Mapping(Mapping::new());
         }
         let Value::Mapping(manager) = manager else {
-            return Err(self.error(&[SECRETS_MANAGER], "expected a mapping of settings", None));
+            return Err(self.document.error(
+                &[SECRETS_MANAGER],
+                "expected a mapping of settings",
+                None,
+            ));
         };
         let mut manager = manager.clone();
         self.apply_overrides(&mut manager)?;
-        self.check_keys(&manager, &[SECRETS_MANAGER], MANAGER_KEYS)?;
+        self.document
+            .check_keys(&manager, &[SECRETS_MANAGER], MANAGER_KEYS)?;
 
         let path = [SECRETS_MANAGER];
-        let settings = Settings {
-            reader: &self,
+        let settings = TypedMapping {
+            document: &self.document,
             map: &manager,
             path: &path,
         };
@@ -107,7 +117,7 @@ impl Reader<'_> {
                 .into_iter()
                 .find(|(ours, distance)| near(ours, *distance));
             if let Some((ours, _)) = intended {
-                return Err(self.error(
+                return Err(self.document.error(
                     &[key],
                     &format!("unknown top-level key \"{key}\""),
                     Some(format!("did you mean \"{ours}\"? (other top-level keys belong to the application and are ignored)")),
@@ -117,33 +127,10 @@ impl Reader<'_> {
         Ok(())
     }
 
-    pub(super) fn check_keys(
-        &self,
-        map: &Mapping,
-        path: &[&str],
-        known: &[&str],
-    ) -> Result<(), ConfigError> {
-        for key in map.keys() {
-            let Some(key) = key.as_str() else {
-                return Err(self.error(path, "keys must be strings", None));
-            };
-            if !known.contains(&key) {
-                let hint = match nearest(key, known) {
-                    Some(candidate) => format!("did you mean \"{candidate}\"?"),
-                    None => format!("valid keys: {}", known.join(", ")),
-                };
-                let mut full: Vec<&str> = path.to_vec();
-                full.push(key);
-                return Err(self.error(&full, &format!("unknown key \"{key}\""), Some(hint)));
-            }
-        }
-        Ok(())
-    }
-
     /// `CRONOS_SECRETS_BACKEND=vault` sets `secrets_manager.backend`;
     /// `CRONOS_SECRETS_VAULT_AUTH__METHOD=approle` sets `secrets_manager.vault_auth.method`.
     fn apply_overrides(&mut self, manager: &mut Mapping) -> Result<(), ConfigError> {
-        for (variable, value) in self.env.with_prefix(CONFIG_OVERRIDE_PREFIX) {
+        for (variable, value) in self.document.env.with_prefix(CONFIG_OVERRIDE_PREFIX) {
             if env_vars::TOOL_SETTINGS.contains(&variable.as_str()) {
                 continue;
             }
@@ -199,7 +186,7 @@ impl Reader<'_> {
             target.insert(Value::from(keys[keys.len() - 1].as_str()), parsed);
             let mut path = vec![SECRETS_MANAGER.to_string()];
             path.extend(keys);
-            self.overridden.insert(path, variable);
+            self.document.overridden.insert(path, variable);
         }
         Ok(())
     }
@@ -208,19 +195,27 @@ impl Reader<'_> {
         let map = match value {
             Value::Null => return Ok(Vec::new()),
             Value::Mapping(map) => map,
-            _ => return Err(self.error(&[SECRETS], "expected a mapping of secret names", None)),
+            _ => {
+                return Err(self.document.error(
+                    &[SECRETS],
+                    "expected a mapping of secret names",
+                    None,
+                ));
+            }
         };
         let mut secrets = Vec::new();
         for (name, entry) in map {
             let Some(name) = name.as_str() else {
-                return Err(self.error(&[SECRETS], "secret names must be strings", None));
+                return Err(self
+                    .document
+                    .error(&[SECRETS], "secret names must be strings", None));
             };
             let empty = Mapping::new();
             let entry = match entry {
                 Value::Null => &empty,
                 Value::Mapping(entry) => entry,
                 _ => {
-                    return Err(self.error(
+                    return Err(self.document.error(
                         &[SECRETS, name],
                         "expected a mapping (env, min_length, …)",
                         None,
@@ -228,9 +223,9 @@ impl Reader<'_> {
                 }
             };
             let path = [SECRETS, name];
-            self.check_keys(entry, &path, SECRET_KEYS)?;
-            let settings = Settings {
-                reader: self,
+            self.document.check_keys(entry, &path, SECRET_KEYS)?;
+            let settings = TypedMapping {
+                document: &self.document,
                 map: entry,
                 path: &path,
             };
@@ -240,7 +235,8 @@ impl Reader<'_> {
             let rotate_every = match settings.string("rotate_every")? {
                 None => None,
                 Some(text) => Some(parse_duration(&text, BareUnit::Days).map_err(|message| {
-                    self.error(&[SECRETS, name, "rotate_every"], &message, None)
+                    self.document
+                        .error(&[SECRETS, name, "rotate_every"], &message, None)
                 })?),
             };
             secrets.push(RequiredSecret {
@@ -256,73 +252,5 @@ impl Reader<'_> {
             });
         }
         Ok(secrets)
-    }
-
-    fn file_name(&self) -> String {
-        match self.origin {
-            ConfigOrigin::BuiltIn => "built-in config".to_string(),
-            ConfigOrigin::File(path) => path.display().to_string(),
-        }
-    }
-
-    /// `file:line: a.b.c` for a key in the file, or the `CRONOS_SECRETS_*` variable that set it.
-    fn location(&self, path: &[&str]) -> String {
-        let owned: Vec<String> = path.iter().map(|key| key.to_string()).collect();
-        if let Some(variable) = self.overridden.get(&owned) {
-            return variable.clone();
-        }
-        let dotted = path.join(".");
-        match line_of(self.text, path) {
-            Some(line) => format!("{}:{line}: {dotted}", self.file_name()),
-            None if dotted.is_empty() => self.file_name(),
-            None => format!("{}: {dotted}", self.file_name()),
-        }
-    }
-
-    pub(super) fn error(&self, path: &[&str], message: &str, hint: Option<String>) -> ConfigError {
-        ConfigError {
-            location: self.location(path),
-            message: message.to_string(),
-            hint,
-        }
-    }
-}
-
-/// The 1-based line of a nested key, found by reading the YAML text as indented `key:` lines.
-/// Good enough for messages; the YAML parser has already accepted the document.
-fn line_of(text: &str, path: &[&str]) -> Option<usize> {
-    let mut start = 0;
-    let mut parent_indent: Option<usize> = None;
-    let lines: Vec<&str> = text.lines().collect();
-    let mut found = None;
-    for key in path {
-        let position = lines.iter().enumerate().skip(start).find(|(_, line)| {
-            let indent = line.len() - line.trim_start().len();
-            let body = line.trim_start();
-            let body = body.strip_prefix(['"', '\'']).unwrap_or(body);
-            parent_indent.is_none_or(|parent| indent > parent)
-                && body.strip_prefix(key).is_some_and(|rest| {
-                    let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
-                    rest.trim_start().starts_with(':')
-                })
-        })?;
-        let (index, line) = position;
-        parent_indent = Some(line.len() - line.trim_start().len());
-        start = index + 1;
-        found = Some(index + 1);
-    }
-    found
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_lines_of_nested_keys() {
-        let text = "database:\n  backend: x\nsecrets_manager:\n  enabled: true\n  backend: vault\n";
-        assert_eq!(line_of(text, &["secrets_manager", "backend"]), Some(5));
-        assert_eq!(line_of(text, &["secrets_manager"]), Some(3));
-        assert_eq!(line_of(text, &["nope"]), None);
     }
 }

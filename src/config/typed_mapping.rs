@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml_ng::{Mapping, Value};
 
-use super::reader::Reader;
+use super::document::Document;
 use super::{BackendKind, ConfigError, VAULT_AUTH_KEYS, VaultAuthSettings, VaultSettings};
 use crate::env_vars::Environment;
 use crate::expand::{self, ExpandError, Found, Lookup, Piece};
@@ -14,17 +14,17 @@ use crate::secret::SecretString;
 use crate::suggest::nearest;
 
 /// Typed access to one mapping of the config, with errors that name the key.
-pub(super) struct Settings<'a> {
-    pub(super) reader: &'a Reader<'a>,
+pub(super) struct TypedMapping<'a> {
+    pub(super) document: &'a Document<'a>,
     pub(super) map: &'a Mapping,
     pub(super) path: &'a [&'a str],
 }
 
-impl Settings<'_> {
+impl TypedMapping<'_> {
     fn error(&self, key: &str, message: &str, hint: Option<String>) -> ConfigError {
         let mut path = self.path.to_vec();
         path.push(key);
-        self.reader.error(&path, message, hint)
+        self.document.error(&path, message, hint)
     }
 
     pub(super) fn string(&self, key: &str) -> Result<Option<String>, ConfigError> {
@@ -42,7 +42,7 @@ impl Settings<'_> {
     fn expand(&self, key: &str, raw: &str) -> Result<String, ConfigError> {
         let segments = placeholder::parse(raw, Syntax::Template)
             .map_err(|error| self.error(key, &error.to_string(), None))?;
-        let mut lookup = ProcessEnvLookup(self.reader.env);
+        let mut lookup = ProcessEnvLookup(self.document.env);
         let pieces = expand::expand(&segments, &mut lookup).map_err(|error| {
             let hint = error.hint();
             self.error(key, &error.to_string(), hint)
@@ -172,9 +172,9 @@ impl Settings<'_> {
             Some(Value::Mapping(map)) => {
                 let mut path = self.path.to_vec();
                 path.push("vault_auth");
-                self.reader.check_keys(map, &path, VAULT_AUTH_KEYS)?;
-                let auth = Settings {
-                    reader: self.reader,
+                self.document.check_keys(map, &path, VAULT_AUTH_KEYS)?;
+                let auth = TypedMapping {
+                    document: self.document,
                     map,
                     path: &path,
                 };
