@@ -5,13 +5,18 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::backend::{Backends, BuildContext, Fetched, Metadata, Source, StoreOptions};
+use crate::backend::{
+    Backends, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source, StoreOptions,
+};
 use crate::config::{self, Config};
 use crate::env_vars::Environment;
 use crate::error::Error;
+use crate::expand::Piece;
 use crate::logging::{self, AUDIT_TARGET};
+use crate::plan::Plan;
 use crate::problem::Problem;
 use crate::reference::Reference;
+use crate::resolve::{self, Extra, FetchOptions};
 use crate::secret::SecretString;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -60,38 +65,40 @@ impl SecretsManager {
         }
     }
 
-    /// Reads one reference, with its metadata; emits an audit event.
+    /// Reads one reference, with its metadata, through the launch's own resolution path (one
+    /// deadline, one audit event).
     pub(crate) async fn fetch(&self, reference: &Reference) -> Result<Fetched, Error> {
-        let source = Source::of(reference, self.config.backend);
-        let backends = self.backends(source).await?;
-        let backend = backends.get(source).expect("built above");
-        let request = backend.fetch(std::slice::from_ref(reference));
-        let mut answers = tokio::time::timeout(self.timeout, request)
-            .await
-            .map_err(|_| {
-                Problem::new(
-                    reference.to_string(),
-                    format!("timed out after {:?}", self.timeout),
-                )
-                .with_hint("check that the backend is reachable, or raise --timeout")
-            })?;
-        match answers.remove(reference) {
-            Some(Ok(fetched)) => {
-                tracing::info!(
-                    target: AUDIT_TARGET,
-                    reference = %reference,
-                    source = %source,
-                    location = %backend.location(reference),
-                    "secret read"
-                );
-                logging::check_audit_written()?;
-                Ok(fetched)
-            }
-            Some(Err(error)) => Err(Problem::new(reference.to_string(), error.message)
-                .with_optional_hint(error.hint)
-                .into()),
-            None => Err(Problem::new(reference.to_string(), "the backend gave no answer").into()),
-        }
+        let wanted = Extra {
+            location: reference.to_string(),
+            pieces: vec![Piece::Ref(reference.clone())],
+        };
+        let options = FetchOptions {
+            timeout: self.timeout,
+            jitter: None,
+            keep_launcher_env: false,
+        };
+        let resolution = resolve::resolve(
+            &Plan::default(),
+            std::slice::from_ref(&wanted),
+            &self.config,
+            &self.env,
+            options,
+        )
+        .await?;
+        let read = resolution
+            .extras
+            .into_iter()
+            .next()
+            .expect("one answer per extra asked for");
+        let metadata = read
+            .reads
+            .first()
+            .map(|read| read.metadata.clone())
+            .unwrap_or_default();
+        Ok(Fetched {
+            value: read.value?,
+            metadata,
+        })
     }
 
     /// Writes a new version of a reference's secret.
@@ -104,7 +111,15 @@ impl SecretsManager {
         let source = Source::of(reference, self.config.backend);
         let backends = self.backends(source).await?;
         let backend = backends.get(source).expect("built above");
-        let stored = backend.store(reference, value, options).await;
+        let stored = tokio::time::timeout(self.timeout, backend.store(reference, value, options))
+            .await
+            .unwrap_or_else(|_| {
+                Err(FetchError::new(
+                    FetchErrorKind::Unavailable,
+                    format!("timed out after {:?} writing {reference}", self.timeout),
+                )
+                .with_hint("check that the backend is reachable, or raise --timeout"))
+            });
         backends.finish().await;
         let metadata = stored.map_err(|error| {
             Problem::new(reference.to_string(), error.message).with_optional_hint(error.hint)

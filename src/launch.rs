@@ -10,7 +10,6 @@ use crate::api;
 use crate::config::{self, Config};
 use crate::env_vars::Environment;
 use crate::error::Error;
-use crate::logging::{self, AUDIT_TARGET};
 use crate::plan::{self, EnvFiles, Plan, PlanRequest};
 use crate::problem::Problem;
 use crate::resolve::{self, Extra, FetchOptions, Resolution, ResolvedExtra, ResolvedVar};
@@ -123,23 +122,6 @@ pub fn resolve_and_validate_with(
         vars: resolved,
         extras,
     } = resolution;
-    let var_reads = resolved
-        .iter()
-        .flat_map(|var| var.reads.iter().map(|read| (&var.planned.name, read)));
-    let extra_reads = extras
-        .iter()
-        .flat_map(|extra| extra.reads.iter().map(|read| (&extra.location, read)));
-    for (variable, read) in var_reads.chain(extra_reads) {
-        tracing::info!(
-            target: AUDIT_TARGET,
-            variable = %variable,
-            reference = %read.reference,
-            source = %read.source,
-            location = %read.location,
-            "secret read"
-        );
-    }
-    logging::check_audit_written()?;
     let findings = validate::validate(&prepared.config, &prepared.plan, &resolved, settings.strict);
     Ok(Outcome {
         resolved,

@@ -13,6 +13,7 @@ use crate::backend::{
 use crate::config::Config;
 use crate::env_vars::Environment;
 use crate::expand::{self, Piece};
+use crate::logging::{self, AUDIT_TARGET};
 use crate::plan::{Plan, PlannedVar};
 use crate::problem::Problem;
 use crate::random;
@@ -145,7 +146,34 @@ pub async fn resolve(
             }
         })
         .collect();
-    Ok(Resolution { vars, extras })
+    let resolution = Resolution { vars, extras };
+    audit(&resolution)?;
+    Ok(resolution)
+}
+
+/// One audit event per secret read (never the value), for every command and the library
+/// alike; nothing may use a value whose read was not recorded.
+fn audit(resolution: &Resolution) -> Result<(), Problem> {
+    let var_reads = resolution
+        .vars
+        .iter()
+        .flat_map(|var| var.reads.iter().map(|read| (&var.planned.name, read)));
+    let extra_reads = resolution
+        .extras
+        .iter()
+        .flat_map(|extra| extra.reads.iter().map(|read| (&extra.location, read)));
+    for (variable, read) in var_reads.chain(extra_reads) {
+        tracing::info!(
+            target: AUDIT_TARGET,
+            variable = %variable,
+            reference = %read.reference,
+            source = %read.source,
+            location = %read.location,
+            version = read.metadata.version.as_deref().unwrap_or("-"),
+            "secret read"
+        );
+    }
+    logging::check_audit_written()
 }
 
 struct Answer {
