@@ -171,15 +171,9 @@ pub fn resolve_for_program(
     Ok(Ready { values, extras })
 }
 
-/// Problems ready to report: each finding's message, named by its variable when it has no location.
+/// Problems ready to report. Every finding's problem names its variable already: as its
+/// location (a fetch failure), or as the subject of its message ("JWT secret
+/// (CRONOS_AI_JWT_SECRET, from .env:3) is too short").
 pub fn finding_problems<'a>(findings: impl Iterator<Item = &'a Finding>) -> Vec<Problem> {
-    findings
-        .map(|finding| {
-            let mut problem = finding.problem.clone();
-            if problem.location.is_empty() && !problem.message.contains(&finding.variable) {
-                problem.location = finding.variable.clone();
-            }
-            problem
-        })
-        .collect()
+    findings.map(|finding| finding.problem.clone()).collect()
 }

@@ -47,6 +47,7 @@ pub fn write_atomically(path: &Path, contents: &[u8], mode: u32) -> Result<(), O
 /// A new file written and flushed beside its destination, not yet in place. Dropped without
 /// [`StagedFile::commit`], it is removed: several files can be staged, then all committed.
 #[derive(Debug)]
+#[must_use = "a staged file is removed when dropped without commit()"]
 pub struct StagedFile {
     temporary: PathBuf,
     destination: PathBuf,

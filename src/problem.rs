@@ -20,11 +20,13 @@ impl Problem {
         }
     }
 
+    #[must_use]
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
 
+    #[must_use]
     pub fn with_optional_hint(mut self, hint: Option<String>) -> Self {
         self.hint = hint;
         self

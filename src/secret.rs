@@ -51,6 +51,7 @@ impl SecretString {
     }
 
     /// Removes one trailing newline (`\n` or `\r\n`), as mounted secret files usually end with one.
+    #[must_use]
     pub fn trim_one_trailing_newline(mut self) -> Self {
         if self.0.ends_with(b"\r\n") {
             self.0.truncate(self.0.len() - 2);

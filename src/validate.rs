@@ -15,6 +15,8 @@ pub enum Severity {
     Error,
 }
 
+/// One problem with one variable. The problem names the variable itself, in its location or
+/// as the subject of its message, so callers never guess it from the text.
 #[derive(Debug, Clone)]
 pub struct Finding {
     pub severity: Severity,
