@@ -16,7 +16,7 @@ use crate::logging::{self, AUDIT_TARGET};
 use crate::plan::Plan;
 use crate::problem::Problem;
 use crate::reference::Reference;
-use crate::resolve::{self, Extra, FetchOptions};
+use crate::resolve::{self, FetchOptions, PlaceholderValue};
 use crate::secret::SecretString;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -68,7 +68,7 @@ impl SecretsManager {
     /// Reads one reference, with its metadata, through the launch's own resolution path (one
     /// deadline, one audit event).
     pub(crate) async fn fetch(&self, reference: &Reference) -> Result<Fetched, Error> {
-        let wanted = Extra {
+        let wanted = PlaceholderValue {
             location: reference.to_string(),
             pieces: vec![Piece::Ref(reference.clone())],
         };

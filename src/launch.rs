@@ -12,7 +12,9 @@ use crate::env_vars::Environment;
 use crate::error::Error;
 use crate::plan::{self, EnvFiles, Plan, PlanRequest};
 use crate::problem::Problem;
-use crate::resolve::{self, Extra, FetchOptions, Resolution, ResolvedExtra, ResolvedVar};
+use crate::resolve::{
+    self, FetchOptions, PlaceholderValue, Resolution, ResolvedPlaceholder, ResolvedVar,
+};
 use crate::secret::SecretString;
 use crate::validate::{self, Finding, Severity};
 
@@ -71,7 +73,7 @@ pub struct Outcome {
     pub resolved: Vec<ResolvedVar>,
     pub findings: Vec<Finding>,
     /// The extras asked for (template placeholders), in order.
-    pub extras: Vec<ResolvedExtra>,
+    pub extras: Vec<ResolvedPlaceholder>,
 }
 
 impl Outcome {
@@ -100,7 +102,7 @@ pub fn resolve_and_validate(
 pub fn resolve_and_validate_with(
     prepared: &Prepared,
     settings: &LaunchSettings,
-    extras: &[Extra],
+    extras: &[PlaceholderValue],
 ) -> Result<Outcome, Error> {
     // The runtime lives only for the fetch: exec happens in a plain single-threaded process.
     let resolution = api::block_on(async {
@@ -143,7 +145,7 @@ pub struct Ready {
 pub fn resolve_for_program(
     prepared: &Prepared,
     settings: &LaunchSettings,
-    extras: &[Extra],
+    extras: &[PlaceholderValue],
 ) -> Result<Ready, Error> {
     let outcome = resolve_and_validate_with(prepared, settings, extras)?;
     let mut errors = finding_problems(outcome.errors());

@@ -22,7 +22,7 @@ use crate::secret::SecretString;
 
 /// One reference read for a variable: for audit events and `check`.
 #[derive(Debug, Clone)]
-pub struct Read {
+pub struct ReadRecord {
     pub reference: Reference,
     pub source: Source,
     pub location: String,
@@ -34,33 +34,34 @@ pub struct ResolvedVar {
     pub planned: PlannedVar,
     /// The joined value, or every reason it could not be built.
     pub value: Result<SecretString, Vec<Problem>>,
-    pub reads: Vec<Read>,
+    pub reads: Vec<ReadRecord>,
     /// Some reference does not exist (as opposed to being unreadable), so the secret is
     /// "not configured" in the guide's words.
     pub not_found: bool,
 }
 
-/// Pieces resolved beside a plan's variables, in the same fetch batch: a template's
-/// placeholders, so that rendering costs no second round-trip to the backends.
+/// A value resolved beside a plan's variables, in the same fetch batch: a template's
+/// placeholder (so rendering costs no second round-trip to the backends), or the one
+/// reference `get` and the library read.
 #[derive(Debug, Clone)]
-pub struct Extra {
+pub struct PlaceholderValue {
     /// Where the pieces were written (`app.yaml.tmpl:3:7`), to name in problems.
     pub location: String,
     pub pieces: Vec<Piece>,
 }
 
 #[derive(Debug)]
-pub struct ResolvedExtra {
+pub struct ResolvedPlaceholder {
     pub location: String,
     pub value: Result<SecretString, Vec<Problem>>,
-    pub reads: Vec<Read>,
+    pub reads: Vec<ReadRecord>,
 }
 
 #[derive(Debug)]
 pub struct Resolution {
     pub vars: Vec<ResolvedVar>,
     /// In the order of the extras asked for.
-    pub extras: Vec<ResolvedExtra>,
+    pub extras: Vec<ResolvedPlaceholder>,
 }
 
 /// How a launch fetches.
@@ -78,7 +79,7 @@ pub struct FetchOptions {
 /// variable's and each extra's value.
 pub async fn resolve(
     plan: &Plan,
-    extras: &[Extra],
+    extras: &[PlaceholderValue],
     config: &Config,
     env: &Environment,
     options: FetchOptions,
@@ -139,7 +140,7 @@ pub async fn resolve(
         .iter()
         .map(|extra| {
             let joined = join(&extra.location, &extra.pieces, &answers, &backends);
-            ResolvedExtra {
+            ResolvedPlaceholder {
                 location: extra.location.clone(),
                 value: joined.value,
                 reads: joined.reads,
@@ -238,7 +239,7 @@ async fn fetch_all(
 
 struct Joined {
     value: Result<SecretString, Vec<Problem>>,
-    reads: Vec<Read>,
+    reads: Vec<ReadRecord>,
     not_found: bool,
 }
 
@@ -266,7 +267,7 @@ fn join(
                         .get(*source)
                         .map(|backend| backend.location(reference))
                         .unwrap_or_else(|| reference.to_string());
-                    reads.push(Read {
+                    reads.push(ReadRecord {
                         reference: reference.clone(),
                         source: *source,
                         location,

@@ -1,6 +1,6 @@
 //! Config templates: any text with `${…}` placeholders, everything else copied byte for byte.
 //!
-//! A template is expanded with the launch's variables into one [`Extra`] per placeholder, so
+//! A template is expanded with the launch's variables into one [`PlaceholderValue`] per placeholder, so
 //! its references are fetched in the launch's one batch and a failure names the placeholder's
 //! line and column.
 
@@ -14,7 +14,7 @@ use crate::expand::{self, ExpandError, Found, Lookup, Piece};
 use crate::placeholder::{self, Segment, Syntax};
 use crate::plan::Plan;
 use crate::problem::Problem;
-use crate::resolve::Extra;
+use crate::resolve::PlaceholderValue;
 use crate::secret::SecretString;
 
 /// What `${NAME}` means in a template: the variable the program would get.
@@ -52,7 +52,7 @@ impl LaunchVariables<'_> {
 
 enum Part {
     Text(String),
-    Placeholder(Extra),
+    Placeholder(PlaceholderValue),
 }
 
 pub struct Template {
@@ -113,7 +113,7 @@ impl Template {
             };
             let location = location(offset);
             match expand::expand(std::slice::from_ref(&segment), &mut lookup) {
-                Ok(pieces) => parts.push(Part::Placeholder(Extra { location, pieces })),
+                Ok(pieces) => parts.push(Part::Placeholder(PlaceholderValue { location, pieces })),
                 Err(error) => problems.push(placeholder_problem(location, &error)),
             }
         }
@@ -125,7 +125,7 @@ impl Template {
     }
 
     /// The placeholders to resolve, in order.
-    pub fn extras(&self) -> impl Iterator<Item = &Extra> {
+    pub fn extras(&self) -> impl Iterator<Item = &PlaceholderValue> {
         self.parts.iter().filter_map(|part| match part {
             Part::Placeholder(extra) => Some(extra),
             Part::Text(_) => None,
@@ -149,7 +149,7 @@ impl Template {
 }
 
 /// Every template's placeholders, in order, for one resolver batch.
-pub fn extras_of(templates: &[Template]) -> Vec<Extra> {
+pub fn extras_of(templates: &[Template]) -> Vec<PlaceholderValue> {
     templates
         .iter()
         .flat_map(Template::extras)
