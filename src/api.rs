@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use crate::backend::{Backends, BuildContext, Fetched, Metadata, Source, StoreOptions};
 use crate::config::{self, Config};
 use crate::env_vars::Environment;
@@ -59,12 +61,13 @@ impl SecretsManager {
     /// Reads one reference, with its metadata; emits an audit event.
     pub async fn fetch(&self, reference: &Reference) -> Result<Fetched, Error> {
         let source = Source::of(reference, self.config.backend);
-        let backends = self.backends(source).await?;
+        let deadline = Instant::now() + self.timeout;
+        let backends = self.backends(source, deadline).await?;
         let backend = backends.get(source).expect("built above");
         let request = backend.fetch(std::slice::from_ref(reference));
-        let mut answers = tokio::time::timeout(self.timeout, request)
-            .await
-            .map_err(|_| {
+        let answers = tokio::time::timeout_at(deadline, request).await;
+        backends.finish().await;
+        let mut answers = answers.map_err(|_| {
                 Problem::new(
                     reference.to_string(),
                     format!("timed out after {:?}", self.timeout),
@@ -97,10 +100,19 @@ impl SecretsManager {
         options: StoreOptions,
     ) -> Result<Metadata, Error> {
         let source = Source::of(reference, self.config.backend);
-        let backends = self.backends(source).await?;
+        let deadline = Instant::now() + self.timeout;
+        let backends = self.backends(source, deadline).await?;
         let backend = backends.get(source).expect("built above");
-        let stored = backend.store(reference, value, options).await;
+        let stored =
+            tokio::time::timeout_at(deadline, backend.store(reference, value, options)).await;
         backends.finish().await;
+        let stored = stored.map_err(|_| {
+            Problem::new(
+                reference.to_string(),
+                format!("timed out after {:?}", self.timeout),
+            )
+            .with_hint("check that the backend is reachable, or raise --timeout")
+        })?;
         let metadata = stored.map_err(|error| {
             Problem::new(reference.to_string(), error.message).with_optional_hint(error.hint)
         })?;
@@ -127,11 +139,11 @@ impl SecretsManager {
         block_on(self.store(&reference, value, StoreOptions::default())).map(|_| ())
     }
 
-    async fn backends(&self, source: Source) -> Result<Backends, Error> {
+    async fn backends(&self, source: Source, deadline: Instant) -> Result<Backends, Error> {
         let context = BuildContext {
             config: &self.config,
             env: &self.env,
-            timeout: self.timeout,
+            deadline,
         };
         Ok(Backends::build(&BTreeSet::from([source]), &context).await?)
     }
@@ -144,7 +156,7 @@ pub fn get_secret(name: &str) -> Result<SecretString, Error> {
 
 /// Runs one future on a current-thread runtime that is dropped afterwards.
 pub fn block_on<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
-    tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|error| {
@@ -152,6 +164,10 @@ pub fn block_on<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, 
                 "runtime",
                 format!("cannot start the async runtime: {error}"),
             )
-        })?
-        .block_on(future)
+        })?;
+    let result = runtime.block_on(future);
+    // Dropping a runtime waits for its blocking threads: a file read abandoned at the deadline
+    // (a hung network mount) would hold the launch forever. Leave such a thread behind instead.
+    runtime.shutdown_background();
+    result
 }

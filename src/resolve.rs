@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use tokio::time::Instant;
 
 use crate::backend::{
     Backends, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source,
@@ -97,13 +98,17 @@ pub async fn resolve(
     {
         tokio::time::sleep(random::duration_up_to(max)).await;
     }
+    // One deadline for the whole launch: building the backends (logins, credential files,
+    // region and credential lookups) spends from the same budget as the reads.
+    let deadline = Instant::now() + timeout;
     let context = BuildContext {
         config,
         env,
-        timeout,
+        deadline,
     };
     let backends = Backends::build(&sources, &context).await?;
-    let answers = fetch_all(&backends, groups, timeout).await;
+    let answers = fetch_all(&backends, groups, timeout, deadline).await;
+    // Bounded by each backend (Vault gives revocation what is left, at least a moment).
     backends.finish().await;
     let vars = plan
         .vars
@@ -141,6 +146,7 @@ async fn fetch_all(
     backends: &Backends,
     groups: BTreeMap<Source, Vec<Reference>>,
     timeout: Duration,
+    deadline: Instant,
 ) -> BTreeMap<Reference, Answer> {
     let mut answers = BTreeMap::new();
     let mut pending: BTreeMap<Source, Vec<Reference>> = BTreeMap::new();
@@ -170,7 +176,7 @@ async fn fetch_all(
         }
     };
     // Backends retry inside the deadline; whatever has not answered by then fails as a whole.
-    if tokio::time::timeout(timeout, collect).await.is_err() {
+    if tokio::time::timeout_at(deadline, collect).await.is_err() {
         let seconds = timeout.as_secs_f64();
         for (source, references) in pending {
             for reference in references {

@@ -11,7 +11,7 @@ mod vault;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 
@@ -150,8 +150,9 @@ pub struct StoreOptions {
 pub struct BuildContext<'a> {
     pub config: &'a Config,
     pub env: &'a Environment,
-    /// The launch's overall deadline: retries stop when it is reached.
-    pub timeout: Duration,
+    /// The launch's one deadline (from `--timeout`): logins, credential files, region and
+    /// credential lookups, reads, retries and revocation all end by it.
+    pub deadline: tokio::time::Instant,
 }
 
 #[async_trait]
@@ -203,7 +204,7 @@ impl Backends {
                 Source::Env => Arc::new(EnvBackend::new((*env).clone(), config.secrets.clone())),
                 Source::File => Arc::new(FileBackend),
                 #[cfg(feature = "vault")]
-                Source::Vault => Arc::new(vault::VaultBackend::build(context)?),
+                Source::Vault => Arc::new(vault::VaultBackend::build(context).await?),
                 #[cfg(feature = "aws")]
                 Source::AwsSecretsManager => Arc::new(AwsBackend::connect(context).await?),
                 #[allow(unreachable_patterns)] // which sources remain depends on the features built

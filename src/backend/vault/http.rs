@@ -1,16 +1,22 @@
 //! Requests to Vault: one connection pool per launch, retries with exponential backoff and full
 //! jitter for connection errors, 429 and 5xx (honouring Retry-After), all within the launch's
 //! deadline. 400, 403 and 404 are answers, not failures to retry: a typo costs milliseconds.
+//! Logins, reads, writes and revocation all come through here: same-origin redirects only
+//! (see `redirect`), answers of at most `bounded::RESPONSE_LIMIT`, one deadline.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio::time::Instant;
 use url::Url;
 
+use super::address::{display_address, display_origin, warn_if_plaintext};
+use super::redirect;
 use super::settings::Resolved;
+use crate::bounded::{self, RESPONSE_LIMIT};
 use crate::problem::Problem;
 use crate::random::duration_up_to;
 use crate::secret::SecretString;
@@ -19,9 +25,9 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 pub struct Http {
-    pub client: reqwest::Client,
-    pub address: Url,
-    namespace: Option<String>,
+    client: reqwest::Client,
+    address: Url,
+    namespace: Option<HeaderValue>,
     ca_file: Option<PathBuf>,
     deadline: Instant,
 }
@@ -37,25 +43,91 @@ pub enum Failure {
     Tls { reason: String },
     /// An answer that is not the JSON Vault sends.
     Malformed { reason: String },
+    /// An answer larger than [`RESPONSE_LIMIT`]: refused before it is buffered.
+    TooLarge,
+    /// A redirect the client did not follow (another origin, or too many hops); `target` is
+    /// the origin it pointed to (`http://127.0.0.2:8200`), without path or credentials.
+    Redirect { status: u16, target: String },
+}
+
+impl Failure {
+    /// What went wrong, for messages that add what was being done.
+    pub fn reason(&self, http: &Http) -> String {
+        let address = display_address(&http.address);
+        match self {
+            Failure::Status { status, errors } if errors.is_empty() => {
+                format!("Vault answered {status}")
+            }
+            Failure::Status { status, errors } => {
+                format!("Vault answered {status}: {}", errors.join("; "))
+            }
+            Failure::Unreachable { reason, attempts } => format!(
+                "cannot reach Vault at {address}: {reason} (gave up after {attempts} attempts at the deadline)"
+            ),
+            Failure::Tls { reason } | Failure::Malformed { reason } => reason.clone(),
+            Failure::TooLarge => format!(
+                "Vault's answer is larger than {}, the limit for one answer (a broken server, or something else answering at {address})",
+                bounded::human_size(RESPONSE_LIMIT as u64)
+            ),
+            Failure::Redirect { status, target } if *target == display_origin(&http.address) => {
+                format!(
+                    "Vault at {address} kept redirecting ({status}) within itself, more than {} times",
+                    redirect::MAX_HOPS
+                )
+            }
+            Failure::Redirect { status, target } => format!(
+                "Vault at {address} answered {status}, redirecting to {target}, which was not followed: redirects are followed only to the same scheme, host and port, so that the token and request bodies go nowhere else"
+            ),
+        }
+    }
+
+    /// The `hint:` for failures that are not about the request itself, if any.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Failure::Redirect { .. } => Some(
+                "point VAULT_ADDR at the active node or at the cluster's load balancer (its api_addr), not at a standby or a proxy that redirects",
+            ),
+            Failure::Unreachable { .. } => {
+                Some("check VAULT_ADDR and that Vault is up and unsealed, or raise --timeout")
+            }
+            Failure::Tls { .. } => Some(
+                "set VAULT_CACERT to the PEM file of the CA that signed Vault's certificate",
+            ),
+            Failure::TooLarge => Some("check that VAULT_ADDR points at Vault itself"),
+            Failure::Status { .. } | Failure::Malformed { .. } => None,
+        }
+    }
 }
 
 impl Http {
-    pub fn new(settings: &Resolved, deadline: Instant) -> Result<Http, Problem> {
+    /// The launch's client. VAULT_CACERT is read within `deadline` (a FIFO or a hung mount must
+    /// not hold the launch).
+    pub async fn new(settings: &Resolved, deadline: Instant) -> Result<Http, Problem> {
+        warn_if_plaintext(&settings.address);
         let mut builder = reqwest::Client::builder()
             .pool_max_idle_per_host(settings.max_concurrency)
+            .redirect(redirect::policy(settings.address.clone()))
+            .referer(false)
             .user_agent(concat!("cronos-secrets/", env!("CARGO_PKG_VERSION")));
         if settings.address.scheme() == "http" {
             // Loading trust roots costs milliseconds; plain HTTP needs none.
             builder = builder.tls_certs_only(Vec::new());
         } else if let Some(ca_file) = &settings.ca_file {
-            let pem = std::fs::read(ca_file).map_err(|error| {
+            let pem = bounded::read_regular_file_until(
+                ca_file.clone(),
+                bounded::SECRET_FILE_LIMIT,
+                deadline,
+            )
+            .await
+            .map_err(|error| {
                 Problem::new(
                     ca_file.display().to_string(),
-                    format!("cannot read VAULT_CACERT: {error}"),
+                    format!("cannot read VAULT_CACERT: the file {error}"),
                 )
-                .with_hint(
-                    "point VAULT_CACERT at the PEM file of the CA that signed Vault's certificate",
-                )
+                .with_hint(error.hint().unwrap_or_else(|| {
+                    "point VAULT_CACERT at the PEM file of the CA that signed Vault's certificate"
+                        .to_string()
+                }))
             })?;
             let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| {
                 Problem::new(
@@ -79,6 +151,17 @@ impl Http {
             );
             builder = builder.tls_danger_accept_invalid_certs(true);
         }
+        // A value no header can hold is a permanent error: said now, not retried to the deadline.
+        let namespace = match &settings.namespace {
+            None => None,
+            Some(namespace) => Some(HeaderValue::from_str(namespace).map_err(|_| {
+                Problem::new(
+                    "vault namespace",
+                    "the Vault namespace holds characters an HTTP header cannot carry (a newline or another control character?)",
+                )
+                .with_hint("check VAULT_NAMESPACE or secrets_manager.vault_namespace (e.g. admin/team-a)")
+            })?),
+        };
         let client = builder.build().map_err(|error| {
             Problem::new(
                 "vault",
@@ -88,51 +171,67 @@ impl Http {
         Ok(Http {
             client,
             address: settings.address.clone(),
-            namespace: settings.namespace.clone(),
+            namespace,
             ca_file: settings.ca_file.clone(),
             deadline,
         })
     }
 
-    pub fn remaining(&self) -> Duration {
-        self.deadline.saturating_duration_since(Instant::now())
+    pub fn deadline(&self) -> Instant {
+        self.deadline
     }
 
-    /// Sends `method /v1/{path}` until it succeeds, fails for good, or the deadline comes.
+    /// Sends `method /v1/{path}?{query}` until it succeeds, fails for good, or the deadline comes.
     pub async fn send(
         &self,
         method: Method,
         path: &str,
+        query: &[(&str, &str)],
         token: Option<&SecretString>,
         body: Option<&Value>,
     ) -> Result<Value, Failure> {
-        let url = format!(
-            "{}/v1/{}",
-            self.address.as_str().trim_end_matches('/'),
-            path
-        );
+        self.send_until(self.deadline, method, path, query, token, body)
+            .await
+    }
+
+    /// [`Http::send`] with another deadline (token revocation after the launch's has passed).
+    pub async fn send_until(
+        &self,
+        deadline: Instant,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        token: Option<&SecretString>,
+        body: Option<&Value>,
+    ) -> Result<Value, Failure> {
+        let url = self.url(path, query);
+        let token = match token {
+            None => None,
+            Some(token) => {
+                let mut header = HeaderValue::from_bytes(token.expose()).map_err(|_| {
+                    Failure::Malformed {
+                        reason: "the Vault token contains characters not allowed in an HTTP header"
+                            .into(),
+                    }
+                })?;
+                header.set_sensitive(true);
+                Some(header)
+            }
+        };
         let mut attempt = 0u32;
         let mut last_reason;
         loop {
             attempt += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
             let mut request = self
                 .client
-                .request(method.clone(), &url)
-                .timeout(self.remaining().max(Duration::from_millis(1)));
-            if let Some(token) = token {
-                let mut header =
-                    reqwest::header::HeaderValue::from_bytes(token.expose()).map_err(|_| {
-                        Failure::Malformed {
-                            reason:
-                                "the Vault token contains characters not allowed in an HTTP header"
-                                    .into(),
-                        }
-                    })?;
-                header.set_sensitive(true);
-                request = request.header("X-Vault-Token", header);
+                .request(method.clone(), url.clone())
+                .timeout(remaining.max(Duration::from_millis(1)));
+            if let Some(token) = &token {
+                request = request.header("X-Vault-Token", token.clone());
             }
             if let Some(namespace) = &self.namespace {
-                request = request.header("X-Vault-Namespace", namespace);
+                request = request.header("X-Vault-Namespace", namespace.clone());
             }
             if let Some(body) = body {
                 request = request.json(body);
@@ -148,19 +247,24 @@ impl Http {
                     // Clients told the same Retry-After instant spread over the next window.
                     retry_after(response.headers()).unwrap_or_default() + backoff(attempt)
                 }
+                Ok(response) if response.status().is_redirection() => {
+                    return Err(refused_redirect(&response));
+                }
                 Ok(response) => return parse(response.status(), response).await,
+                // The URL may hold the address's user and password: the messages name the
+                // address themselves, redacted.
                 Err(error) if is_tls(&error) => {
                     return Err(Failure::Tls {
-                        reason: self.tls_reason(&error),
+                        reason: self.tls_reason(&error.without_url()),
                     });
                 }
                 Err(error) => {
-                    last_reason = chain(&error);
+                    last_reason = chain(&error.without_url());
                     tracing::debug!(attempt, reason = %last_reason, "vault request failed; retrying");
                     backoff(attempt)
                 }
             };
-            if Instant::now() + wait >= self.deadline {
+            if Instant::now() + wait >= deadline {
                 return Err(Failure::Unreachable {
                     reason: last_reason,
                     attempts: attempt,
@@ -170,6 +274,22 @@ impl Http {
         }
     }
 
+    /// `{address}/v1/{path}`, each segment of `path` percent-encoded on its own (callers have
+    /// refused `..` and the like), and `query` encoded as pairs: nothing in a reference can
+    /// add a path segment or a query parameter.
+    fn url(&self, path: &str, query: &[(&str, &str)]) -> Url {
+        let mut url = self.address.clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty().push("v1").extend(path.split('/'));
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url
+    }
+
     fn tls_reason(&self, error: &reqwest::Error) -> String {
         let ca = match &self.ca_file {
             Some(file) => format!("CA file {}", file.display()),
@@ -177,16 +297,30 @@ impl Http {
         };
         format!(
             "TLS failure talking to {} using {ca}: {}",
-            self.address,
+            display_address(&self.address),
             chain(error)
         )
     }
 }
 
+/// A 30x the redirect policy stopped at: where it pointed, as an origin only (a path or query
+/// could hold anything).
+fn refused_redirect(response: &reqwest::Response) -> Failure {
+    let target = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|location| location.to_str().ok())
+        .and_then(|location| response.url().join(location).ok())
+        .map(|target| display_origin(&target))
+        .unwrap_or_else(|| "an unreadable Location".to_string());
+    Failure::Redirect {
+        status: response.status().as_u16(),
+        target,
+    }
+}
+
 async fn parse(status: StatusCode, response: reqwest::Response) -> Result<Value, Failure> {
-    let bytes = response.bytes().await.map_err(|error| Failure::Malformed {
-        reason: format!("cannot read Vault's answer: {}", chain(&error)),
-    })?;
+    let bytes = read_body(response).await?;
     let body: Value = if bytes.is_empty() {
         Value::Null
     } else {
@@ -212,6 +346,35 @@ async fn parse(status: StatusCode, response: reqwest::Response) -> Result<Value,
         status: status.as_u16(),
         errors,
     })
+}
+
+/// The body, chunk by chunk, refused as soon as it passes [`RESPONSE_LIMIT`] (or announces a
+/// larger Content-Length): an endless or 2 GB answer costs 8 MiB at most, not the memory limit.
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, Failure> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > RESPONSE_LIMIT as u64)
+    {
+        return Err(Failure::TooLarge);
+    }
+    let mut bytes = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if bytes.len() + chunk.len() > RESPONSE_LIMIT => {
+                return Err(Failure::TooLarge);
+            }
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            Ok(None) => return Ok(bytes),
+            Err(error) => {
+                return Err(Failure::Malformed {
+                    reason: format!(
+                        "cannot read Vault's answer: {}",
+                        chain(&error.without_url())
+                    ),
+                });
+            }
+        }
+    }
 }
 
 fn is_retryable(status: StatusCode) -> bool {

@@ -45,6 +45,7 @@ pub async fn mount_version(http: &Http, token: &SecretString, mount: &str) -> u8
         .send(
             Method::GET,
             &format!("sys/internal/ui/mounts/{mount}"),
+            &[],
             Some(token),
             None,
         )
@@ -77,12 +78,24 @@ pub async fn read(
     kv_version: u8,
     auth: &str,
 ) -> Result<SecretData, FetchError> {
-    let mut api_path = secret.api_path(kv_version);
-    if let (2, Some(version)) = (kv_version, secret.version) {
-        api_path.push_str(&format!("?version={version}"));
-    }
+    // A number, sent as the only query parameter: nothing else of a reference reaches the query.
+    let version = match (kv_version, secret.version) {
+        (2, Some(version)) => Some(version.to_string()),
+        _ => None,
+    };
+    let query: Vec<(&str, &str)> = version
+        .as_deref()
+        .map(|version| ("version", version))
+        .into_iter()
+        .collect();
     let body = http
-        .send(Method::GET, &api_path, Some(token), None)
+        .send(
+            Method::GET,
+            &secret.api_path(kv_version),
+            &query,
+            Some(token),
+            None,
+        )
         .await
         .map_err(|failure| explain(failure, http, secret, kv_version, "reading", auth))?;
     let data = body.get("data").cloned().unwrap_or(Value::Null);
@@ -144,6 +157,7 @@ pub async fn write(
         .send(
             Method::POST,
             &secret.api_path(kv_version),
+            &[],
             Some(token),
             Some(&body),
         )
@@ -232,17 +246,18 @@ fn explain(
             let kind = if status == 429 || status >= 500 { FetchErrorKind::Unavailable } else { FetchErrorKind::Invalid };
             FetchError::new(kind, format!("Vault answered {status} {doing} {api_path}{detail}"))
         }
-        Failure::Unreachable { reason, attempts } => FetchError::new(
-            FetchErrorKind::Unavailable,
-            format!(
-                "cannot reach Vault at {} {doing} {api_path}: {reason} (gave up after {attempts} attempts at the deadline)",
-                http.address
-            ),
-        )
-        .with_hint("check VAULT_ADDR and that Vault is up and unsealed, or raise --timeout"),
-        Failure::Tls { reason } => FetchError::new(FetchErrorKind::Unavailable, reason)
-            .with_hint("set VAULT_CACERT to the PEM file of the CA that signed Vault's certificate"),
         Failure::Malformed { reason } => FetchError::new(FetchErrorKind::Invalid, format!("{reason} ({doing} {api_path})")),
+        other => {
+            let kind = match other {
+                Failure::Redirect { .. } | Failure::TooLarge => FetchErrorKind::Invalid,
+                _ => FetchErrorKind::Unavailable,
+            };
+            let error = FetchError::new(kind, format!("{} ({doing} {api_path})", other.reason(http)));
+            match other.hint() {
+                Some(hint) => error.with_hint(hint),
+                None => error,
+            }
+        }
     }
 }
 
