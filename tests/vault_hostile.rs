@@ -25,7 +25,16 @@ fn kv_vault(request: &Request) -> Reply {
     let path = request.path.as_str();
     match request.method.as_str() {
         "POST" if path == "/v1/auth/approle/login" => {
-            Reply::Json(200, json!({ "auth": { "client_token": LOGIN_TOKEN } }))
+            Reply::Json(
+                200,
+                json!({ "request_id": "r-1", "lease_id": "", "renewable": false,
+                    "lease_duration": 0, "data": null, "wrap_info": null, "warnings": null,
+                    "auth": {
+                    "client_token": LOGIN_TOKEN, "accessor": "accessor-1", "policies": ["default"],
+                    "token_policies": ["default"], "metadata": {}, "lease_duration": 3600,
+                    "renewable": true, "entity_id": "", "token_type": "service", "orphan": true
+                } }),
+            )
         }
         "GET" if path.starts_with("/v1/sys/internal/ui/mounts/") => Reply::Json(
             200,

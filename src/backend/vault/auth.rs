@@ -152,12 +152,18 @@ fn login_failed(settings: &Resolved, http: &Http, failure: &Failure) -> FetchErr
         Failure::Status { .. } => FetchErrorKind::Denied,
         _ => FetchErrorKind::Unavailable,
     };
+    // Unreachable, redirect and size failures name the address themselves.
+    let at = match failure {
+        Failure::Status { .. } | Failure::Malformed { .. } => {
+            format!(" at {}", display_address(&settings.address))
+        }
+        _ => String::new(),
+    };
     FetchError::new(
         kind,
         format!(
-            "Vault authentication failed ({}) at {}: {}",
+            "Vault authentication failed ({}){at}: {}",
             settings.auth.describe(),
-            display_address(&settings.address),
             failure.reason(http)
         ),
     )
