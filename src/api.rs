@@ -68,12 +68,12 @@ impl SecretsManager {
         let answers = tokio::time::timeout_at(deadline, request).await;
         backends.finish().await;
         let mut answers = answers.map_err(|_| {
-                Problem::new(
-                    reference.to_string(),
-                    format!("timed out after {:?}", self.timeout),
-                )
-                .with_hint("check that the backend is reachable, or raise --timeout")
-            })?;
+            Problem::new(
+                reference.to_string(),
+                format!("timed out after {:?}", self.timeout),
+            )
+            .with_hint("check that the backend is reachable, or raise --timeout")
+        })?;
         match answers.remove(reference) {
             Some(Ok(fetched)) => {
                 tracing::info!(

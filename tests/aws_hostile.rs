@@ -99,6 +99,9 @@ fn a_hung_credential_process_is_stopped_at_the_deadline() {
         std::thread::sleep(Duration::from_millis(20));
         tries += 1;
     }
-    assert!(!running(pid), "the credential process's sleep ({pid}) still runs");
+    assert!(
+        !running(pid),
+        "the credential process's sleep ({pid}) still runs"
+    );
     assert!(fake.requests().is_empty(), "no call without credentials");
 }

@@ -667,9 +667,18 @@ fn references_cannot_climb_out_of_their_mount_or_vault_path() {
         bao.run(&["secrets", "enable", "-path=trav", "-version=1", "kv"]);
     }
     for (line, bad) in [
-        ("X=vault://trav/../auth/token/lookup-self#id", "a \"..\" segment"),
-        ("X=secret://../../../../sys/wrapping/lookup", "a \"..\" segment"),
-        ("X=vault://secret/app/%2e%2e/%2E%2E/sys/health", "an encoded \"%2e\""),
+        (
+            "X=vault://trav/../auth/token/lookup-self#id",
+            "a \"..\" segment",
+        ),
+        (
+            "X=secret://../../../../sys/wrapping/lookup",
+            "a \"..\" segment",
+        ),
+        (
+            "X=vault://secret/app/%2e%2e/%2E%2E/sys/health",
+            "an encoded \"%2e\"",
+        ),
         ("X=vault://secret/app%2F..%2Fx", "an encoded \"%2F\""),
         ("X=vault://secret/app/./x", "a \".\" segment"),
         ("X=vault://secret/app//x", "an empty segment"),

@@ -24,18 +24,16 @@ const HARD_LIMIT: Duration = Duration::from_secs(20);
 fn kv_vault(request: &Request) -> Reply {
     let path = request.path.as_str();
     match request.method.as_str() {
-        "POST" if path == "/v1/auth/approle/login" => {
-            Reply::Json(
-                200,
-                json!({ "request_id": "r-1", "lease_id": "", "renewable": false,
+        "POST" if path == "/v1/auth/approle/login" => Reply::Json(
+            200,
+            json!({ "request_id": "r-1", "lease_id": "", "renewable": false,
                     "lease_duration": 0, "data": null, "wrap_info": null, "warnings": null,
                     "auth": {
                     "client_token": LOGIN_TOKEN, "accessor": "accessor-1", "policies": ["default"],
                     "token_policies": ["default"], "metadata": {}, "lease_duration": 3600,
                     "renewable": true, "entity_id": "", "token_type": "service", "orphan": true
                 } }),
-            )
-        }
+        ),
         "GET" if path.starts_with("/v1/sys/internal/ui/mounts/") => Reply::Json(
             200,
             json!({ "data": { "type": "kv", "options": { "version": "2" } } }),
@@ -123,7 +121,10 @@ fn approle_logins_are_not_redirected_to_another_origin() {
     assert!(!launch.path("started").exists(), "the program was started");
     let logins = front.requests();
     assert_eq!(logins.len(), 1, "{logins:#?}");
-    assert!(logins[0].text().contains(SECRET_ID), "the login reached the front");
+    assert!(
+        logins[0].text().contains(SECRET_ID),
+        "the login reached the front"
+    );
 }
 
 #[test]
@@ -153,7 +154,11 @@ fn redirects_within_the_same_origin_are_followed_a_few_times() {
     outcome.assert_code(0).assert_stderr_no_leak(&[TOKEN]);
     assert_eq!(outcome.child_env()["A"], JWT_SECRET);
     // Loopback plain HTTP is not warned about.
-    assert!(!outcome.stderr().contains("plain http"), "{}", outcome.stderr());
+    assert!(
+        !outcome.stderr().contains("plain http"),
+        "{}",
+        outcome.stderr()
+    );
 
     // A redirect loop ends after a few hops, at once, instead of spinning until the deadline.
     let looping = FakeServer::start("127.0.0.1", |request| {
@@ -168,7 +173,11 @@ fn redirects_within_the_same_origin_are_followed_a_few_times() {
         .assert_stderr_contains("kept redirecting");
     assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
     // Two requests (mount lookup, read), each followed at most 3 times.
-    assert!(looping.requests().len() <= 8, "{}", looping.requests().len());
+    assert!(
+        looping.requests().len() <= 8,
+        "{}",
+        looping.requests().len()
+    );
 }
 
 /// The largest resident set of any child this test process has waited for, in MiB.
@@ -256,9 +265,7 @@ fn mkfifo(launch: &Launch, name: &str) -> String {
 fn assert_fifo_refused(launch: Launch) {
     let launch = launch.args(["--timeout", "3s", "run", "--", "touch", "started"]);
     let (outcome, elapsed) = run_within(&launch, HARD_LIMIT);
-    outcome
-        .assert_code(125)
-        .assert_stderr_contains("FIFO");
+    outcome.assert_code(125).assert_stderr_contains("FIFO");
     assert!(elapsed < Duration::from_secs(6), "took {elapsed:?}");
     assert!(!launch.path("started").exists());
 }
@@ -328,7 +335,10 @@ fn a_namespace_no_header_can_carry_fails_at_once() {
         .assert_code(125)
         .assert_stderr_contains("namespace")
         .assert_stderr_contains("VAULT_NAMESPACE");
-    assert!(elapsed < Duration::from_secs(3), "retried: took {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "retried: took {elapsed:?}"
+    );
     assert!(front.requests().is_empty());
 }
 
@@ -340,5 +350,9 @@ fn localhost_over_plain_http_is_not_warned_about() {
         .run();
     outcome.assert_code(0);
     assert_eq!(outcome.child_env()["A"], JWT_SECRET);
-    assert!(!outcome.stderr().contains("plain http"), "{}", outcome.stderr());
+    assert!(
+        !outcome.stderr().contains("plain http"),
+        "{}",
+        outcome.stderr()
+    );
 }

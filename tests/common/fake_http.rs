@@ -68,7 +68,10 @@ impl FakeServer {
         ip: &str,
         handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
     ) -> FakeServer {
-        assert!(ip.starts_with("127."), "fake servers listen on loopback only");
+        assert!(
+            ip.starts_with("127."),
+            "fake servers listen on loopback only"
+        );
         let listener = TcpListener::bind((ip, 0)).expect("bind a loopback port");
         let port = listener.local_addr().expect("address").port();
         let log = Arc::new(Mutex::new(Vec::new()));

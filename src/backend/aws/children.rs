@@ -58,7 +58,10 @@ impl Spawned {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
         if !doomed.is_empty() {
-            tracing::debug!(processes = doomed.len(), "killed what credential loading had started");
+            tracing::debug!(
+                processes = doomed.len(),
+                "killed what credential loading had started"
+            );
         }
         doomed.len()
     }

@@ -118,19 +118,21 @@ fn text(secret: &SecretString, what: &str) -> Result<String, FetchError> {
 /// The service-account or workload JWT: a regular file, read before the deadline (a FIFO or a
 /// hung CSI mount is an error, not a hang).
 async fn read_jwt(path: &std::path::Path, deadline: Instant) -> Result<String, FetchError> {
-    let jwt = read_credential_file(path, deadline).await.map_err(|error| {
-        FetchError::new(
-            FetchErrorKind::Invalid,
-            format!(
-                "cannot read the JWT for Vault login at {}: the file {error}",
-                path.display()
-            ),
-        )
-        .with_hint(error.hint().unwrap_or_else(|| {
-            "mount the service-account token there, or set secrets_manager.vault_auth.jwt_file"
-                .to_string()
-        }))
-    })?;
+    let jwt = read_credential_file(path, deadline)
+        .await
+        .map_err(|error| {
+            FetchError::new(
+                FetchErrorKind::Invalid,
+                format!(
+                    "cannot read the JWT for Vault login at {}: the file {error}",
+                    path.display()
+                ),
+            )
+            .with_hint(error.hint().unwrap_or_else(|| {
+                "mount the service-account token there, or set secrets_manager.vault_auth.jwt_file"
+                    .to_string()
+            }))
+        })?;
     text(&jwt, "JWT").map(|jwt| jwt.trim().to_string())
 }
 

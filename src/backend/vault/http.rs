@@ -90,9 +90,9 @@ impl Failure {
             Failure::Unreachable { .. } => {
                 Some("check VAULT_ADDR and that Vault is up and unsealed, or raise --timeout")
             }
-            Failure::Tls { .. } => Some(
-                "set VAULT_CACERT to the PEM file of the CA that signed Vault's certificate",
-            ),
+            Failure::Tls { .. } => {
+                Some("set VAULT_CACERT to the PEM file of the CA that signed Vault's certificate")
+            }
             Failure::TooLarge => Some("check that VAULT_ADDR points at Vault itself"),
             Failure::Status { .. } | Failure::Malformed { .. } => None,
         }
@@ -208,12 +208,11 @@ impl Http {
         let token = match token {
             None => None,
             Some(token) => {
-                let mut header = HeaderValue::from_bytes(token.expose()).map_err(|_| {
-                    Failure::Malformed {
+                let mut header =
+                    HeaderValue::from_bytes(token.expose()).map_err(|_| Failure::Malformed {
                         reason: "the Vault token contains characters not allowed in an HTTP header"
                             .into(),
-                    }
-                })?;
+                    })?;
                 header.set_sensitive(true);
                 Some(header)
             }

@@ -222,7 +222,11 @@ fn explain(
     let api_path = secret.api_path(kv_version);
     match failure {
         Failure::Status { status: 403, .. } => {
-            let capability = if doing == "reading" { "read" } else { "create\" and \"update" };
+            let capability = if doing == "reading" {
+                "read"
+            } else {
+                "create\" and \"update"
+            };
             FetchError::new(
                 FetchErrorKind::Denied,
                 format!(
@@ -236,23 +240,40 @@ fn explain(
                 Some(version) => format!("version {version} of {api_path}"),
                 None => api_path.clone(),
             };
-            FetchError::new(FetchErrorKind::NotFound, format!("not found: {what}")).with_hint(format!(
-                "store it with: bao kv put -mount={} {} value=… (or vault kv put)",
-                secret.mount, secret.path
-            ))
+            FetchError::new(FetchErrorKind::NotFound, format!("not found: {what}")).with_hint(
+                format!(
+                    "store it with: bao kv put -mount={} {} value=… (or vault kv put)",
+                    secret.mount, secret.path
+                ),
+            )
         }
         Failure::Status { status, errors } => {
-            let detail = if errors.is_empty() { String::new() } else { format!(": {}", errors.join("; ")) };
-            let kind = if status == 429 || status >= 500 { FetchErrorKind::Unavailable } else { FetchErrorKind::Invalid };
-            FetchError::new(kind, format!("Vault answered {status} {doing} {api_path}{detail}"))
+            let detail = if errors.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", errors.join("; "))
+            };
+            let kind = if status == 429 || status >= 500 {
+                FetchErrorKind::Unavailable
+            } else {
+                FetchErrorKind::Invalid
+            };
+            FetchError::new(
+                kind,
+                format!("Vault answered {status} {doing} {api_path}{detail}"),
+            )
         }
-        Failure::Malformed { reason } => FetchError::new(FetchErrorKind::Invalid, format!("{reason} ({doing} {api_path})")),
+        Failure::Malformed { reason } => FetchError::new(
+            FetchErrorKind::Invalid,
+            format!("{reason} ({doing} {api_path})"),
+        ),
         other => {
             let kind = match other {
                 Failure::Redirect { .. } | Failure::TooLarge => FetchErrorKind::Invalid,
                 _ => FetchErrorKind::Unavailable,
             };
-            let error = FetchError::new(kind, format!("{} ({doing} {api_path})", other.reason(http)));
+            let error =
+                FetchError::new(kind, format!("{} ({doing} {api_path})", other.reason(http)));
             match other.hint() {
                 Some(hint) => error.with_hint(hint),
                 None => error,

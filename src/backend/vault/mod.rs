@@ -99,8 +99,9 @@ impl VaultBackend {
             )));
         }
         if let Some(why) = path::problem(&format!("{mount}/{path}")) {
-            return Err(invalid(format!("{reference}: the Vault path has {why}"))
-                .with_hint(path::HINT));
+            return Err(
+                invalid(format!("{reference}: the Vault path has {why}")).with_hint(path::HINT)
+            );
         }
         let key = reference
             .key

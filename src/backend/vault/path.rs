@@ -41,7 +41,10 @@ mod tests {
     fn traversal_and_encoded_separators_are_refused() {
         for (path, why) in [
             ("../auth/token/lookup-self", "a \"..\" segment"),
-            ("cronos-ai/production/../../../sys/wrapping/lookup", "a \"..\" segment"),
+            (
+                "cronos-ai/production/../../../sys/wrapping/lookup",
+                "a \"..\" segment",
+            ),
             ("a/./b", "a \".\" segment"),
             ("a//b", "an empty segment (\"//\")"),
             ("a%2Fb", "an encoded \"%2F\""),

@@ -150,8 +150,9 @@ fn address(settings: &VaultSettings, env: &Environment) -> Result<Url, Problem> 
 fn checked_path(text: &str, setting: &str) -> Result<(), Problem> {
     match path::problem(text) {
         None => Ok(()),
-        Some(why) => Err(Problem::new(setting, format!("the Vault path has {why}"))
-            .with_hint(path::HINT)),
+        Some(why) => {
+            Err(Problem::new(setting, format!("the Vault path has {why}")).with_hint(path::HINT))
+        }
     }
 }
 
@@ -166,7 +167,11 @@ pub async fn read_credential_file(
         .map(|bytes| SecretString::new(bytes).trim_one_trailing_newline())
 }
 
-async fn auth(settings: &VaultSettings, env: &Environment, deadline: Instant) -> Result<Auth, Problem> {
+async fn auth(
+    settings: &VaultSettings,
+    env: &Environment,
+    deadline: Instant,
+) -> Result<Auth, Problem> {
     let auth = &settings.auth;
     let method = auth
         .method
@@ -185,15 +190,17 @@ async fn auth(settings: &VaultSettings, env: &Environment, deadline: Instant) ->
         Ok(mount)
     };
     let read_file = |path: PathBuf, what: &'static str| async move {
-        read_credential_file(&path, deadline).await.map_err(|error| {
-            Problem::new(
-                path.display().to_string(),
-                format!("cannot read the {what}: the file {error}"),
-            )
-            .with_hint(error.hint().unwrap_or_else(|| {
-                "check secrets_manager.vault_auth and that the file is mounted".to_string()
-            }))
-        })
+        read_credential_file(&path, deadline)
+            .await
+            .map_err(|error| {
+                Problem::new(
+                    path.display().to_string(),
+                    format!("cannot read the {what}: the file {error}"),
+                )
+                .with_hint(error.hint().unwrap_or_else(|| {
+                    "check secrets_manager.vault_auth and that the file is mounted".to_string()
+                }))
+            })
     };
     match method.as_str() {
         "token" => {
