@@ -105,3 +105,33 @@ fn a_hung_credential_process_is_stopped_at_the_deadline() {
     );
     assert!(fake.requests().is_empty(), "no call without credentials");
 }
+
+#[test]
+fn credential_answers_are_capped_too() {
+    // EKS IRSA: web identity asks STS (sent to the fake like every call) for credentials.
+    let fake = FakeServer::start("127.0.0.1", |_| Reply::HugeLength(2_000_000_000));
+    let launch = launch(&fake.address)
+        .remove_env("AWS_ACCESS_KEY_ID")
+        .remove_env("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_ENDPOINT_URL_STS", &fake.address)
+        .env("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/app")
+        .file("web-identity-token", "planted-web-identity-token")
+        .args(["--timeout", "20s", "run", "--", "touch", "started"]);
+    let token = launch.path("web-identity-token").display().to_string();
+    let launch = launch.env("AWS_WEB_IDENTITY_TOKEN_FILE", &token);
+    let (outcome, elapsed) = run_within(&launch, HARD_LIMIT);
+    outcome
+        .assert_code(125)
+        .assert_stderr_contains("cannot load AWS credentials")
+        .assert_stderr_contains("larger than 8 MiB")
+        .assert_no_leak(&["planted-web-identity-token"]);
+    assert!(elapsed < Duration::from_secs(8), "took {elapsed:?}");
+    assert!(!launch.path("started").exists());
+    let calls = fake.requests();
+    assert!(
+        calls
+            .iter()
+            .any(|call| call.text().contains("AssumeRoleWithWebIdentity")),
+        "{calls:#?}"
+    );
+}

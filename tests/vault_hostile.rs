@@ -5,12 +5,13 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use common::deadline::run_within;
 use common::fake_http::{FakeServer, Reply, Request};
-use common::server::free_port;
+use common::server::{Server, free_port};
 use common::*;
 use serde_json::json;
 
@@ -137,6 +138,123 @@ fn writes_are_not_redirected_to_another_origin() {
     assert_refused_redirect(&outcome, &elsewhere);
     outcome.assert_no_leak(&[new_value]);
     assert!(!outcome.stderr().contains("stored"), "{}", outcome.stderr());
+}
+
+/// A test CA and a certificate for IP 127.0.0.1 it signed, made with the openssl CLI;
+/// returns (CA PEM, leaf certificate, leaf key).
+fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let file = |name: &str| dir.join(name);
+    std::fs::write(
+        file("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=cronos-secrets test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "leaf.key",
+                "-out",
+                "leaf.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "leaf.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.ext",
+    ]);
+    (file("ca.pem"), file("leaf.pem"), file("leaf.key"))
+}
+
+#[test]
+fn https_is_never_downgraded_to_http_by_a_redirect() {
+    let elsewhere = FakeServer::start("127.0.0.2", kv_vault);
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_ca(dir.path());
+    let port = free_port();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/common/tls_redirect.py");
+    let args: Vec<String> = [&script, &cert, &key]
+        .iter()
+        .map(|path| path.display().to_string())
+        .chain([port.to_string(), elsewhere.address.clone()])
+        .collect();
+    let front = Server::start(
+        "tls-redirect",
+        "python3",
+        &[&args[0], &args[3], &args[1], &args[2], &args[4]],
+        &[],
+        dir.path(),
+        port,
+    );
+    front.wait_until("the TLS redirector", Duration::from_secs(10), || {
+        front.accepts_connections()
+    });
+    let launch = launch(&format!("https://127.0.0.1:{port}"))
+        .env("VAULT_CACERT", &ca.display().to_string())
+        .args(["run", "--", "touch", "started"]);
+    let outcome = launch.run();
+    // The TLS handshake succeeded (the CA is trusted): the redirect itself was refused.
+    outcome.assert_stderr_contains(&format!("Vault at https://127.0.0.1:{port}/ answered 307"));
+    assert_refused_redirect(&outcome, &elsewhere);
+    assert!(!launch.path("started").exists(), "the program was started");
 }
 
 #[test]

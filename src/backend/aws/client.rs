@@ -14,6 +14,7 @@ use aws_config::imds;
 use aws_config::imds::region::ImdsRegionProvider;
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::profile::ProfileFileRegionProvider;
+use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::provider::error::CredentialsError;
@@ -128,7 +129,10 @@ async fn credentials(
     // aws-config runs `credential_process` with tokio's process API without kill_on_drop:
     // giving up on it (the deadline) would leave it running. What it spawned is killed then.
     let before = children::Spawned::snapshot();
+    // STS (web identity, role assumption), SSO and the ECS role answer through the same
+    // client as Secrets Manager: the same trust roots, the same answer size limit.
     let chain = DefaultCredentialsChain::builder()
+        .configure(ProviderConfig::default().with_http_client(limit::limited(https_client())))
         .region(region.clone())
         .imds_client(imds)
         .build()
