@@ -13,16 +13,15 @@ use serde_json::Value;
 use tokio::time::Instant;
 use url::Url;
 
-use super::address::{display_address, display_origin, warn_if_plaintext};
+use super::address::{display_address, warn_if_plaintext};
+pub use super::failure::Failure;
+use super::failure::refused_redirect;
 use super::redirect;
+use super::retry::{backoff, is_retryable, retry_after};
 use super::settings::Resolved;
 use crate::bounded::{self, RESPONSE_LIMIT};
 use crate::problem::Problem;
-use crate::random::duration_up_to;
 use crate::secret::SecretString;
-
-const FIRST_BACKOFF: Duration = Duration::from_millis(50);
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 pub struct Http {
     client: reqwest::Client,
@@ -30,73 +29,6 @@ pub struct Http {
     namespace: Option<HeaderValue>,
     ca_file: Option<PathBuf>,
     deadline: Instant,
-}
-
-/// Why a request failed for good.
-#[derive(Debug)]
-pub enum Failure {
-    /// Vault answered with an error status; `errors` is Vault's own list (never secret values).
-    Status { status: u16, errors: Vec<String> },
-    /// No answer: connection refused, reset, timed out … after retrying until the deadline.
-    Unreachable { reason: String, attempts: u32 },
-    /// TLS handshake or certificate problem: retrying cannot help.
-    Tls { reason: String },
-    /// An answer that is not the JSON Vault sends.
-    Malformed { reason: String },
-    /// An answer larger than [`RESPONSE_LIMIT`]: refused before it is buffered.
-    TooLarge,
-    /// A redirect the client did not follow (another origin, or too many hops); `target` is
-    /// the origin it pointed to (`http://127.0.0.2:8200`), without path or credentials.
-    Redirect { status: u16, target: String },
-}
-
-impl Failure {
-    /// What went wrong, for messages that add what was being done.
-    pub fn reason(&self, http: &Http) -> String {
-        let address = display_address(&http.address);
-        match self {
-            Failure::Status { status, errors } if errors.is_empty() => {
-                format!("Vault answered {status}")
-            }
-            Failure::Status { status, errors } => {
-                format!("Vault answered {status}: {}", errors.join("; "))
-            }
-            Failure::Unreachable { reason, attempts } => format!(
-                "cannot reach Vault at {address}: {reason} (gave up after {attempts} attempts at the deadline)"
-            ),
-            Failure::Tls { reason } | Failure::Malformed { reason } => reason.clone(),
-            Failure::TooLarge => format!(
-                "Vault's answer is larger than {}, the limit for one answer (a broken server, or something else answering at {address})",
-                bounded::human_size(RESPONSE_LIMIT as u64)
-            ),
-            Failure::Redirect { status, target } if *target == display_origin(&http.address) => {
-                format!(
-                    "Vault at {address} kept redirecting ({status}) within itself, more than {} times",
-                    redirect::MAX_HOPS
-                )
-            }
-            Failure::Redirect { status, target } => format!(
-                "Vault at {address} answered {status}, redirecting to {target}, which was not followed: redirects are followed only to the same scheme, host and port, so that the token and request bodies go nowhere else"
-            ),
-        }
-    }
-
-    /// The `hint:` for failures that are not about the request itself, if any.
-    pub fn hint(&self) -> Option<&'static str> {
-        match self {
-            Failure::Redirect { .. } => Some(
-                "point VAULT_ADDR at the active node or at the cluster's load balancer (its api_addr), not at a standby or a proxy that redirects",
-            ),
-            Failure::Unreachable { .. } => {
-                Some("check VAULT_ADDR and that Vault is up and unsealed, or raise --timeout")
-            }
-            Failure::Tls { .. } => {
-                Some("set VAULT_CACERT to the PEM file of the CA that signed Vault's certificate")
-            }
-            Failure::TooLarge => Some("check that VAULT_ADDR points at Vault itself"),
-            Failure::Status { .. } | Failure::Malformed { .. } => None,
-        }
-    }
 }
 
 impl Http {
@@ -179,6 +111,11 @@ impl Http {
 
     pub fn deadline(&self) -> Instant {
         self.deadline
+    }
+
+    /// The configured address; show it with `display_address`.
+    pub fn address(&self) -> &Url {
+        &self.address
     }
 
     /// Sends `method /v1/{path}?{query}` until it succeeds, fails for good, or the deadline comes.
@@ -302,22 +239,6 @@ impl Http {
     }
 }
 
-/// A 30x the redirect policy stopped at: where it pointed, as an origin only (a path or query
-/// could hold anything).
-fn refused_redirect(response: &reqwest::Response) -> Failure {
-    let target = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|location| location.to_str().ok())
-        .and_then(|location| response.url().join(location).ok())
-        .map(|target| display_origin(&target))
-        .unwrap_or_else(|| "an unreadable Location".to_string());
-    Failure::Redirect {
-        status: response.status().as_u16(),
-        target,
-    }
-}
-
 async fn parse(status: StatusCode, response: reqwest::Response) -> Result<Value, Failure> {
     let bytes = read_body(response).await?;
     let body: Value = if bytes.is_empty() {
@@ -376,26 +297,6 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, Failure> 
     }
 }
 
-fn is_retryable(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
-}
-
-/// `Retry-After` in seconds, as Vault's rate-limit quotas and proxies in front of Vault send
-/// it (OpenBao 2.x sends none), capped at a minute.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    let seconds: f64 = value.trim().parse().ok()?;
-    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(60.0)))
-}
-
-/// Exponential backoff with full jitter: uniform in [0, min(cap, first · 2^attempt)].
-pub fn backoff(attempt: u32) -> Duration {
-    let ceiling = FIRST_BACKOFF
-        .saturating_mul(1u32 << attempt.min(16))
-        .min(MAX_BACKOFF);
-    duration_up_to(ceiling)
-}
-
 fn is_tls(error: &reqwest::Error) -> bool {
     let text = chain(error).to_ascii_lowercase();
     [
@@ -422,59 +323,4 @@ pub fn chain(error: &dyn std::error::Error) -> String {
         source = inner.source();
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        for attempt in 0..40 {
-            let ceiling = FIRST_BACKOFF
-                .saturating_mul(1u32 << attempt.min(16))
-                .min(MAX_BACKOFF);
-            assert!(backoff(attempt) <= ceiling);
-        }
-        assert_eq!(
-            FIRST_BACKOFF.saturating_mul(1u32 << 16).min(MAX_BACKOFF),
-            MAX_BACKOFF
-        );
-    }
-
-    fn headers(retry_after: Option<&str>) -> reqwest::header::HeaderMap {
-        let mut headers = reqwest::header::HeaderMap::new();
-        if let Some(value) = retry_after {
-            headers.insert(reqwest::header::RETRY_AFTER, value.parse().unwrap());
-        }
-        headers
-    }
-
-    #[test]
-    fn retry_after_is_honoured_in_seconds_and_capped() {
-        assert_eq!(
-            retry_after(&headers(Some("2"))),
-            Some(Duration::from_secs(2))
-        );
-        assert_eq!(
-            retry_after(&headers(Some("0.5"))),
-            Some(Duration::from_millis(500))
-        );
-        assert_eq!(
-            retry_after(&headers(Some("3600"))),
-            Some(Duration::from_secs(60))
-        );
-        assert_eq!(retry_after(&headers(Some("soon"))), None);
-        assert_eq!(retry_after(&headers(None)), None);
-    }
-
-    #[test]
-    fn only_throttling_and_server_errors_are_retried() {
-        for code in [429, 500, 502, 503, 504] {
-            assert!(is_retryable(StatusCode::from_u16(code).unwrap()), "{code}");
-        }
-        for code in [200, 204, 400, 403, 404, 405, 412] {
-            assert!(!is_retryable(StatusCode::from_u16(code).unwrap()), "{code}");
-        }
-    }
 }

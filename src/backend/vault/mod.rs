@@ -9,10 +9,12 @@
 
 mod address;
 mod auth;
+mod failure;
 mod http;
 mod kv;
 mod path;
 mod redirect;
+mod retry;
 mod settings;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
