@@ -141,7 +141,7 @@ impl Http {
         token: Option<&SecretString>,
         body: Option<&Value>,
     ) -> Result<Value, Failure> {
-        let url = self.url(path, query);
+        let url = api_url(&self.address, path, query);
         let token = match token {
             None => None,
             Some(token) => {
@@ -210,22 +210,6 @@ impl Http {
         }
     }
 
-    /// `{address}/v1/{path}`, each segment of `path` percent-encoded on its own (callers have
-    /// refused `..` and the like), and `query` encoded as pairs: nothing in a reference can
-    /// add a path segment or a query parameter.
-    fn url(&self, path: &str, query: &[(&str, &str)]) -> Url {
-        let mut url = self.address.clone();
-        url.set_query(None);
-        url.set_fragment(None);
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments.pop_if_empty().push("v1").extend(path.split('/'));
-        }
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        url
-    }
-
     fn tls_reason(&self, error: &reqwest::Error) -> String {
         let ca = match &self.ca_file {
             Some(file) => format!("CA file {}", file.display()),
@@ -237,6 +221,22 @@ impl Http {
             chain(error)
         )
     }
+}
+
+/// `{address}/v1/{path}`, each segment of `path` percent-encoded on its own (callers have
+/// refused `..` and the like), and `query` encoded as pairs: nothing in a reference can add a
+/// path segment or a query parameter. The address's user and password stay (a basic-auth proxy).
+fn api_url(address: &Url, path: &str, query: &[(&str, &str)]) -> Url {
+    let mut url = address.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.pop_if_empty().push("v1").extend(path.split('/'));
+    }
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query);
+    }
+    url
 }
 
 async fn parse(status: StatusCode, response: reqwest::Response) -> Result<Value, Failure> {
@@ -323,4 +323,25 @@ pub fn chain(error: &dyn std::error::Error) -> String {
         source = inner.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_cannot_add_segments_or_query_parameters() {
+        let address = Url::parse("https://user:pw@vault.example.com:8200/prefix/?x=1").unwrap();
+        let url = api_url(&address, "secret/data/a b?list=true#k", &[("version", "3")]);
+        assert_eq!(
+            url.as_str(),
+            "https://user:pw@vault.example.com:8200/prefix/v1/secret/data/a%20b%3Flist=true%23k?version=3"
+        );
+        assert_eq!(url.query_pairs().count(), 1);
+        let plain = Url::parse("http://127.0.0.1:8200").unwrap();
+        assert_eq!(
+            api_url(&plain, "sys/internal/ui/mounts/secret", &[]).as_str(),
+            "http://127.0.0.1:8200/v1/sys/internal/ui/mounts/secret"
+        );
+    }
 }
