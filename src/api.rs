@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::backend::{Backends, BuildContext, Fetched, Metadata, Source, StoreOptions};
+use crate::backend::{
+    Backends, BuildContext, Fetched, Metadata, Source, StoreOptions, deadline_after,
+};
 use crate::config::{self, Config};
 use crate::env_vars::Environment;
 use crate::error::Error;
@@ -61,7 +63,7 @@ impl SecretsManager {
     /// Reads one reference, with its metadata; emits an audit event.
     pub async fn fetch(&self, reference: &Reference) -> Result<Fetched, Error> {
         let source = Source::of(reference, self.config.backend);
-        let deadline = Instant::now() + self.timeout;
+        let deadline = deadline_after(self.timeout);
         let backends = self.backends(source, deadline).await?;
         let backend = backends.get(source).expect("built above");
         let request = backend.fetch(std::slice::from_ref(reference));
@@ -100,7 +102,7 @@ impl SecretsManager {
         options: StoreOptions,
     ) -> Result<Metadata, Error> {
         let source = Source::of(reference, self.config.backend);
-        let deadline = Instant::now() + self.timeout;
+        let deadline = deadline_after(self.timeout);
         let backends = self.backends(source, deadline).await?;
         let backend = backends.get(source).expect("built above");
         let stored =

@@ -9,7 +9,7 @@ use futures::stream::FuturesUnordered;
 use tokio::time::Instant;
 
 use crate::backend::{
-    Backends, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source,
+    Backends, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source, deadline_after,
 };
 use crate::config::Config;
 use crate::env_vars::Environment;
@@ -100,7 +100,7 @@ pub async fn resolve(
     }
     // One deadline for the whole launch: building the backends (logins, credential files,
     // region and credential lookups) spends from the same budget as the reads.
-    let deadline = Instant::now() + timeout;
+    let deadline = deadline_after(timeout);
     let context = BuildContext {
         config,
         env,

@@ -155,6 +155,14 @@ pub struct BuildContext<'a> {
     pub deadline: tokio::time::Instant,
 }
 
+/// The deadline `timeout` from now; an absurd `--timeout` (years) means "no deadline" rather
+/// than an overflow.
+pub fn deadline_after(timeout: std::time::Duration) -> tokio::time::Instant {
+    const FAR: std::time::Duration = std::time::Duration::from_secs(10 * 365 * 24 * 3600);
+    let now = tokio::time::Instant::now();
+    now.checked_add(timeout.min(FAR)).unwrap_or(now)
+}
+
 #[async_trait]
 pub trait Backend: Send + Sync {
     fn source(&self) -> Source;
