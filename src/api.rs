@@ -5,8 +5,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use crate::backend::{
-    Backends, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source, StoreOptions,
+    Backends, BuildContext, Fetched, Metadata, Source, StoreOptions, deadline_after,
 };
 use crate::config::{self, Config};
 use crate::env_vars::Environment;
@@ -109,18 +111,19 @@ impl SecretsManager {
         options: StoreOptions,
     ) -> Result<Metadata, Error> {
         let source = Source::of(reference, self.config.backend);
-        let backends = self.backends(source).await?;
+        let deadline = deadline_after(self.timeout);
+        let backends = self.backends(source, deadline).await?;
         let backend = backends.get(source).expect("built above");
-        let stored = tokio::time::timeout(self.timeout, backend.store(reference, value, options))
-            .await
-            .unwrap_or_else(|_| {
-                Err(FetchError::new(
-                    FetchErrorKind::Unavailable,
-                    format!("timed out after {:?} writing {reference}", self.timeout),
-                )
-                .with_hint("check that the backend is reachable, or raise --timeout"))
-            });
+        let stored =
+            tokio::time::timeout_at(deadline, backend.store(reference, value, options)).await;
         backends.finish().await;
+        let stored = stored.map_err(|_| {
+            Problem::new(
+                reference.to_string(),
+                format!("timed out after {:?}", self.timeout),
+            )
+            .with_hint("check that the backend is reachable, or raise --timeout")
+        })?;
         let metadata = stored.map_err(|error| {
             Problem::new(reference.to_string(), error.message).with_optional_hint(error.hint)
         })?;
@@ -148,11 +151,11 @@ impl SecretsManager {
         block_on(self.store(&reference, value, StoreOptions::default())).map(|_| ())
     }
 
-    async fn backends(&self, source: Source) -> Result<Backends, Error> {
+    async fn backends(&self, source: Source, deadline: Instant) -> Result<Backends, Error> {
         let context = BuildContext {
             config: &self.config,
             env: &self.env,
-            timeout: self.timeout,
+            deadline,
             keep_launcher_env: false,
         };
         Ok(Backends::build(&BTreeSet::from([source]), &context).await?)
@@ -166,7 +169,7 @@ pub fn get_secret(name: &str) -> Result<SecretString, Error> {
 
 /// Runs one future on a current-thread runtime that is dropped afterwards.
 pub fn block_on<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
-    tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|error| {
@@ -174,6 +177,10 @@ pub fn block_on<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, 
                 "runtime",
                 format!("cannot start the async runtime: {error}"),
             )
-        })?
-        .block_on(future)
+        })?;
+    let result = runtime.block_on(future);
+    // Dropping a runtime waits for its blocking threads: a file read abandoned at the deadline
+    // (a hung network mount) would hold the launch forever. Leave such a thread behind instead.
+    runtime.shutdown_background();
+    result
 }

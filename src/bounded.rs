@@ -19,7 +19,6 @@ pub const INPUT_FILE_LIMIT: u64 = 16 * 1024 * 1024;
 pub const STDIN_LIMIT: u64 = SECRET_FILE_LIMIT;
 /// One answer from a secrets server (Vault, AWS, Azure): values are at most a few hundred KiB,
 /// so a larger body is a broken or hostile server.
-#[allow(dead_code)] // used by the HTTP backends, arriving in the network-hardening merge
 pub const RESPONSE_LIMIT: usize = 8 * 1024 * 1024;
 
 /// Why a bounded read failed. The `Display` text never names the path: callers do.

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use tokio::time::Instant;
 
 use crate::backend::{
-    Backends, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source,
+    Backends, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source, deadline_after,
 };
 use crate::config::Config;
 use crate::env_vars::Environment;
@@ -114,14 +115,18 @@ pub async fn resolve(
     {
         tokio::time::sleep(random::duration_up_to(max)).await;
     }
+    // One deadline for the whole launch: building the backends (logins, credential files,
+    // region and credential lookups) spends from the same budget as the reads.
+    let deadline = deadline_after(timeout);
     let context = BuildContext {
         config,
         env,
-        timeout,
+        deadline,
         keep_launcher_env,
     };
     let backends = Backends::build(&sources, &context).await?;
-    let answers = fetch_all(&backends, groups, timeout).await;
+    let answers = fetch_all(&backends, groups, timeout, deadline).await;
+    // Bounded by each backend (Vault gives revocation what is left, at least a moment).
     backends.finish().await;
     let vars = plan
         .vars
@@ -186,6 +191,7 @@ async fn fetch_all(
     backends: &Backends,
     groups: BTreeMap<Source, Vec<Reference>>,
     timeout: Duration,
+    deadline: Instant,
 ) -> BTreeMap<Reference, Answer> {
     let mut answers = BTreeMap::new();
     let mut pending: BTreeMap<Source, Vec<Reference>> = BTreeMap::new();
@@ -215,7 +221,7 @@ async fn fetch_all(
         }
     };
     // Backends retry inside the deadline; whatever has not answered by then fails as a whole.
-    if tokio::time::timeout(timeout, collect).await.is_err() {
+    if tokio::time::timeout_at(deadline, collect).await.is_err() {
         let seconds = timeout.as_secs_f64();
         for (source, references) in pending {
             for reference in references {

@@ -661,3 +661,58 @@ fn trace_logging_never_shows_values_or_the_token() {
         .assert_code(0)
         .assert_no_leak(&["planted-vault-value-1", ROOT_TOKEN]);
 }
+
+#[test]
+fn references_cannot_climb_out_of_their_mount_or_vault_path() {
+    let bao = bao();
+    // A KV v1 mount: `kv/../auth/token/lookup-self` used to answer with the token's own data.
+    if !bao.run(&["secrets", "list"]).contains("trav/") {
+        bao.run(&["secrets", "enable", "-path=trav", "-version=1", "kv"]);
+    }
+    for (line, bad) in [
+        (
+            "X=vault://trav/../auth/token/lookup-self#id",
+            "a \"..\" segment",
+        ),
+        (
+            "X=secret://../../../../sys/wrapping/lookup",
+            "a \"..\" segment",
+        ),
+        (
+            "X=vault://secret/app/%2e%2e/%2E%2E/sys/health",
+            "an encoded \"%2e\"",
+        ),
+        ("X=vault://secret/app%2F..%2Fx", "an encoded \"%2F\""),
+        ("X=vault://secret/app/./x", "a \".\" segment"),
+        ("X=vault://secret/app//x", "an empty segment"),
+    ] {
+        let lookups = bao.count("auth/token/lookup-self");
+        let sys = bao.count("sys/wrapping") + bao.count("sys/health");
+        let launch = launch()
+            .env("CRONOS_SECRETS_VAULT_PATH", "cronos-ai/production")
+            .file(".env.production", &format!("{line}\n"))
+            .args(["run", "--", "touch", "started"]);
+        let outcome = launch.run();
+        outcome
+            .assert_code(125)
+            .assert_stderr_contains(&format!("the Vault path has {bad}"))
+            .assert_stderr_contains("cannot leave its mount")
+            .assert_no_leak(&[ROOT_TOKEN]);
+        assert!(!launch.path("started").exists(), "{line}: the program ran");
+        assert_eq!(bao.count("auth/token/lookup-self"), lookups, "{line}");
+        assert_eq!(
+            bao.count("sys/wrapping") + bao.count("sys/health"),
+            sys,
+            "{line}"
+        );
+    }
+    // The configured prefix is checked the same way.
+    launch()
+        .env("CRONOS_SECRETS_VAULT_PATH", "cronos-ai/../../sys")
+        .file(".env.production", "X=secret://jwt_secret\n")
+        .args(["run", "--", "true"])
+        .run()
+        .assert_code(125)
+        .assert_stderr_contains("secrets_manager.vault_path")
+        .assert_stderr_contains("the Vault path has a \"..\" segment");
+}

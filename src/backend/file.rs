@@ -6,7 +6,6 @@
 
 use std::io::ErrorKind;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::future::join_all;
@@ -22,10 +21,8 @@ pub struct FileBackend {
 }
 
 impl FileBackend {
-    pub fn new(timeout: Duration) -> Self {
-        FileBackend {
-            deadline: Instant::now() + timeout,
-        }
+    pub fn new(deadline: Instant) -> Self {
+        FileBackend { deadline }
     }
 
     async fn read(&self, reference: &Reference) -> Result<Fetched, FetchError> {

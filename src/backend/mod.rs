@@ -12,7 +12,7 @@ mod vault;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 
@@ -152,10 +152,19 @@ pub struct StoreOptions {
 pub struct BuildContext<'a> {
     pub config: &'a Config,
     pub env: &'a Environment,
-    /// The launch's overall deadline: retries stop when it is reached.
-    pub timeout: Duration,
+    /// The launch's one deadline (from `--timeout`): logins, credential files, region and
+    /// credential lookups, reads, retries and revocation all end by it.
+    pub deadline: tokio::time::Instant,
     /// `run --keep-launcher-env`: references may read the launcher's credentials.
     pub keep_launcher_env: bool,
+}
+
+/// The deadline `timeout` from now; an absurd `--timeout` (years) means "no deadline" rather
+/// than an overflow.
+pub fn deadline_after(timeout: std::time::Duration) -> tokio::time::Instant {
+    const FAR: std::time::Duration = std::time::Duration::from_secs(10 * 365 * 24 * 3600);
+    let now = tokio::time::Instant::now();
+    now.checked_add(timeout.min(FAR)).unwrap_or(now)
 }
 
 #[async_trait]
@@ -214,9 +223,9 @@ impl Backends {
                     config.secrets.clone(),
                     *keep_launcher_env,
                 )),
-                Source::File => Arc::new(FileBackend::new(context.timeout)),
+                Source::File => Arc::new(FileBackend::new(context.deadline)),
                 #[cfg(feature = "vault")]
-                Source::Vault => Arc::new(vault::VaultBackend::build(context)?),
+                Source::Vault => Arc::new(vault::VaultBackend::build(context).await?),
                 #[cfg(feature = "aws")]
                 Source::AwsSecretsManager => Arc::new(AwsBackend::connect(context).await?),
                 #[allow(unreachable_patterns)] // which sources remain depends on the features built

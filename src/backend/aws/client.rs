@@ -1,8 +1,11 @@
 //! The Secrets Manager client: AWS's standard region and credential chains, bounded so that a
 //! launch with no credentials fails in seconds instead of waiting on instance metadata, and
-//! retries (throttling, 5xx) with backoff and jitter that stop at the launch's deadline.
+//! retries (throttling, 5xx) with backoff and jitter that stop at the launch's deadline. The
+//! region lookup, credential loading and the calls all spend from that one deadline.
 
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use aws_config::BehaviorVersion;
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
@@ -11,6 +14,7 @@ use aws_config::imds;
 use aws_config::imds::region::ImdsRegionProvider;
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::profile::ProfileFileRegionProvider;
+use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::provider::error::CredentialsError;
@@ -21,6 +25,7 @@ use aws_sdk_secretsmanager::config::{
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
 use super::errors::Service;
+use super::{children, limit};
 use crate::config::AwsSettings;
 use crate::problem::Problem;
 
@@ -46,15 +51,16 @@ pub struct Connection {
     pub service: Service,
 }
 
-/// Resolves region and credentials once, within `deadline`, and builds the client.
-pub async fn connect(settings: &AwsSettings, deadline: Duration) -> Result<Connection, Problem> {
+/// Resolves region and credentials once, before `deadline`, and builds the client.
+pub async fn connect(settings: &AwsSettings, deadline: Instant) -> Result<Connection, Problem> {
+    let remaining = || deadline.saturating_duration_since(Instant::now());
     let imds = imds::Client::builder()
         .max_attempts(IMDS_ATTEMPTS)
         .connect_timeout(IMDS_TIMEOUT)
         .read_timeout(IMDS_TIMEOUT)
-        .operation_timeout(IMDS_OPERATION_TIMEOUT.min(deadline))
+        .operation_timeout(IMDS_OPERATION_TIMEOUT.min(remaining()))
         .build();
-    let region = tokio::time::timeout(deadline, region(settings, imds.clone()))
+    let region = tokio::time::timeout_at(deadline, region(settings, imds.clone()))
         .await
         .ok()
         .flatten()
@@ -64,8 +70,9 @@ pub async fn connect(settings: &AwsSettings, deadline: Duration) -> Result<Conne
             )
         })?;
     let credentials = credentials(&region, imds, deadline).await?;
+    let remaining = remaining().max(Duration::from_millis(1));
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client())
+        .http_client(limit::limited(https_client()))
         .region(region.clone())
         .credentials_provider(credentials)
         .retry_config(
@@ -76,8 +83,8 @@ pub async fn connect(settings: &AwsSettings, deadline: Duration) -> Result<Conne
         )
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT.min(deadline))
-                .operation_timeout(deadline)
+                .connect_timeout(CONNECT_TIMEOUT.min(remaining))
+                .operation_timeout(remaining)
                 .build(),
         );
     // Otherwise the SDK reads AWS_ENDPOINT_URL (and _SECRETS_MANAGER) and the profile itself.
@@ -109,21 +116,29 @@ async fn region(settings: &AwsSettings, imds: imds::Client) -> Option<Region> {
 }
 
 /// Loads credentials once, through the standard chain: environment keys, profile (with SSO
-/// and role assumption), web identity (EKS IRSA), the ECS container role, EC2 metadata. Loading
-/// them here, not on the first request, gives one clear error instead of one per secret; a
-/// launch is short, so the credentials do not need refreshing afterwards.
+/// and role assumption, `credential_process`), web identity (EKS IRSA), the ECS container
+/// role, EC2 metadata. Loading them here, not on the first request, gives one clear error
+/// instead of one per secret; a launch is short, so the credentials do not need refreshing
+/// afterwards.
 async fn credentials(
     region: &Region,
     imds: imds::Client,
-    deadline: Duration,
+    deadline: Instant,
 ) -> Result<SharedCredentialsProvider, Problem> {
+    let started = Instant::now();
+    // aws-config runs `credential_process` with tokio's process API without kill_on_drop:
+    // giving up on it (the deadline) would leave it running. What it spawned is killed then.
+    let before = children::Spawned::snapshot();
+    // STS (web identity, role assumption), SSO and the ECS role answer through the same
+    // client as Secrets Manager: the same trust roots, the same answer size limit.
     let chain = DefaultCredentialsChain::builder()
+        .configure(ProviderConfig::default().with_http_client(limit::limited(https_client())))
         .region(region.clone())
         .imds_client(imds)
         .build()
         .await;
     let loaded: Credentials =
-        match tokio::time::timeout(deadline, chain.provide_credentials()).await {
+        match tokio::time::timeout_at(deadline, chain.provide_credentials()).await {
             Ok(Ok(credentials)) => credentials,
             Ok(Err(error)) => {
                 let message = match &error {
@@ -138,9 +153,17 @@ async fn credentials(
                 return Err(Problem::new(LOCATION, message).with_hint(CREDENTIALS_HINT));
             }
             Err(_) => {
+                let killed = before.kill_new();
+                let killed = match killed {
+                    0 => String::new(),
+                    n => format!("; stopped {n} process(es) it had started (credential_process)"),
+                };
                 return Err(Problem::new(
                     LOCATION,
-                    format!("loading AWS credentials took longer than {deadline:?}"),
+                    format!(
+                        "loading AWS credentials did not finish by the deadline ({:.1}s){killed}",
+                        started.elapsed().as_secs_f64()
+                    ),
                 )
                 .with_hint(CREDENTIALS_HINT));
             }

@@ -48,14 +48,19 @@ pub enum Failure {
     Unreachable(String),
     /// An answer the SDK could not read. Its details are dropped: they may quote the body.
     Unreadable,
+    /// An answer larger than `bounded::RESPONSE_LIMIT`, refused before it was buffered.
+    TooLarge,
 }
 
 impl Failure {
     pub fn from_sdk<E, R>(error: SdkError<E, R>) -> Failure
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug,
+        R: fmt::Debug + 'static,
     {
+        if super::limit::is_too_large(&error) {
+            return Failure::TooLarge;
+        }
         match error {
             SdkError::ServiceError(service) => {
                 let error = service.err();
@@ -126,6 +131,19 @@ impl Failure {
                 )
                 .with_hint(
                     "check the network, aws_region and aws_endpoint_url / AWS_ENDPOINT_URL",
+                );
+            }
+            Failure::TooLarge => {
+                return FetchError::new(
+                    FetchErrorKind::Invalid,
+                    format!(
+                        "{location}: the answer of {} to {action} is larger than {}, the limit for one answer",
+                        service.endpoint,
+                        crate::bounded::human_size(crate::bounded::RESPONSE_LIMIT as u64)
+                    ),
+                )
+                .with_hint(
+                    "check that aws_endpoint_url / AWS_ENDPOINT_URL points at Secrets Manager",
                 );
             }
             Failure::Unreadable => {

@@ -1,8 +1,10 @@
 //! AWS Secrets Manager: `secret://NAME` (as `<aws_prefix>/NAME`), `aws-sm://NAME-OR-ARN` and
 //! bare ARNs, `#KEY` of JSON secrets, version pins, batched reads.
 
+mod children;
 mod client;
 mod errors;
+mod limit;
 mod read;
 mod request;
 mod store;
@@ -38,7 +40,7 @@ impl AwsBackend {
     pub async fn connect(context: &BuildContext<'_>) -> Result<AwsBackend, Problem> {
         let settings = &context.config.aws;
         Ok(AwsBackend {
-            connection: client::connect(settings, context.timeout).await?,
+            connection: client::connect(settings, context.deadline).await?,
             prefix: settings.prefix.clone(),
             batch_denied: AtomicBool::new(false),
         })

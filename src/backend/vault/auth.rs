@@ -1,19 +1,29 @@
-//! Logging in to Vault with vaultrs (AppRole, Kubernetes, JWT) and revoking what we obtained.
+//! Logging in to Vault (AppRole, Kubernetes, JWT) and revoking what we obtained.
 //!
-//! vaultrs runs on the backend's own HTTP client, so a login shares the launch's connection
-//! pool, TLS settings and namespace.
+//! A login is `POST auth/<mount>/login` with a small JSON body, answered with
+//! `auth.client_token`; revocation is `POST auth/token/revoke-self`. Both go through the
+//! backend's own [`Http`], so they share the launch's connection pool, TLS settings,
+//! namespace, redirect rule, answer size limit, retries and deadline with the reads.
 
-use vaultrs::client::{VaultClient, VaultClientSettings};
-use vaultrs::error::ClientError;
+use std::time::Duration;
 
-use super::http::{Http, backoff, chain};
-use super::settings::{Auth, Resolved};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::address::display_address;
+use super::http::{Failure, Http};
+use super::settings::{Auth, Resolved, read_credential_file};
 use crate::backend::{FetchError, FetchErrorKind};
 use crate::secret::SecretString;
 
+/// Revocation runs after the reads; when the launch's deadline has passed by then, it still
+/// gets this long before the launch goes on without it.
+const REVOKE_FLOOR: Duration = Duration::from_secs(2);
+
 /// The token for this launch: the configured one, or one obtained by logging in.
 pub async fn token(settings: &Resolved, http: &Http) -> Result<SecretString, FetchError> {
-    let (mount, login): (&str, Login) = match &settings.auth {
+    let (mount, body) = match &settings.auth {
         Auth::Token(token) => return Ok(token.clone()),
         Auth::AppRole {
             mount,
@@ -21,10 +31,7 @@ pub async fn token(settings: &Resolved, http: &Http) -> Result<SecretString, Fet
             secret_id,
         } => (
             mount,
-            Login::AppRole {
-                role_id: text(role_id, "role_id")?,
-                secret_id: text(secret_id, "secret_id")?,
-            },
+            json!({ "role_id": text(role_id, "role_id")?, "secret_id": text(secret_id, "secret_id")? }),
         ),
         Auth::Kubernetes {
             mount,
@@ -32,105 +39,70 @@ pub async fn token(settings: &Resolved, http: &Http) -> Result<SecretString, Fet
             jwt_file,
         } => (
             mount,
-            Login::Kubernetes {
-                role: role.clone(),
-                jwt: read_jwt(jwt_file)?,
-            },
+            json!({ "role": role, "jwt": read_jwt(jwt_file, http.deadline()).await? }),
         ),
         Auth::Jwt {
             mount,
             role,
             jwt_file,
-        } => (
-            mount,
-            Login::Jwt {
-                role: role.clone(),
-                jwt: read_jwt(jwt_file)?,
-            },
-        ),
-    };
-    let client = vaultrs_client(settings, http, "")?;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let result = match &login {
-            Login::AppRole { role_id, secret_id } => {
-                vaultrs::auth::approle::login(&client, mount, role_id, secret_id).await
+        } => {
+            let mut body = json!({ "jwt": read_jwt(jwt_file, http.deadline()).await? });
+            if let Some(role) = role {
+                body["role"] = Value::String(role.clone());
             }
-            Login::Kubernetes { role, jwt } => {
-                vaultrs::auth::kubernetes::login(&client, mount, role, jwt).await
-            }
-            Login::Jwt { role, jwt } => {
-                vaultrs::auth::oidc::login(&client, mount, jwt, role.clone()).await
-            }
-        };
-        let error = match result {
-            Ok(auth) => {
-                tracing::debug!(method = %settings.auth.describe(), "logged in to vault");
-                return Ok(SecretString::from(auth.client_token));
-            }
-            Err(error) => error,
-        };
-        let wait = backoff(attempt);
-        if !is_transient(&error) || wait >= http.remaining() {
-            return Err(login_failed(settings, &error));
+            (mount, body)
         }
-        tokio::time::sleep(wait).await;
+    };
+    let answer = http
+        .send(
+            Method::POST,
+            &format!("auth/{mount}/login"),
+            &[],
+            None,
+            Some(&body),
+        )
+        .await
+        .map_err(|failure| login_failed(settings, http, &failure))?;
+    match answer.pointer("/auth/client_token").and_then(Value::as_str) {
+        Some(token) if !token.is_empty() => {
+            tracing::debug!(method = %settings.auth.describe(), "logged in to vault");
+            Ok(SecretString::from(token))
+        }
+        _ => Err(FetchError::new(
+            FetchErrorKind::Invalid,
+            format!(
+                "Vault login ({}) answered without auth.client_token",
+                settings.auth.describe()
+            ),
+        )
+        .with_hint("check that VAULT_ADDR points at Vault and the auth mount is a login method")),
     }
 }
 
-/// Revokes a token obtained by login, so no live credential outlives the launch.
-pub async fn revoke(
-    settings: &Resolved,
-    http: &Http,
-    token: &SecretString,
-) -> Result<(), FetchError> {
-    let token = text(token, "token")?;
-    let client = vaultrs_client(settings, http, &token)?;
-    vaultrs::token::revoke_self(&client).await.map_err(|error| {
+/// Revokes a token obtained by login, so no live credential outlives the launch. Bounded by
+/// the launch's deadline, or [`REVOKE_FLOOR`] from now if that has passed: a revocation
+/// that never answers must not hold the launch.
+pub async fn revoke(http: &Http, token: &SecretString) -> Result<(), FetchError> {
+    let deadline = http.deadline().max(Instant::now() + REVOKE_FLOOR);
+    http.send_until(
+        deadline,
+        Method::POST,
+        "auth/token/revoke-self",
+        &[],
+        Some(token),
+        None,
+    )
+    .await
+    .map(|_| ())
+    .map_err(|failure| {
         FetchError::new(
             FetchErrorKind::Unavailable,
             format!(
                 "could not revoke the Vault token obtained by login: {}",
-                describe(&error)
+                failure.reason(http)
             ),
         )
         .with_hint("the token expires with its TTL; check the auth method's token_ttl")
-    })
-}
-
-enum Login {
-    AppRole { role_id: String, secret_id: String },
-    Kubernetes { role: String, jwt: String },
-    Jwt { role: Option<String>, jwt: String },
-}
-
-fn vaultrs_client(
-    settings: &Resolved,
-    http: &Http,
-    token: &str,
-) -> Result<VaultClient, FetchError> {
-    let address = settings.address.as_str().trim_end_matches('/');
-    Ok(VaultClient {
-        http: rustify::clients::reqwest::Client::new(address, http.client.clone()),
-        middle: vaultrs::api::EndpointMiddleware {
-            token: token.to_string(),
-            version: "v1".to_string(),
-            wrap: None,
-            namespace: settings.namespace.clone(),
-        },
-        settings: VaultClientSettings {
-            address: settings.address.clone(),
-            ca_certs: Vec::new(),
-            identity: None,
-            timeout: None,
-            token: token.to_string(),
-            verify: !settings.skip_verify,
-            version: 1,
-            wrapping: false,
-            namespace: settings.namespace.clone(),
-            proxy: None,
-        },
     })
 }
 
@@ -143,63 +115,58 @@ fn text(secret: &SecretString, what: &str) -> Result<String, FetchError> {
     })
 }
 
-fn read_jwt(path: &std::path::Path) -> Result<String, FetchError> {
-    let bytes = std::fs::read(path).map_err(|error| {
-        FetchError::new(
-            FetchErrorKind::Invalid,
-            format!(
-                "cannot read the JWT for Vault login at {}: {error}",
-                path.display()
-            ),
-        )
-        .with_hint(
-            "mount the service-account token there, or set secrets_manager.vault_auth.jwt_file",
-        )
-    })?;
-    let jwt = SecretString::new(bytes).trim_one_trailing_newline();
+/// The service-account or workload JWT: a regular file, read before the deadline (a FIFO or a
+/// hung CSI mount is an error, not a hang).
+async fn read_jwt(path: &std::path::Path, deadline: Instant) -> Result<String, FetchError> {
+    let jwt = read_credential_file(path, deadline)
+        .await
+        .map_err(|error| {
+            FetchError::new(
+                FetchErrorKind::Invalid,
+                format!(
+                    "cannot read the JWT for Vault login at {}: the file {error}",
+                    path.display()
+                ),
+            )
+            .with_hint(error.hint().unwrap_or_else(|| {
+                "mount the service-account token there, or set secrets_manager.vault_auth.jwt_file"
+                    .to_string()
+            }))
+        })?;
     text(&jwt, "JWT").map(|jwt| jwt.trim().to_string())
 }
 
-fn is_transient(error: &ClientError) -> bool {
-    match error {
-        ClientError::APIError { code, .. } => matches!(code, 429 | 500 | 502 | 503 | 504),
-        ClientError::RestClientError { .. } => true,
-        _ => false,
-    }
-}
-
-fn describe(error: &ClientError) -> String {
-    match error {
-        ClientError::APIError { code, errors } if errors.is_empty() => {
-            format!("Vault answered {code}")
-        }
-        ClientError::APIError { code, errors } => {
-            format!("Vault answered {code}: {}", errors.join("; "))
-        }
-        other => chain(other),
-    }
-}
-
-fn login_failed(settings: &Resolved, error: &ClientError) -> FetchError {
-    let hint = match &settings.auth {
-        Auth::AppRole { .. } => {
+fn login_failed(settings: &Resolved, http: &Http, failure: &Failure) -> FetchError {
+    let hint = match (failure.hint(), &settings.auth) {
+        (Some(hint), _) => hint,
+        (None, Auth::AppRole { .. }) => {
             "check VAULT_ROLE_ID / VAULT_SECRET_ID (a secret_id may be used up or expired) and the AppRole mount"
         }
-        Auth::Kubernetes { .. } => {
+        (None, Auth::Kubernetes { .. }) => {
             "check the role's bound_service_account_names/namespaces and the auth method's kubernetes_host"
         }
-        Auth::Jwt { .. } => {
+        (None, Auth::Jwt { .. }) => {
             "check the role's bound_audiences/claims and the JWT's expiry and signature key"
         }
-        Auth::Token(_) => "check VAULT_TOKEN",
+        (None, Auth::Token(_)) => "check VAULT_TOKEN",
+    };
+    let kind = match failure {
+        Failure::Status { .. } => FetchErrorKind::Denied,
+        _ => FetchErrorKind::Unavailable,
+    };
+    // Unreachable, redirect and size failures name the address themselves.
+    let at = match failure {
+        Failure::Status { .. } | Failure::Malformed { .. } => {
+            format!(" at {}", display_address(&settings.address))
+        }
+        _ => String::new(),
     };
     FetchError::new(
-        FetchErrorKind::Denied,
+        kind,
         format!(
-            "Vault authentication failed ({}) at {}: {}",
+            "Vault authentication failed ({}){at}: {}",
             settings.auth.describe(),
-            settings.address,
-            describe(error)
+            failure.reason(http)
         ),
     )
     .with_hint(hint)

@@ -1,61 +1,65 @@
 //! Requests to Vault: one connection pool per launch, retries with exponential backoff and full
 //! jitter for connection errors, 429 and 5xx (honouring Retry-After), all within the launch's
 //! deadline. 400, 403 and 404 are answers, not failures to retry: a typo costs milliseconds.
+//! Logins, reads, writes and revocation all come through here: same-origin redirects only
+//! (see `redirect`), answers of at most `bounded::RESPONSE_LIMIT`, one deadline.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio::time::Instant;
 use url::Url;
 
+use super::address::{display_address, warn_if_plaintext};
+pub use super::failure::Failure;
+use super::failure::refused_redirect;
+use super::redirect;
+use super::retry::{backoff, is_retryable, retry_after};
 use super::settings::Resolved;
+use crate::bounded::{self, RESPONSE_LIMIT};
 use crate::problem::Problem;
-use crate::random::duration_up_to;
 use crate::secret::SecretString;
 
-const FIRST_BACKOFF: Duration = Duration::from_millis(50);
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
-
 pub struct Http {
-    pub client: reqwest::Client,
-    pub address: Url,
-    namespace: Option<String>,
+    client: reqwest::Client,
+    address: Url,
+    namespace: Option<HeaderValue>,
     ca_file: Option<PathBuf>,
     deadline: Instant,
 }
 
-/// Why a request failed for good.
-#[derive(Debug)]
-pub enum Failure {
-    /// Vault answered with an error status; `errors` is Vault's own list (never secret values).
-    Status { status: u16, errors: Vec<String> },
-    /// No answer: connection refused, reset, timed out … after retrying until the deadline.
-    Unreachable { reason: String, attempts: u32 },
-    /// TLS handshake or certificate problem: retrying cannot help.
-    Tls { reason: String },
-    /// An answer that is not the JSON Vault sends.
-    Malformed { reason: String },
-}
-
 impl Http {
-    pub fn new(settings: &Resolved, deadline: Instant) -> Result<Http, Problem> {
+    /// The launch's client. VAULT_CACERT is read within `deadline` (a FIFO or a hung mount must
+    /// not hold the launch).
+    pub async fn new(settings: &Resolved, deadline: Instant) -> Result<Http, Problem> {
+        warn_if_plaintext(&settings.address);
         let mut builder = reqwest::Client::builder()
             .pool_max_idle_per_host(settings.max_concurrency)
+            .redirect(redirect::policy(settings.address.clone()))
+            .referer(false)
             .user_agent(concat!("cronos-secrets/", env!("CARGO_PKG_VERSION")));
         if settings.address.scheme() == "http" {
             // Loading trust roots costs milliseconds; plain HTTP needs none.
             builder = builder.tls_certs_only(Vec::new());
         } else if let Some(ca_file) = &settings.ca_file {
-            let pem = std::fs::read(ca_file).map_err(|error| {
+            let pem = bounded::read_regular_file_until(
+                ca_file.clone(),
+                bounded::SECRET_FILE_LIMIT,
+                deadline,
+            )
+            .await
+            .map_err(|error| {
                 Problem::new(
                     ca_file.display().to_string(),
-                    format!("cannot read VAULT_CACERT: {error}"),
+                    format!("cannot read VAULT_CACERT: the file {error}"),
                 )
-                .with_hint(
-                    "point VAULT_CACERT at the PEM file of the CA that signed Vault's certificate",
-                )
+                .with_hint(error.hint().unwrap_or_else(|| {
+                    "point VAULT_CACERT at the PEM file of the CA that signed Vault's certificate"
+                        .to_string()
+                }))
             })?;
             let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| {
                 Problem::new(
@@ -79,6 +83,17 @@ impl Http {
             );
             builder = builder.tls_danger_accept_invalid_certs(true);
         }
+        // A value no header can hold is a permanent error: said now, not retried to the deadline.
+        let namespace = match &settings.namespace {
+            None => None,
+            Some(namespace) => Some(HeaderValue::from_str(namespace).map_err(|_| {
+                Problem::new(
+                    "vault namespace",
+                    "the Vault namespace holds characters an HTTP header cannot carry (a newline or another control character?)",
+                )
+                .with_hint("check VAULT_NAMESPACE or secrets_manager.vault_namespace (e.g. admin/team-a)")
+            })?),
+        };
         let client = builder.build().map_err(|error| {
             Problem::new(
                 "vault",
@@ -88,51 +103,71 @@ impl Http {
         Ok(Http {
             client,
             address: settings.address.clone(),
-            namespace: settings.namespace.clone(),
+            namespace,
             ca_file: settings.ca_file.clone(),
             deadline,
         })
     }
 
-    pub fn remaining(&self) -> Duration {
-        self.deadline.saturating_duration_since(Instant::now())
+    pub fn deadline(&self) -> Instant {
+        self.deadline
     }
 
-    /// Sends `method /v1/{path}` until it succeeds, fails for good, or the deadline comes.
+    /// The configured address; show it with `display_address`.
+    pub fn address(&self) -> &Url {
+        &self.address
+    }
+
+    /// Sends `method /v1/{path}?{query}` until it succeeds, fails for good, or the deadline comes.
     pub async fn send(
         &self,
         method: Method,
         path: &str,
+        query: &[(&str, &str)],
         token: Option<&SecretString>,
         body: Option<&Value>,
     ) -> Result<Value, Failure> {
-        let url = format!(
-            "{}/v1/{}",
-            self.address.as_str().trim_end_matches('/'),
-            path
-        );
+        self.send_until(self.deadline, method, path, query, token, body)
+            .await
+    }
+
+    /// [`Http::send`] with another deadline (token revocation after the launch's has passed).
+    pub async fn send_until(
+        &self,
+        deadline: Instant,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        token: Option<&SecretString>,
+        body: Option<&Value>,
+    ) -> Result<Value, Failure> {
+        let url = api_url(&self.address, path, query);
+        let token = match token {
+            None => None,
+            Some(token) => {
+                let mut header =
+                    HeaderValue::from_bytes(token.expose()).map_err(|_| Failure::Malformed {
+                        reason: "the Vault token contains characters not allowed in an HTTP header"
+                            .into(),
+                    })?;
+                header.set_sensitive(true);
+                Some(header)
+            }
+        };
         let mut attempt = 0u32;
         let mut last_reason;
         loop {
             attempt += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
             let mut request = self
                 .client
-                .request(method.clone(), &url)
-                .timeout(self.remaining().max(Duration::from_millis(1)));
-            if let Some(token) = token {
-                let mut header =
-                    reqwest::header::HeaderValue::from_bytes(token.expose()).map_err(|_| {
-                        Failure::Malformed {
-                            reason:
-                                "the Vault token contains characters not allowed in an HTTP header"
-                                    .into(),
-                        }
-                    })?;
-                header.set_sensitive(true);
-                request = request.header("X-Vault-Token", header);
+                .request(method.clone(), url.clone())
+                .timeout(remaining.max(Duration::from_millis(1)));
+            if let Some(token) = &token {
+                request = request.header("X-Vault-Token", token.clone());
             }
             if let Some(namespace) = &self.namespace {
-                request = request.header("X-Vault-Namespace", namespace);
+                request = request.header("X-Vault-Namespace", namespace.clone());
             }
             if let Some(body) = body {
                 request = request.json(body);
@@ -148,19 +183,24 @@ impl Http {
                     // Clients told the same Retry-After instant spread over the next window.
                     retry_after(response.headers()).unwrap_or_default() + backoff(attempt)
                 }
+                Ok(response) if response.status().is_redirection() => {
+                    return Err(refused_redirect(&response));
+                }
                 Ok(response) => return parse(response.status(), response).await,
+                // The URL may hold the address's user and password: the messages name the
+                // address themselves, redacted.
                 Err(error) if is_tls(&error) => {
                     return Err(Failure::Tls {
-                        reason: self.tls_reason(&error),
+                        reason: self.tls_reason(&error.without_url()),
                     });
                 }
                 Err(error) => {
-                    last_reason = chain(&error);
+                    last_reason = chain(&error.without_url());
                     tracing::debug!(attempt, reason = %last_reason, "vault request failed; retrying");
                     backoff(attempt)
                 }
             };
-            if Instant::now() + wait >= self.deadline {
+            if Instant::now() + wait >= deadline {
                 return Err(Failure::Unreachable {
                     reason: last_reason,
                     attempts: attempt,
@@ -177,16 +217,30 @@ impl Http {
         };
         format!(
             "TLS failure talking to {} using {ca}: {}",
-            self.address,
+            display_address(&self.address),
             chain(error)
         )
     }
 }
 
+/// `{address}/v1/{path}`, each segment of `path` percent-encoded on its own (callers have
+/// refused `..` and the like), and `query` encoded as pairs: nothing in a reference can add a
+/// path segment or a query parameter. The address's user and password stay (a basic-auth proxy).
+fn api_url(address: &Url, path: &str, query: &[(&str, &str)]) -> Url {
+    let mut url = address.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.pop_if_empty().push("v1").extend(path.split('/'));
+    }
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query);
+    }
+    url
+}
+
 async fn parse(status: StatusCode, response: reqwest::Response) -> Result<Value, Failure> {
-    let bytes = response.bytes().await.map_err(|error| Failure::Malformed {
-        reason: format!("cannot read Vault's answer: {}", chain(&error)),
-    })?;
+    let bytes = read_body(response).await?;
     let body: Value = if bytes.is_empty() {
         Value::Null
     } else {
@@ -214,24 +268,33 @@ async fn parse(status: StatusCode, response: reqwest::Response) -> Result<Value,
     })
 }
 
-fn is_retryable(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
-}
-
-/// `Retry-After` in seconds, as Vault's rate-limit quotas and proxies in front of Vault send
-/// it (OpenBao 2.x sends none), capped at a minute.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    let seconds: f64 = value.trim().parse().ok()?;
-    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(60.0)))
-}
-
-/// Exponential backoff with full jitter: uniform in [0, min(cap, first · 2^attempt)].
-pub fn backoff(attempt: u32) -> Duration {
-    let ceiling = FIRST_BACKOFF
-        .saturating_mul(1u32 << attempt.min(16))
-        .min(MAX_BACKOFF);
-    duration_up_to(ceiling)
+/// The body, chunk by chunk, refused as soon as it passes [`RESPONSE_LIMIT`] (or announces a
+/// larger Content-Length): an endless or 2 GB answer costs 8 MiB at most, not the memory limit.
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, Failure> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > RESPONSE_LIMIT as u64)
+    {
+        return Err(Failure::TooLarge);
+    }
+    let mut bytes = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if bytes.len() + chunk.len() > RESPONSE_LIMIT => {
+                return Err(Failure::TooLarge);
+            }
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            Ok(None) => return Ok(bytes),
+            Err(error) => {
+                return Err(Failure::Malformed {
+                    reason: format!(
+                        "cannot read Vault's answer: {}",
+                        chain(&error.without_url())
+                    ),
+                });
+            }
+        }
+    }
 }
 
 fn is_tls(error: &reqwest::Error) -> bool {
@@ -267,52 +330,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_grows_and_is_capped() {
-        for attempt in 0..40 {
-            let ceiling = FIRST_BACKOFF
-                .saturating_mul(1u32 << attempt.min(16))
-                .min(MAX_BACKOFF);
-            assert!(backoff(attempt) <= ceiling);
-        }
+    fn references_cannot_add_segments_or_query_parameters() {
+        let address = Url::parse("https://user:pw@vault.example.com:8200/prefix/?x=1").unwrap();
+        let url = api_url(&address, "secret/data/a b?list=true#k", &[("version", "3")]);
         assert_eq!(
-            FIRST_BACKOFF.saturating_mul(1u32 << 16).min(MAX_BACKOFF),
-            MAX_BACKOFF
+            url.as_str(),
+            "https://user:pw@vault.example.com:8200/prefix/v1/secret/data/a%20b%3Flist=true%23k?version=3"
         );
-    }
-
-    fn headers(retry_after: Option<&str>) -> reqwest::header::HeaderMap {
-        let mut headers = reqwest::header::HeaderMap::new();
-        if let Some(value) = retry_after {
-            headers.insert(reqwest::header::RETRY_AFTER, value.parse().unwrap());
-        }
-        headers
-    }
-
-    #[test]
-    fn retry_after_is_honoured_in_seconds_and_capped() {
+        assert_eq!(url.query_pairs().count(), 1);
+        let plain = Url::parse("http://127.0.0.1:8200").unwrap();
         assert_eq!(
-            retry_after(&headers(Some("2"))),
-            Some(Duration::from_secs(2))
+            api_url(&plain, "sys/internal/ui/mounts/secret", &[]).as_str(),
+            "http://127.0.0.1:8200/v1/sys/internal/ui/mounts/secret"
         );
-        assert_eq!(
-            retry_after(&headers(Some("0.5"))),
-            Some(Duration::from_millis(500))
-        );
-        assert_eq!(
-            retry_after(&headers(Some("3600"))),
-            Some(Duration::from_secs(60))
-        );
-        assert_eq!(retry_after(&headers(Some("soon"))), None);
-        assert_eq!(retry_after(&headers(None)), None);
-    }
-
-    #[test]
-    fn only_throttling_and_server_errors_are_retried() {
-        for code in [429, 500, 502, 503, 504] {
-            assert!(is_retryable(StatusCode::from_u16(code).unwrap()), "{code}");
-        }
-        for code in [200, 204, 400, 403, 404, 405, 412] {
-            assert!(!is_retryable(StatusCode::from_u16(code).unwrap()), "{code}");
-        }
     }
 }

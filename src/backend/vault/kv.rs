@@ -45,6 +45,7 @@ pub async fn mount_version(http: &Http, token: &SecretString, mount: &str) -> u8
         .send(
             Method::GET,
             &format!("sys/internal/ui/mounts/{mount}"),
+            &[],
             Some(token),
             None,
         )
@@ -77,12 +78,24 @@ pub async fn read(
     kv_version: u8,
     auth: &str,
 ) -> Result<SecretData, FetchError> {
-    let mut api_path = secret.api_path(kv_version);
-    if let (2, Some(version)) = (kv_version, secret.version) {
-        api_path.push_str(&format!("?version={version}"));
-    }
+    // A number, sent as the only query parameter: nothing else of a reference reaches the query.
+    let version = match (kv_version, secret.version) {
+        (2, Some(version)) => Some(version.to_string()),
+        _ => None,
+    };
+    let query: Vec<(&str, &str)> = version
+        .as_deref()
+        .map(|version| ("version", version))
+        .into_iter()
+        .collect();
     let body = http
-        .send(Method::GET, &api_path, Some(token), None)
+        .send(
+            Method::GET,
+            &secret.api_path(kv_version),
+            &query,
+            Some(token),
+            None,
+        )
         .await
         .map_err(|failure| explain(failure, http, secret, kv_version, "reading", auth))?;
     let data = body.get("data").cloned().unwrap_or(Value::Null);
@@ -144,6 +157,7 @@ pub async fn write(
         .send(
             Method::POST,
             &secret.api_path(kv_version),
+            &[],
             Some(token),
             Some(&body),
         )
@@ -208,7 +222,11 @@ fn explain(
     let api_path = secret.api_path(kv_version);
     match failure {
         Failure::Status { status: 403, .. } => {
-            let capability = if doing == "reading" { "read" } else { "create\" and \"update" };
+            let capability = if doing == "reading" {
+                "read"
+            } else {
+                "create\" and \"update"
+            };
             FetchError::new(
                 FetchErrorKind::Denied,
                 format!(
@@ -222,27 +240,45 @@ fn explain(
                 Some(version) => format!("version {version} of {api_path}"),
                 None => api_path.clone(),
             };
-            FetchError::new(FetchErrorKind::NotFound, format!("not found: {what}")).with_hint(format!(
-                "store it with: bao kv put -mount={} {} value=… (or vault kv put)",
-                secret.mount, secret.path
-            ))
+            FetchError::new(FetchErrorKind::NotFound, format!("not found: {what}")).with_hint(
+                format!(
+                    "store it with: bao kv put -mount={} {} value=… (or vault kv put)",
+                    secret.mount, secret.path
+                ),
+            )
         }
         Failure::Status { status, errors } => {
-            let detail = if errors.is_empty() { String::new() } else { format!(": {}", errors.join("; ")) };
-            let kind = if status == 429 || status >= 500 { FetchErrorKind::Unavailable } else { FetchErrorKind::Invalid };
-            FetchError::new(kind, format!("Vault answered {status} {doing} {api_path}{detail}"))
+            let detail = if errors.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", errors.join("; "))
+            };
+            let kind = if status == 429 || status >= 500 {
+                FetchErrorKind::Unavailable
+            } else {
+                FetchErrorKind::Invalid
+            };
+            FetchError::new(
+                kind,
+                format!("Vault answered {status} {doing} {api_path}{detail}"),
+            )
         }
-        Failure::Unreachable { reason, attempts } => FetchError::new(
-            FetchErrorKind::Unavailable,
-            format!(
-                "cannot reach Vault at {} {doing} {api_path}: {reason} (gave up after {attempts} attempts at the deadline)",
-                http.address
-            ),
-        )
-        .with_hint("check VAULT_ADDR and that Vault is up and unsealed, or raise --timeout"),
-        Failure::Tls { reason } => FetchError::new(FetchErrorKind::Unavailable, reason)
-            .with_hint("set VAULT_CACERT to the PEM file of the CA that signed Vault's certificate"),
-        Failure::Malformed { reason } => FetchError::new(FetchErrorKind::Invalid, format!("{reason} ({doing} {api_path})")),
+        Failure::Malformed { reason } => FetchError::new(
+            FetchErrorKind::Invalid,
+            format!("{reason} ({doing} {api_path})"),
+        ),
+        other => {
+            let kind = match other {
+                Failure::Redirect { .. } | Failure::TooLarge => FetchErrorKind::Invalid,
+                _ => FetchErrorKind::Unavailable,
+            };
+            let error =
+                FetchError::new(kind, format!("{} ({doing} {api_path})", other.reason(http)));
+            match other.hint() {
+                Some(hint) => error.with_hint(hint),
+                None => error,
+            }
+        }
     }
 }
 

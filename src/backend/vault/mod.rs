@@ -4,13 +4,17 @@
 //! from the config), then read every distinct path once, concurrently (bounded), over one
 //! connection pool. Several keys of one path cost one read.
 //!
-//! vaultrs does the logins and token revocation; KV reads and writes go through the same
-//! reqwest client directly, because vaultrs hides the response headers (Retry-After) and the KV
-//! v2 metadata (version, age) that this backend needs.
+//! Logins, token revocation, KV reads and writes are plain HTTP requests on one reqwest client
+//! (see `http`): one retry policy, one deadline, same-origin redirects only, bounded answers.
 
+mod address;
 mod auth;
+mod failure;
 mod http;
 mod kv;
+mod path;
+mod redirect;
+mod retry;
 mod settings;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -19,7 +23,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::future::join_all;
 use tokio::sync::{OnceCell, Semaphore};
-use tokio::time::Instant;
 
 use self::http::Http;
 use self::kv::{SecretData, SecretPath};
@@ -44,9 +47,10 @@ pub struct VaultBackend {
 }
 
 impl VaultBackend {
-    pub fn build(context: &BuildContext<'_>) -> Result<VaultBackend, Problem> {
-        let settings = settings::resolve(&context.config.vault, context.env)?;
-        let http = Http::new(&settings, Instant::now() + context.timeout)?;
+    pub async fn build(context: &BuildContext<'_>) -> Result<VaultBackend, Problem> {
+        let settings =
+            settings::resolve(&context.config.vault, context.env, context.deadline).await?;
+        let http = Http::new(&settings, context.deadline).await?;
         Ok(VaultBackend {
             permits: Arc::new(Semaphore::new(settings.max_concurrency)),
             settings,
@@ -95,6 +99,11 @@ impl VaultBackend {
             return Err(invalid(format!(
                 "{reference}: no path inside mount \"{mount}\""
             )));
+        }
+        if let Some(why) = path::problem(&format!("{mount}/{path}")) {
+            return Err(
+                invalid(format!("{reference}: the Vault path has {why}")).with_hint(path::HINT)
+            );
         }
         let key = reference
             .key
@@ -269,7 +278,7 @@ impl Backend for VaultBackend {
             return;
         }
         if let Some(Ok(token)) = self.token.get() {
-            match auth::revoke(&self.settings, &self.http, token).await {
+            match auth::revoke(&self.http, token).await {
                 Ok(()) => tracing::debug!("revoked the Vault token obtained by login"),
                 Err(error) => tracing::warn!("{error}"),
             }

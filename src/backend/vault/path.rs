@@ -1,0 +1,74 @@
+//! Vault paths built from references and settings. Each segment is checked, so that a
+//! reference cannot climb out of its mount or `vault_path` (`vault://kv/../auth/token/lookup-self`
+//! would read the launcher's own token into the program), nor hide a `/`, `.` or `\` from the
+//! check in encoded form. The request URL then encodes each segment on its own.
+
+/// Why `path` (a `/`-separated Vault path, its ends already trimmed) cannot be used, or
+/// `None`. The text names only the offending segment or characters, never the rest.
+pub fn problem(path: &str) -> Option<String> {
+    for segment in path.split('/') {
+        match segment {
+            "" => return Some("an empty segment (\"//\")".to_string()),
+            "." | ".." => return Some(format!("a \"{segment}\" segment")),
+            _ => {}
+        }
+        if segment.contains('\\') {
+            return Some("a backslash (\"\\\")".to_string());
+        }
+        if segment.chars().any(char::is_control) {
+            return Some("a control character".to_string());
+        }
+        let lower = segment.to_ascii_lowercase();
+        for encoded in ["%2f", "%2e", "%5c"] {
+            if let Some(at) = lower.find(encoded) {
+                return Some(format!(
+                    "an encoded \"{}\"",
+                    &segment[at..at + encoded.len()]
+                ));
+            }
+        }
+    }
+    None
+}
+
+pub const HINT: &str = "Vault paths are plain names separated by single slashes; a reference cannot leave its mount or vault_path";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traversal_and_encoded_separators_are_refused() {
+        for (path, why) in [
+            ("../auth/token/lookup-self", "a \"..\" segment"),
+            (
+                "cronos-ai/production/../../../sys/wrapping/lookup",
+                "a \"..\" segment",
+            ),
+            ("a/./b", "a \".\" segment"),
+            ("a//b", "an empty segment (\"//\")"),
+            ("a%2Fb", "an encoded \"%2F\""),
+            ("a%2f..", "an encoded \"%2f\""),
+            ("%2E%2E/sys", "an encoded \"%2E\""),
+            ("x/%2e%2e", "an encoded \"%2e\""),
+            ("a%5Cb", "an encoded \"%5C\""),
+            ("a\\..\\b", "a backslash (\"\\\")"),
+            ("ho\nme", "a control character"),
+        ] {
+            assert_eq!(problem(path).as_deref(), Some(why), "{path:?}");
+        }
+    }
+
+    #[test]
+    fn ordinary_paths_pass() {
+        for path in [
+            "secret",
+            "cronos-ai/production/jwt_secret",
+            "team.v2/db-password",
+            "a..b/c.d",
+            "100%",
+        ] {
+            assert_eq!(problem(path), None, "{path:?}");
+        }
+    }
+}
