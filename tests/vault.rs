@@ -153,12 +153,21 @@ fn kv_version_1_mounts_are_detected() {
     let bao = bao();
     bao.run(&["secrets", "enable", "-path=legacy", "-version=1", "kv"]);
     bao.put("legacy", "app/key", &[("value", "from-kv-v1")]);
+    bao.put("legacy", "app/other", &[("value", "other-kv-v1")]);
+    bao.put("legacy", "app/third", &[("value", "third-kv-v1")]);
+    let lookups = bao.count("sys/internal/ui/mounts/legacy");
     let outcome = launch()
-        .file(".env.production", "A=vault://legacy/app/key\n")
+        .file(
+            ".env.production",
+            "A=vault://legacy/app/key\nB=vault://legacy/app/other\nC=vault://legacy/app/third\n",
+        )
         .args(["run", "--", "env", "-0"])
         .run();
     outcome.assert_code(0);
     assert_eq!(outcome.child_env()["A"], "from-kv-v1");
+    assert_eq!(outcome.child_env()["C"], "third-kv-v1");
+    // The optimistic v2 reads fail, and the three share one mount lookup.
+    assert_eq!(bao.count("sys/internal/ui/mounts/legacy") - lookups, 1);
     // Configured instead of looked up: no mount lookup at all.
     let lookups = bao.count("sys/internal/ui/mounts/legacy");
     let configured = launch()
@@ -172,7 +181,7 @@ fn kv_version_1_mounts_are_detected() {
 }
 
 #[test]
-fn one_read_per_path_and_one_mount_lookup_per_launch() {
+fn one_read_per_path_and_no_mount_lookup_on_kv_v2() {
     let bao = bao();
     let many: Vec<(String, String)> = (0..100)
         .map(|i| (format!("k{i}"), format!("value-{i}")))
@@ -214,8 +223,8 @@ fn one_read_per_path_and_one_mount_lookup_per_launch() {
     );
     assert_eq!(
         bao.count("sys/internal/ui/mounts/secret") - before_lookups,
-        1,
-        "one mount lookup"
+        0,
+        "a KV v2 mount is read optimistically: no mount lookup"
     );
 }
 
@@ -715,4 +724,23 @@ fn references_cannot_climb_out_of_their_mount_or_vault_path() {
         .assert_code(125)
         .assert_stderr_contains("secrets_manager.vault_path")
         .assert_stderr_contains("the Vault path has a \"..\" segment");
+}
+
+#[test]
+fn the_plan_shows_the_kv_path_each_reference_reads() {
+    let reads = || bao().count("secret/data/cronos-ai/production/jwt_secret") + bao().count("kv/");
+    let before = reads();
+    let outcome = launch()
+        .env("CRONOS_SECRETS_VAULT_PATH", "cronos-ai/production")
+        .file(
+            ".env.production",
+            "A=secret://jwt_secret\nB=vault://kv/app#pw?version=3\n",
+        )
+        .args(["check", "--plan"])
+        .run();
+    outcome
+        .assert_code(0)
+        .assert_stdout_contains("secret/cronos-ai/production/jwt_secret#value")
+        .assert_stdout_contains("kv/app#pw?version=3");
+    assert_eq!(reads(), before, "a plan sends nothing");
 }

@@ -251,6 +251,8 @@ pub fn planned_location(reference: &Reference, config: &Config) -> String {
     match Source::of(reference, config.backend) {
         Source::Env => EnvBackend::describe(reference, &config.secrets),
         Source::File => format!("file://{}", reference.target),
+        #[cfg(feature = "vault")]
+        Source::Vault => vault::location(reference, &config.vault),
         #[cfg(feature = "aws")]
         Source::AwsSecretsManager => aws::location(reference, &config.aws.prefix),
         _ => reference.to_string(),

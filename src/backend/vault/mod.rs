@@ -1,8 +1,8 @@
 //! HashiCorp Vault and OpenBao: KV v1 and v2, token/AppRole/Kubernetes/JWT auth.
 //!
-//! One launch is one short burst: log in once, learn each mount's KV version once (or take it
-//! from the config), then read every distinct path once, concurrently (bounded), over one
-//! connection pool. Several keys of one path cost one read.
+//! One launch is one short burst: log in once, then read every distinct path once,
+//! concurrently (bounded), over one connection pool, as KV v2 unless the config or an answer
+//! says otherwise (see `read_secret`). Several keys of one path cost one read.
 //!
 //! Logins, token revocation, KV reads and writes are plain HTTP requests on one reqwest client
 //! (see `http`): one retry policy, one deadline, same-origin redirects only, bounded answers.
@@ -16,8 +16,9 @@ mod path;
 mod redirect;
 mod retry;
 mod settings;
+mod target;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -27,12 +28,13 @@ use tokio::sync::{OnceCell, Semaphore};
 use self::http::Http;
 use self::kv::{SecretData, SecretPath};
 use self::settings::Resolved;
+pub use self::target::location;
 use super::{
     Answers, Backend, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source,
     StoreOptions,
 };
 use crate::problem::Problem;
-use crate::reference::{Reference, Scheme};
+use crate::reference::Reference;
 use crate::secret::SecretString;
 
 /// The field a reference reads when it names no `#KEY` (the guide stores `value=…`).
@@ -42,11 +44,18 @@ pub struct VaultBackend {
     settings: Resolved,
     http: Http,
     token: OnceCell<Result<SecretString, FetchError>>,
+    /// KV versions learned in this launch, by mount.
     kv_versions: tokio::sync::Mutex<HashMap<String, u8>>,
+    /// One mount lookup per mount, shared by the reads that need it.
+    version_probes: tokio::sync::Mutex<HashMap<String, Arc<OnceCell<u8>>>>,
     permits: Arc<Semaphore>,
 }
 
 impl VaultBackend {
+    fn target(&self, reference: &Reference) -> Result<(SecretPath, String), FetchError> {
+        target::target(reference, &self.settings.mount, &self.settings.path)
+    }
+
     pub async fn build(context: &BuildContext<'_>) -> Result<VaultBackend, Problem> {
         let settings =
             settings::resolve(&context.config.vault, context.env, context.deadline).await?;
@@ -57,66 +66,8 @@ impl VaultBackend {
             http,
             token: OnceCell::new(),
             kv_versions: tokio::sync::Mutex::new(HashMap::new()),
+            version_probes: tokio::sync::Mutex::new(HashMap::new()),
         })
-    }
-
-    /// The secret and key a reference reads.
-    fn target(&self, reference: &Reference) -> Result<(SecretPath, String), FetchError> {
-        let invalid = |message: String| FetchError::new(FetchErrorKind::Invalid, message);
-        for unsupported in ["version_stage", "version_id", "encoding"] {
-            if reference.param(unsupported).is_some() {
-                return Err(invalid(format!(
-                    "{reference}: ?{unsupported}= is for AWS Secrets Manager; Vault takes ?version=N"
-                )));
-            }
-        }
-        let version = match reference.param("version") {
-            None => None,
-            Some(text) => Some(text.parse::<u64>().ok().filter(|v| *v > 0).ok_or_else(|| {
-                invalid(format!(
-                    "{reference}: ?version= must be a KV v2 version number (1, 2, …)"
-                ))
-            })?),
-        };
-        let (mount, path) = match reference.scheme {
-            Scheme::Vault => {
-                let (mount, path) = reference
-                    .target
-                    .split_once('/')
-                    .unwrap_or((&reference.target, ""));
-                (mount.to_string(), path.trim_matches('/').to_string())
-            }
-            _ => {
-                let name = reference.target.trim_matches('/');
-                let path = match self.settings.path.as_str() {
-                    "" => name.to_string(),
-                    prefix => format!("{prefix}/{name}"),
-                };
-                (self.settings.mount.clone(), path)
-            }
-        };
-        if path.is_empty() {
-            return Err(invalid(format!(
-                "{reference}: no path inside mount \"{mount}\""
-            )));
-        }
-        if let Some(why) = path::problem(&format!("{mount}/{path}")) {
-            return Err(
-                invalid(format!("{reference}: the Vault path has {why}")).with_hint(path::HINT)
-            );
-        }
-        let key = reference
-            .key
-            .clone()
-            .unwrap_or_else(|| DEFAULT_KEY.to_string());
-        Ok((
-            SecretPath {
-                mount,
-                path,
-                version,
-            },
-            key,
-        ))
     }
 
     async fn token(&self) -> Result<SecretString, FetchError> {
@@ -126,27 +77,58 @@ impl VaultBackend {
             .clone()
     }
 
-    /// Each mount's KV version: from the config, or looked up once per mount per launch.
-    async fn kv_versions(
+    /// A mount's KV version, learned once per launch (from the config, a v2 answer, or the
+    /// mount lookup), or `None` while only an optimistic v2 read has been tried.
+    async fn known_version(&self, mount: &str) -> Option<u8> {
+        if let Some(version) = self.settings.kv_version {
+            return Some(version);
+        }
+        self.kv_versions.lock().await.get(mount).copied()
+    }
+
+    /// Looks the mount's KV version up (once per mount per launch, however many reads ask).
+    async fn probe_version(&self, token: &SecretString, mount: &str) -> u8 {
+        let cell = {
+            let mut probes = self.version_probes.lock().await;
+            Arc::clone(probes.entry(mount.to_string()).or_default())
+        };
+        let version = *cell
+            .get_or_init(|| kv::mount_version(&self.http, token, mount))
+            .await;
+        self.kv_versions
+            .lock()
+            .await
+            .insert(mount.to_string(), version);
+        version
+    }
+
+    /// Reads a path. KV v2 is the common case, so an unknown mount is read as v2 first, and
+    /// looked up only when that answer is not a v2 secret (a 404, a 403 on the `data/` path, or
+    /// no `data.data`): then, if the mount is KV v1, the path is read again as v1. The guide's
+    /// five secrets cost five requests, and KV v1 mounts need no configuration.
+    async fn read_secret(
         &self,
         token: &SecretString,
-        mounts: &BTreeSet<String>,
-    ) -> HashMap<String, u8> {
-        let mut known = self.kv_versions.lock().await;
-        let unknown: Vec<&String> = mounts
-            .iter()
-            .filter(|mount| !known.contains_key(*mount))
-            .collect();
-        let looked_up = join_all(unknown.iter().map(|mount| async {
-            let version = match self.settings.kv_version {
-                Some(version) => version,
-                None => kv::mount_version(&self.http, token, mount).await,
-            };
-            ((*mount).clone(), version)
-        }))
-        .await;
-        known.extend(looked_up);
-        known.clone()
+        secret: &SecretPath,
+    ) -> (u8, Result<SecretData, FetchError>) {
+        if let Some(version) = self.known_version(&secret.mount).await {
+            return (version, self.read_path(token, secret, version).await);
+        }
+        let optimistic = self.read_path(token, secret, 2).await;
+        match &optimistic {
+            Ok(_) => {
+                self.kv_versions
+                    .lock()
+                    .await
+                    .insert(secret.mount.clone(), 2);
+                (2, optimistic)
+            }
+            Err(error) if error.kind == FetchErrorKind::Unavailable => (2, optimistic),
+            Err(_) => match self.probe_version(token, &secret.mount).await {
+                1 => (1, self.read_path(token, secret, 1).await),
+                _ => (2, optimistic),
+            },
+        }
     }
 
     async fn read_path(
@@ -179,13 +161,7 @@ impl Backend for VaultBackend {
     }
 
     fn location(&self, reference: &Reference) -> String {
-        match self.target(reference) {
-            Ok((secret, key)) => match secret.version {
-                Some(version) => format!("{}#{key}?version={version}", secret.logical()),
-                None => format!("{}#{key}", secret.logical()),
-            },
-            Err(_) => reference.to_string(),
-        }
+        target::describe(reference, &self.settings.mount, &self.settings.path)
     }
 
     async fn fetch(&self, references: &[Reference]) -> Answers {
@@ -211,18 +187,11 @@ impl Backend for VaultBackend {
                 return answers;
             }
         };
-        let mounts = wanted.keys().map(|secret| secret.mount.clone()).collect();
-        let versions = self.kv_versions(&token, &mounts).await;
         let reads = join_all(wanted.iter().map(|(secret, keys)| {
-            let kv_version = versions.get(&secret.mount).copied().unwrap_or(2);
             let token = &token;
             async move {
-                (
-                    secret,
-                    keys,
-                    kv_version,
-                    self.read_path(token, secret, kv_version).await,
-                )
+                let (kv_version, result) = self.read_secret(token, secret).await;
+                (secret, keys, kv_version, result)
             }
         }))
         .await;
@@ -257,10 +226,11 @@ impl Backend for VaultBackend {
             ));
         }
         let token = self.token().await?;
-        let versions = self
-            .kv_versions(&token, &BTreeSet::from([secret.mount.clone()]))
-            .await;
-        let kv_version = versions.get(&secret.mount).copied().unwrap_or(2);
+        // A write is rare and must go to the right engine: ask, rather than guess.
+        let kv_version = match self.known_version(&secret.mount).await {
+            Some(version) => version,
+            None => self.probe_version(&token, &secret.mount).await,
+        };
         kv::write(
             &self.http,
             &token,

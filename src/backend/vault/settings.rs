@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::path;
+use super::target;
 use crate::bounded::{self, ReadError};
 use crate::config::VaultSettings;
 use crate::env_vars::Environment;
@@ -86,14 +87,9 @@ pub async fn resolve(
             "1" | "true" | "yes"
         )
     });
-    let mount = settings.mount_point.trim_matches('/').to_string();
+    let mount = target::configured_mount(settings);
     checked_path(&mount, "secrets_manager.vault_mount_point")?;
-    let secret_path = settings
-        .path
-        .clone()
-        .unwrap_or_default()
-        .trim_matches('/')
-        .to_string();
+    let secret_path = target::configured_prefix(settings);
     if !secret_path.is_empty() {
         checked_path(&secret_path, "secrets_manager.vault_path")?;
     }
