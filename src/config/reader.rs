@@ -21,7 +21,7 @@ pub(super) fn read(
     text: &str,
     env: &Environment,
 ) -> Result<Config, ConfigError> {
-    let mut reader = Reader {
+    let mut reader = ConfigReader {
         document: Document {
             origin,
             text,
@@ -33,11 +33,11 @@ pub(super) fn read(
 }
 
 /// Reads one document into a [`Config`]: top-level keys, overrides, settings, `secrets:`.
-struct Reader<'a> {
+struct ConfigReader<'a> {
     document: Document<'a>,
 }
 
-impl Reader<'_> {
+impl ConfigReader<'_> {
     fn read(&mut self) -> Result<Config, ConfigError> {
         let document: Value =
             serde_yaml_ng::from_str(self.document.text).map_err(|error| ConfigError {

@@ -39,7 +39,7 @@ pub struct Service {
 
 /// Why a call (or one secret of a batch) failed, before it is put in words.
 #[derive(Debug, Clone)]
-pub enum Failure {
+pub enum CallFailure {
     /// The service answered with an error code, e.g. `ResourceNotFoundException`.
     Service { code: String, message: String },
     /// The SDK gave up within the deadline (after its retries).
@@ -52,32 +52,32 @@ pub enum Failure {
     TooLarge,
 }
 
-impl Failure {
-    pub fn from_sdk<E, R>(error: SdkError<E, R>) -> Failure
+impl CallFailure {
+    pub fn from_sdk<E, R>(error: SdkError<E, R>) -> CallFailure
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: fmt::Debug + 'static,
     {
         if super::limit::is_too_large(&error) {
-            return Failure::TooLarge;
+            return CallFailure::TooLarge;
         }
         match error {
             SdkError::ServiceError(service) => {
                 let error = service.err();
-                Failure::Service {
+                CallFailure::Service {
                     code: error.code().unwrap_or("UnknownError").to_string(),
                     message: error.message().unwrap_or_default().to_string(),
                 }
             }
-            SdkError::TimeoutError(_) => Failure::TimedOut,
-            SdkError::DispatchFailure(failure) if failure.is_timeout() => Failure::TimedOut,
-            SdkError::ResponseError(_) => Failure::Unreadable,
-            other => Failure::Unreachable(causes(&other)),
+            SdkError::TimeoutError(_) => CallFailure::TimedOut,
+            SdkError::DispatchFailure(failure) if failure.is_timeout() => CallFailure::TimedOut,
+            SdkError::ResponseError(_) => CallFailure::Unreadable,
+            other => CallFailure::Unreachable(causes(&other)),
         }
     }
 
-    pub fn service(code: Option<&str>, message: Option<&str>) -> Failure {
-        Failure::Service {
+    pub fn service(code: Option<&str>, message: Option<&str>) -> CallFailure {
+        CallFailure::Service {
             code: code.unwrap_or("UnknownError").to_string(),
             message: message.unwrap_or_default().to_string(),
         }
@@ -85,7 +85,7 @@ impl Failure {
 
     pub fn code(&self) -> Option<&str> {
         match self {
-            Failure::Service { code, .. } => Some(code),
+            CallFailure::Service { code, .. } => Some(code),
             _ => None,
         }
     }
@@ -110,112 +110,109 @@ impl Failure {
         action: Action,
         service: &Service,
     ) -> FetchError {
-        let id = &read.id;
-        let region = &service.region;
-        let (code, aws_message) = match self {
-            Failure::Service { code, message } => (code.as_str(), message.as_str()),
-            Failure::TimedOut => {
-                return FetchError::new(
-                    FetchErrorKind::Unavailable,
-                    format!("{location}: {action} timed out (retried within the deadline)"),
-                )
-                .with_hint("check that AWS Secrets Manager is reachable, or raise --timeout");
+        let endpoint = &service.endpoint;
+        let (kind, message, hint) = match self {
+            CallFailure::Service { code, message } => {
+                return service_error(code, message, read, location, action, service);
             }
-            Failure::Unreachable(detail) => {
-                return FetchError::new(
-                    FetchErrorKind::Unavailable,
-                    format!(
-                        "{location}: cannot reach AWS Secrets Manager at {}: {detail}",
-                        service.endpoint
-                    ),
-                )
-                .with_hint(
-                    "check the network, aws_region and aws_endpoint_url / AWS_ENDPOINT_URL",
-                );
-            }
-            Failure::TooLarge => {
-                return FetchError::new(
-                    FetchErrorKind::Invalid,
-                    format!(
-                        "{location}: the answer of {} to {action} is larger than {}, the limit for one answer",
-                        service.endpoint,
-                        crate::bounded::human_size(crate::bounded::RESPONSE_LIMIT as u64)
-                    ),
-                )
-                .with_hint(
-                    "check that aws_endpoint_url / AWS_ENDPOINT_URL points at Secrets Manager",
-                );
-            }
-            Failure::Unreadable => {
-                return FetchError::new(
-                    FetchErrorKind::Unavailable,
-                    format!("{location}: unreadable answer from AWS Secrets Manager to {action}"),
-                )
-                .with_hint(
-                    "check that aws_endpoint_url / AWS_ENDPOINT_URL points at Secrets Manager",
-                );
-            }
-        };
-        let said = if aws_message.is_empty() {
-            code.to_string()
-        } else {
-            format!("{code}: {aws_message}")
-        };
-        let (kind, problem, hint) = match code {
-            "ResourceNotFoundException" if read.is_pinned() => (
-                FetchErrorKind::NotFound,
-                format!("no version {} of secret {id}", pin(read)),
-                format!("list its versions: aws secretsmanager list-secret-version-ids --secret-id {id}"),
-            ),
-            "ResourceNotFoundException" => (
-                FetchErrorKind::NotFound,
-                format!("secret {id} not found in {region}"),
-                format!(
-                    "create it (cronos-secrets set --create {}, or aws secretsmanager create-secret --name {id}), or check aws_region and aws_prefix",
-                    shell_quote(&format!("aws-sm://{id}"))
-                ),
-            ),
-            // AWS says "marked for deletion", moto "marked deleted".
-            "InvalidRequestException" if aws_message.contains("marked") => (
-                FetchErrorKind::NotFound,
-                format!("secret {id} is scheduled for deletion"),
-                format!("restore it: aws secretsmanager restore-secret --secret-id {id}"),
-            ),
-            "AccessDeniedException" => (
-                FetchErrorKind::Denied,
-                format!("access denied to secret {id} for {action}"),
-                access_hint(action, id, region),
-            ),
-            "DecryptionFailure" => (
-                FetchErrorKind::Denied,
-                format!("AWS cannot decrypt secret {id} with its KMS key"),
-                "grant kms:Decrypt on the secret's KMS key to the launcher's role, and check the key is enabled".to_string(),
-            ),
-            "UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException"
-            | "InvalidClientTokenId" | "SignatureDoesNotMatch" => (
-                FetchErrorKind::Denied,
-                format!("AWS rejected the launcher's credentials reading {id}"),
-                "check AWS_ACCESS_KEY_ID / AWS_PROFILE / the role, and refresh expired session credentials".to_string(),
-            ),
-            "ThrottlingException" | "Throttling" | "TooManyRequestsException"
-            | "RequestLimitExceeded" => (
+            CallFailure::TimedOut => (
                 FetchErrorKind::Unavailable,
-                format!("throttled by AWS Secrets Manager reading {id}, even after retries"),
-                "fewer launches at once, or a longer --timeout for more retries".to_string(),
+                format!("{action} timed out (retried within the deadline)"),
+                "check that AWS Secrets Manager is reachable, or raise --timeout",
             ),
-            code if is_invalid_request(code) => (
+            CallFailure::Unreachable(detail) => (
+                FetchErrorKind::Unavailable,
+                format!("cannot reach AWS Secrets Manager at {endpoint}: {detail}"),
+                "check the network, aws_region and aws_endpoint_url / AWS_ENDPOINT_URL",
+            ),
+            CallFailure::TooLarge => (
                 FetchErrorKind::Invalid,
-                format!("AWS refused {action} for {id}"),
-                "check the secret id and the reference's parameters".to_string(),
+                format!(
+                    "the answer of {endpoint} to {action} is larger than {}, the limit for one answer",
+                    crate::bounded::human_size(crate::bounded::RESPONSE_LIMIT as u64)
+                ),
+                "check that aws_endpoint_url / AWS_ENDPOINT_URL points at Secrets Manager",
             ),
-            _ => (
+            CallFailure::Unreadable => (
                 FetchErrorKind::Unavailable,
-                format!("{action} failed for {id}"),
-                "retry later; if it persists, check the AWS service health".to_string(),
+                format!("unreadable answer from AWS Secrets Manager to {action}"),
+                "check that aws_endpoint_url / AWS_ENDPOINT_URL points at Secrets Manager",
             ),
         };
-        FetchError::new(kind, format!("{location}: {problem} ({said})")).with_hint(hint)
+        FetchError::new(kind, format!("{location}: {message}")).with_hint(hint)
     }
+}
+
+/// What an AWS error code means for one secret, and what to do about it.
+fn service_error(
+    code: &str,
+    aws_message: &str,
+    read: &SecretRead,
+    location: &str,
+    action: Action,
+    service: &Service,
+) -> FetchError {
+    let id = &read.id;
+    let region = &service.region;
+    let said = if aws_message.is_empty() {
+        code.to_string()
+    } else {
+        format!("{code}: {aws_message}")
+    };
+    let (kind, problem, hint) = match code {
+        "ResourceNotFoundException" if read.is_pinned() => (
+            FetchErrorKind::NotFound,
+            format!("no version {} of secret {id}", pin(read)),
+            format!("list its versions: aws secretsmanager list-secret-version-ids --secret-id {id}"),
+        ),
+        "ResourceNotFoundException" => (
+            FetchErrorKind::NotFound,
+            format!("secret {id} not found in {region}"),
+            format!(
+                "create it (cronos-secrets set --create {}, or aws secretsmanager create-secret --name {id}), or check aws_region and aws_prefix",
+                shell_quote(&format!("aws-sm://{id}"))
+            ),
+        ),
+        // AWS says "marked for deletion", moto "marked deleted".
+        "InvalidRequestException" if aws_message.contains("marked") => (
+            FetchErrorKind::NotFound,
+            format!("secret {id} is scheduled for deletion"),
+            format!("restore it: aws secretsmanager restore-secret --secret-id {id}"),
+        ),
+        "AccessDeniedException" => (
+            FetchErrorKind::Denied,
+            format!("access denied to secret {id} for {action}"),
+            access_hint(action, id, region),
+        ),
+        "DecryptionFailure" => (
+            FetchErrorKind::Denied,
+            format!("AWS cannot decrypt secret {id} with its KMS key"),
+            "grant kms:Decrypt on the secret's KMS key to the launcher's role, and check the key is enabled".to_string(),
+        ),
+        "UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException"
+        | "InvalidClientTokenId" | "SignatureDoesNotMatch" => (
+            FetchErrorKind::Denied,
+            format!("AWS rejected the launcher's credentials reading {id}"),
+            "check AWS_ACCESS_KEY_ID / AWS_PROFILE / the role, and refresh expired session credentials".to_string(),
+        ),
+        "ThrottlingException" | "Throttling" | "TooManyRequestsException"
+        | "RequestLimitExceeded" => (
+            FetchErrorKind::Unavailable,
+            format!("throttled by AWS Secrets Manager reading {id}, even after retries"),
+            "fewer launches at once, or a longer --timeout for more retries".to_string(),
+        ),
+        code if is_invalid_request(code) => (
+            FetchErrorKind::Invalid,
+            format!("AWS refused {action} for {id}"),
+            "check the secret id and the reference's parameters".to_string(),
+        ),
+        _ => (
+            FetchErrorKind::Unavailable,
+            format!("{action} failed for {id}"),
+            "retry later; if it persists, check the AWS service health".to_string(),
+        ),
+    };
+    FetchError::new(kind, format!("{location}: {problem} ({said})")).with_hint(hint)
 }
 
 fn is_invalid_request(code: &str) -> bool {
@@ -291,7 +288,7 @@ mod tests {
             region: "us-east-1".into(),
             endpoint: "http://127.0.0.1:1".into(),
         };
-        Failure::service(Some(code), Some(message)).describe(
+        CallFailure::service(Some(code), Some(message)).describe(
             &read(pinned),
             "aws-sm cronos-ai/db",
             action,

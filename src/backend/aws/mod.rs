@@ -22,7 +22,7 @@ use crate::problem::Problem;
 use crate::reference::Reference;
 use crate::secret::SecretString;
 use client::Connection;
-use read::{ReadFailure, Reader};
+use read::{BatchReader, ReadFailure};
 use request::{Request, SecretRead};
 
 pub use request::location;
@@ -78,7 +78,7 @@ impl Backend for AwsBackend {
             "reading from AWS Secrets Manager"
         );
         let Connection { client, service } = &self.connection;
-        let results = Reader::new(client, &self.batch_denied)
+        let results = BatchReader::new(client, &self.batch_denied)
             .read_all(reads.into_iter().collect())
             .await;
         for (reference, request) in requests {

@@ -14,7 +14,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tokio::sync::Semaphore;
 
-use super::errors::{Action, Failure};
+use super::errors::{Action, CallFailure};
 use super::request::{SecretRead, batch_sizes};
 use super::value::{Payload, SecretVersion};
 use crate::backend::Metadata;
@@ -28,22 +28,22 @@ const MAX_IN_FLIGHT: usize = 8;
 /// Why one secret version could not be read, and by which call.
 #[derive(Debug, Clone)]
 pub struct ReadFailure {
-    pub failure: Failure,
+    pub failure: CallFailure,
     pub action: Action,
 }
 
 pub type ReadResults = HashMap<SecretRead, Result<SecretVersion, ReadFailure>>;
 
-pub struct Reader<'a> {
+pub struct BatchReader<'a> {
     client: &'a Client,
     /// Set once a batch call was refused, so later fetches go straight to GetSecretValue.
     batch_denied: &'a AtomicBool,
     in_flight: Semaphore,
 }
 
-impl<'a> Reader<'a> {
+impl<'a> BatchReader<'a> {
     pub fn new(client: &'a Client, batch_denied: &'a AtomicBool) -> Self {
-        Reader {
+        BatchReader {
             client,
             batch_denied,
             in_flight: Semaphore::new(MAX_IN_FLIGHT),
@@ -109,7 +109,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    async fn batch_get(&self, reads: &[SecretRead]) -> Result<ReadResults, Failure> {
+    async fn batch_get(&self, reads: &[SecretRead]) -> Result<ReadResults, CallFailure> {
         let ids: Vec<String> = reads.iter().map(|read| read.id.clone()).collect();
         let mut entries = Vec::new();
         let mut errors = HashMap::new();
@@ -124,7 +124,7 @@ impl<'a> Reader<'a> {
                 .set_next_token(next_token.take())
                 .send()
                 .await
-                .map_err(Failure::from_sdk)?;
+                .map_err(CallFailure::from_sdk)?;
             entries.extend(
                 output
                     .secret_values
@@ -134,7 +134,7 @@ impl<'a> Reader<'a> {
             );
             for error in output.errors.unwrap_or_default() {
                 if let Some(id) = error.secret_id.clone() {
-                    let failure = Failure::service(error.error_code(), error.message());
+                    let failure = CallFailure::service(error.error_code(), error.message());
                     errors.insert(id, failure);
                 }
             }
@@ -151,7 +151,7 @@ impl<'a> Reader<'a> {
                     Some(entry) => Ok(entry.version.clone()),
                     None => Err(ReadFailure {
                         failure: errors.remove(&read.id).unwrap_or_else(|| {
-                            Failure::service(
+                            CallFailure::service(
                                 Some("NoAnswer"),
                                 Some("the batch answer has neither a value nor an error for it"),
                             )
@@ -175,7 +175,7 @@ impl<'a> Reader<'a> {
             .await
             .map(version_of_output)
             .map_err(|error| ReadFailure {
-                failure: Failure::from_sdk(error),
+                failure: CallFailure::from_sdk(error),
                 action: Action::GetSecretValue,
             })
     }

@@ -3,7 +3,7 @@
 
 use aws_sdk_secretsmanager::Client;
 
-use super::errors::{Action, Failure, Service};
+use super::errors::{Action, CallFailure, Service};
 use super::request::Request;
 use crate::backend::{FetchError, FetchErrorKind, Metadata, StoreOptions};
 use crate::secret::SecretString;
@@ -33,7 +33,7 @@ impl Store<'_> {
             .await;
         let failure = match put {
             Ok(output) => return Ok(written(output.version_id)),
-            Err(error) => Failure::from_sdk(error),
+            Err(error) => CallFailure::from_sdk(error),
         };
         if !failure.is_not_found() {
             return Err(failure.describe(
@@ -71,7 +71,7 @@ impl Store<'_> {
             .await
             .map(|output| written(output.version_id))
             .map_err(|error| {
-                Failure::from_sdk(error).describe(
+                CallFailure::from_sdk(error).describe(
                     &request.read,
                     self.location,
                     Action::CreateSecret,

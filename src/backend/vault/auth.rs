@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::address::display_address;
-use super::http::{Failure, Http};
-use super::settings::{Auth, Resolved, read_credential_file};
+use super::http::{Http, HttpFailure};
+use super::settings::{Auth, EffectiveSettings, read_credential_file};
 use crate::backend::{FetchError, FetchErrorKind};
 use crate::secret::SecretString;
 
@@ -22,7 +22,7 @@ use crate::secret::SecretString;
 const REVOKE_FLOOR: Duration = Duration::from_secs(2);
 
 /// The token for this launch: the configured one, or one obtained by logging in.
-pub async fn token(settings: &Resolved, http: &Http) -> Result<SecretString, FetchError> {
+pub async fn token(settings: &EffectiveSettings, http: &Http) -> Result<SecretString, FetchError> {
     let (mount, body) = match &settings.auth {
         Auth::Token(token) => return Ok(token.clone()),
         Auth::AppRole {
@@ -136,7 +136,7 @@ async fn read_jwt(path: &std::path::Path, deadline: Instant) -> Result<String, F
     text(&jwt, "JWT").map(|jwt| jwt.trim().to_string())
 }
 
-fn login_failed(settings: &Resolved, http: &Http, failure: &Failure) -> FetchError {
+fn login_failed(settings: &EffectiveSettings, http: &Http, failure: &HttpFailure) -> FetchError {
     let hint = match (failure.hint(), &settings.auth) {
         (Some(hint), _) => hint,
         (None, Auth::AppRole { .. }) => {
@@ -151,12 +151,12 @@ fn login_failed(settings: &Resolved, http: &Http, failure: &Failure) -> FetchErr
         (None, Auth::Token(_)) => "check VAULT_TOKEN",
     };
     let kind = match failure {
-        Failure::Status { .. } => FetchErrorKind::Denied,
+        HttpFailure::Status { .. } => FetchErrorKind::Denied,
         _ => FetchErrorKind::Unavailable,
     };
     // Unreachable, redirect and size failures name the address themselves.
     let at = match failure {
-        Failure::Status { .. } | Failure::Malformed { .. } => {
+        HttpFailure::Status { .. } | HttpFailure::Malformed { .. } => {
             format!(" at {}", display_address(&settings.address))
         }
         _ => String::new(),

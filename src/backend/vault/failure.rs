@@ -8,7 +8,7 @@ use crate::bounded::{self, RESPONSE_LIMIT};
 
 /// Why a request failed for good.
 #[derive(Debug)]
-pub enum Failure {
+pub enum HttpFailure {
     /// Vault answered with an error status; `errors` is Vault's own list (never secret values).
     Status { status: u16, errors: Vec<String> },
     /// No answer: connection refused, reset, timed out … after retrying until the deadline.
@@ -24,32 +24,34 @@ pub enum Failure {
     Redirect { status: u16, target: String },
 }
 
-impl Failure {
+impl HttpFailure {
     /// What went wrong, for messages that add what was being done.
     pub fn reason(&self, http: &Http) -> String {
         let address = display_address(http.address());
         match self {
-            Failure::Status { status, errors } if errors.is_empty() => {
+            HttpFailure::Status { status, errors } if errors.is_empty() => {
                 format!("Vault answered {status}")
             }
-            Failure::Status { status, errors } => {
+            HttpFailure::Status { status, errors } => {
                 format!("Vault answered {status}: {}", errors.join("; "))
             }
-            Failure::Unreachable { reason, attempts } => format!(
+            HttpFailure::Unreachable { reason, attempts } => format!(
                 "cannot reach Vault at {address}: {reason} (gave up after {attempts} attempts at the deadline)"
             ),
-            Failure::Tls { reason } | Failure::Malformed { reason } => reason.clone(),
-            Failure::TooLarge => format!(
+            HttpFailure::Tls { reason } | HttpFailure::Malformed { reason } => reason.clone(),
+            HttpFailure::TooLarge => format!(
                 "Vault's answer is larger than {}, the limit for one answer (a broken server, or something else answering at {address})",
                 bounded::human_size(RESPONSE_LIMIT as u64)
             ),
-            Failure::Redirect { status, target } if *target == display_origin(http.address()) => {
+            HttpFailure::Redirect { status, target }
+                if *target == display_origin(http.address()) =>
+            {
                 format!(
                     "Vault at {address} kept redirecting ({status}) within itself, more than {} times",
                     redirect::MAX_HOPS
                 )
             }
-            Failure::Redirect { status, target } => format!(
+            HttpFailure::Redirect { status, target } => format!(
                 "Vault at {address} answered {status}, redirecting to {target}, which was not followed: redirects are followed only to the same scheme, host and port, so that the token and request bodies go nowhere else"
             ),
         }
@@ -58,24 +60,24 @@ impl Failure {
     /// The `hint:` for failures that are not about the request itself, if any.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            Failure::Redirect { .. } => Some(
+            HttpFailure::Redirect { .. } => Some(
                 "point VAULT_ADDR at the active node or at the cluster's load balancer (its api_addr), not at a standby or a proxy that redirects",
             ),
-            Failure::Unreachable { .. } => {
+            HttpFailure::Unreachable { .. } => {
                 Some("check VAULT_ADDR and that Vault is up and unsealed, or raise --timeout")
             }
-            Failure::Tls { .. } => {
+            HttpFailure::Tls { .. } => {
                 Some("set VAULT_CACERT to the PEM file of the CA that signed Vault's certificate")
             }
-            Failure::TooLarge => Some("check that VAULT_ADDR points at Vault itself"),
-            Failure::Status { .. } | Failure::Malformed { .. } => None,
+            HttpFailure::TooLarge => Some("check that VAULT_ADDR points at Vault itself"),
+            HttpFailure::Status { .. } | HttpFailure::Malformed { .. } => None,
         }
     }
 }
 
 /// A 30x the redirect policy stopped at: where it pointed, as an origin only (a path or query
 /// could hold anything).
-pub fn refused_redirect(response: &reqwest::Response) -> Failure {
+pub fn refused_redirect(response: &reqwest::Response) -> HttpFailure {
     let target = response
         .headers()
         .get(reqwest::header::LOCATION)
@@ -83,7 +85,7 @@ pub fn refused_redirect(response: &reqwest::Response) -> Failure {
         .and_then(|location| response.url().join(location).ok())
         .map(|target| display_origin(&target))
         .unwrap_or_else(|| "an unreadable Location".to_string());
-    Failure::Redirect {
+    HttpFailure::Redirect {
         status: response.status().as_u16(),
         target,
     }

@@ -14,11 +14,11 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::address::{display_address, warn_if_plaintext};
-pub use super::failure::Failure;
+pub use super::failure::HttpFailure;
 use super::failure::refused_redirect;
 use super::redirect;
 use super::retry::{backoff, is_retryable, retry_after};
-use super::settings::Resolved;
+use super::settings::EffectiveSettings;
 use crate::bounded::{self, RESPONSE_LIMIT};
 use crate::problem::Problem;
 use crate::secret::SecretString;
@@ -34,7 +34,7 @@ pub struct Http {
 impl Http {
     /// The launch's client. VAULT_CACERT is read within `deadline` (a FIFO or a hung mount must
     /// not hold the launch).
-    pub async fn new(settings: &Resolved, deadline: Instant) -> Result<Http, Problem> {
+    pub async fn new(settings: &EffectiveSettings, deadline: Instant) -> Result<Http, Problem> {
         warn_if_plaintext(&settings.address);
         let mut builder = reqwest::Client::builder()
             .pool_max_idle_per_host(settings.max_concurrency)
@@ -126,7 +126,7 @@ impl Http {
         query: &[(&str, &str)],
         token: Option<&SecretString>,
         body: Option<&Value>,
-    ) -> Result<Value, Failure> {
+    ) -> Result<Value, HttpFailure> {
         self.send_until(self.deadline, method, path, query, token, body)
             .await
     }
@@ -140,16 +140,17 @@ impl Http {
         query: &[(&str, &str)],
         token: Option<&SecretString>,
         body: Option<&Value>,
-    ) -> Result<Value, Failure> {
+    ) -> Result<Value, HttpFailure> {
         let url = api_url(&self.address, path, query);
         let token = match token {
             None => None,
             Some(token) => {
-                let mut header =
-                    HeaderValue::from_bytes(token.expose()).map_err(|_| Failure::Malformed {
+                let mut header = HeaderValue::from_bytes(token.expose()).map_err(|_| {
+                    HttpFailure::Malformed {
                         reason: "the Vault token contains characters not allowed in an HTTP header"
                             .into(),
-                    })?;
+                    }
+                })?;
                 header.set_sensitive(true);
                 Some(header)
             }
@@ -190,7 +191,7 @@ impl Http {
                 // The URL may hold the address's user and password: the messages name the
                 // address themselves, redacted.
                 Err(error) if is_tls(&error) => {
-                    return Err(Failure::Tls {
+                    return Err(HttpFailure::Tls {
                         reason: self.tls_reason(&error.without_url()),
                     });
                 }
@@ -201,7 +202,7 @@ impl Http {
                 }
             };
             if Instant::now() + wait >= deadline {
-                return Err(Failure::Unreachable {
+                return Err(HttpFailure::Unreachable {
                     reason: last_reason,
                     attempts: attempt,
                 });
@@ -239,12 +240,12 @@ fn api_url(address: &Url, path: &str, query: &[(&str, &str)]) -> Url {
     url
 }
 
-async fn parse(status: StatusCode, response: reqwest::Response) -> Result<Value, Failure> {
+async fn parse(status: StatusCode, response: reqwest::Response) -> Result<Value, HttpFailure> {
     let bytes = read_body(response).await?;
     let body: Value = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).map_err(|_| Failure::Malformed {
+        serde_json::from_slice(&bytes).map_err(|_| HttpFailure::Malformed {
             reason: format!("Vault answered {status} with a body that is not JSON"),
         })?
     };
@@ -262,7 +263,7 @@ async fn parse(status: StatusCode, response: reqwest::Response) -> Result<Value,
                 .collect()
         })
         .unwrap_or_default();
-    Err(Failure::Status {
+    Err(HttpFailure::Status {
         status: status.as_u16(),
         errors,
     })
@@ -270,23 +271,23 @@ async fn parse(status: StatusCode, response: reqwest::Response) -> Result<Value,
 
 /// The body, chunk by chunk, refused as soon as it passes [`RESPONSE_LIMIT`] (or announces a
 /// larger Content-Length): an endless or 2 GB answer costs 8 MiB at most, not the memory limit.
-async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, Failure> {
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, HttpFailure> {
     if response
         .content_length()
         .is_some_and(|length| length > RESPONSE_LIMIT as u64)
     {
-        return Err(Failure::TooLarge);
+        return Err(HttpFailure::TooLarge);
     }
     let mut bytes = Vec::new();
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) if bytes.len() + chunk.len() > RESPONSE_LIMIT => {
-                return Err(Failure::TooLarge);
+                return Err(HttpFailure::TooLarge);
             }
             Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
             Ok(None) => return Ok(bytes),
             Err(error) => {
-                return Err(Failure::Malformed {
+                return Err(HttpFailure::Malformed {
                     reason: format!(
                         "cannot read Vault's answer: {}",
                         chain(&error.without_url())

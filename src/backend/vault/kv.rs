@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::http::{Failure, Http};
+use super::http::{Http, HttpFailure};
 use crate::backend::{FetchError, FetchErrorKind, Metadata};
 use crate::secret::SecretString;
 
@@ -212,7 +212,7 @@ pub fn key_value(
 
 /// Turns a failed request into the message a user needs: what, where, and what to do.
 fn explain(
-    failure: Failure,
+    failure: HttpFailure,
     http: &Http,
     secret: &SecretPath,
     kv_version: u8,
@@ -221,7 +221,7 @@ fn explain(
 ) -> FetchError {
     let api_path = secret.api_path(kv_version);
     match failure {
-        Failure::Status { status: 403, .. } => {
+        HttpFailure::Status { status: 403, .. } => {
             let capability = if doing == "reading" {
                 "read"
             } else {
@@ -235,7 +235,7 @@ fn explain(
             )
             .with_hint(format!("add to the policy: path \"{api_path}\" {{ capabilities = [\"{capability}\"] }}"))
         }
-        Failure::Status { status: 404, .. } => {
+        HttpFailure::Status { status: 404, .. } => {
             let what = match secret.version {
                 Some(version) => format!("version {version} of {api_path}"),
                 None => api_path.clone(),
@@ -247,7 +247,7 @@ fn explain(
                 ),
             )
         }
-        Failure::Status { status, errors } => {
+        HttpFailure::Status { status, errors } => {
             let detail = if errors.is_empty() {
                 String::new()
             } else {
@@ -263,13 +263,13 @@ fn explain(
                 format!("Vault answered {status} {doing} {api_path}{detail}"),
             )
         }
-        Failure::Malformed { reason } => FetchError::new(
+        HttpFailure::Malformed { reason } => FetchError::new(
             FetchErrorKind::Invalid,
             format!("{reason} ({doing} {api_path})"),
         ),
         other => {
             let kind = match other {
-                Failure::Redirect { .. } | Failure::TooLarge => FetchErrorKind::Invalid,
+                HttpFailure::Redirect { .. } | HttpFailure::TooLarge => FetchErrorKind::Invalid,
                 _ => FetchErrorKind::Unavailable,
             };
             let error =

@@ -27,7 +27,7 @@ use tokio::sync::{OnceCell, Semaphore};
 
 use self::http::Http;
 use self::kv::{SecretData, SecretPath};
-use self::settings::Resolved;
+use self::settings::EffectiveSettings;
 pub use self::target::location;
 use super::{
     Answers, Backend, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source,
@@ -41,7 +41,7 @@ use crate::secret::SecretString;
 const DEFAULT_KEY: &str = "value";
 
 pub struct VaultBackend {
-    settings: Resolved,
+    settings: EffectiveSettings,
     http: Http,
     token: OnceCell<Result<SecretString, FetchError>>,
     /// KV versions learned in this launch, by mount.

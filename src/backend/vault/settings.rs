@@ -19,8 +19,9 @@ use crate::secret::SecretString;
 /// The default service-account token of a Kubernetes pod.
 const KUBERNETES_TOKEN_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
+/// The settings a launch talks to Vault with: the config's, else Vault's own variables.
 #[derive(Debug, Clone)]
-pub struct Resolved {
+pub struct EffectiveSettings {
     pub address: Url,
     pub namespace: Option<String>,
     pub ca_file: Option<PathBuf>,
@@ -79,7 +80,7 @@ pub async fn resolve(
     settings: &VaultSettings,
     env: &Environment,
     deadline: Instant,
-) -> Result<Resolved, Problem> {
+) -> Result<EffectiveSettings, Problem> {
     let address = address(settings, env)?;
     let skip_verify = env.get_str("VAULT_SKIP_VERIFY").is_some_and(|value| {
         matches!(
@@ -93,7 +94,7 @@ pub async fn resolve(
     if !secret_path.is_empty() {
         checked_path(&secret_path, "secrets_manager.vault_path")?;
     }
-    Ok(Resolved {
+    Ok(EffectiveSettings {
         address,
         namespace: settings.namespace.clone().or_else(|| {
             env.get_str("VAULT_NAMESPACE")
