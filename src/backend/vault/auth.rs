@@ -12,8 +12,9 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::address::display_address;
+use super::auth_settings::{Auth, read_credential_file};
 use super::http::{Http, HttpFailure};
-use super::settings::{Auth, EffectiveSettings, read_credential_file};
+use super::settings::EffectiveSettings;
 use crate::backend::{FetchError, FetchErrorKind};
 use crate::secret::SecretString;
 
@@ -99,7 +100,7 @@ pub async fn revoke(http: &Http, token: &SecretString) -> Result<(), FetchError>
             FetchErrorKind::Unavailable,
             format!(
                 "could not revoke the Vault token obtained by login: {}",
-                failure.reason(http)
+                failure.reason(http.address())
             ),
         )
         .with_hint("the token expires with its TTL; check the auth method's token_ttl")
@@ -166,7 +167,7 @@ fn login_failed(settings: &EffectiveSettings, http: &Http, failure: &HttpFailure
         format!(
             "Vault authentication failed ({}){at}: {}",
             settings.auth.describe(),
-            failure.reason(http)
+            failure.reason(http.address())
         ),
     )
     .with_hint(hint)

@@ -1,8 +1,9 @@
 //! Why a Vault request failed for good, in words: each names the address (without
 //! credentials) and, where one helps, says what to do.
 
+use url::Url;
+
 use super::address::{display_address, display_origin};
-use super::http::Http;
 use super::redirect;
 use crate::bounded::{self, RESPONSE_LIMIT};
 
@@ -25,9 +26,10 @@ pub enum HttpFailure {
 }
 
 impl HttpFailure {
-    /// What went wrong, for messages that add what was being done.
-    pub fn reason(&self, http: &Http) -> String {
-        let address = display_address(http.address());
+    /// What went wrong talking to Vault at `vault` (the configured address), for messages
+    /// that add what was being done.
+    pub fn reason(&self, vault: &Url) -> String {
+        let address = display_address(vault);
         match self {
             HttpFailure::Status { status, errors } if errors.is_empty() => {
                 format!("Vault answered {status}")
@@ -43,9 +45,7 @@ impl HttpFailure {
                 "Vault's answer is larger than {}, the limit for one answer (a broken server, or something else answering at {address})",
                 bounded::human_size(RESPONSE_LIMIT as u64)
             ),
-            HttpFailure::Redirect { status, target }
-                if *target == display_origin(http.address()) =>
-            {
+            HttpFailure::Redirect { status, target } if *target == display_origin(vault) => {
                 format!(
                     "Vault at {address} kept redirecting ({status}) within itself, more than {} times",
                     redirect::MAX_HOPS

@@ -272,8 +272,10 @@ fn explain(
                 HttpFailure::Redirect { .. } | HttpFailure::TooLarge => FetchErrorKind::Invalid,
                 _ => FetchErrorKind::Unavailable,
             };
-            let error =
-                FetchError::new(kind, format!("{} ({doing} {api_path})", other.reason(http)));
+            let error = FetchError::new(
+                kind,
+                format!("{} ({doing} {api_path})", other.reason(http.address())),
+            );
             match other.hint() {
                 Some(hint) => error.with_hint(hint),
                 None => error,

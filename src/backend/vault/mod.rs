@@ -9,6 +9,7 @@
 
 mod address;
 mod auth;
+mod auth_settings;
 mod failure;
 mod http;
 mod kv;

@@ -3,6 +3,8 @@
 //! would read the launcher's own token into the program), nor hide a `/`, `.` or `\` from the
 //! check in encoded form. The request URL then encodes each segment on its own.
 
+use crate::problem::Problem;
+
 /// Why `path` (a `/`-separated Vault path, its ends already trimmed) cannot be used, or
 /// `None`. The text names only the offending segment or characters, never the rest.
 pub fn problem(path: &str) -> Option<String> {
@@ -32,6 +34,16 @@ pub fn problem(path: &str) -> Option<String> {
 }
 
 pub const HINT: &str = "Vault paths are plain names separated by single slashes; a reference cannot leave its mount or vault_path";
+
+/// A configured mount or path prefix: plain segments only (see `path`).
+pub fn check_setting(text: &str, setting: &str) -> Result<(), Problem> {
+    match problem(text) {
+        None => Ok(()),
+        Some(why) => {
+            Err(Problem::new(setting, format!("the Vault path has {why}")).with_hint(HINT))
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
