@@ -136,6 +136,8 @@ pub fn resolve_and_validate_with(
             reference = %read.reference,
             source = %read.source,
             location = %read.location,
+            version = read.metadata.version.as_deref(),
+            expires = read.metadata.expires.map(crate::backend::utc).as_deref(),
             "secret read"
         );
     }
