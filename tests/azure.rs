@@ -49,7 +49,11 @@ fn run_true(launch: Launch, env_file: &str) -> Outcome {
 #[test]
 fn the_guides_secrets_come_from_key_vault_with_one_challenge_one_token_and_one_get_each() {
     let fake = shared();
-    let names = ["guide-db-password", "guide-redis-password", "guide-jwt-secret"];
+    let names = [
+        "guide-db-password",
+        "guide-redis-password",
+        "guide-jwt-secret",
+    ];
     let values = [DB_PASSWORD, REDIS_PASSWORD, JWT_SECRET];
     for (name, value) in names.iter().zip(values) {
         fake.plant(0, name, value, json!({}));
@@ -66,10 +70,24 @@ fn the_guides_secrets_come_from_key_vault_with_one_challenge_one_token_and_one_g
     assert_eq!(env["SAME_AGAIN"], DB_PASSWORD);
     // The launcher's credential never reaches the program.
     assert!(!env.contains_key("AZURE_CLIENT_SECRET"));
-    outcome.assert_stderr_no_leak(&[DB_PASSWORD, REDIS_PASSWORD, JWT_SECRET, "client-secret-of-client-guide", "fake-"]);
+    outcome.assert_stderr_no_leak(&[
+        DB_PASSWORD,
+        REDIS_PASSWORD,
+        JWT_SECRET,
+        "client-secret-of-client-guide",
+        "fake-",
+    ]);
     assert_eq!(count(fake, "get", &names, None), 3, "one GET per secret");
-    assert_eq!(count(fake, "challenge", &names, None), 1, "one challenge per vault");
-    assert_eq!(count(fake, "token", &[], Some("client-guide")), 1, "one token per launch");
+    assert_eq!(
+        count(fake, "challenge", &names, None),
+        1,
+        "one challenge per vault"
+    );
+    assert_eq!(
+        count(fake, "token", &[], Some("client-guide")),
+        1,
+        "one token per launch"
+    );
 }
 
 #[test]
@@ -77,8 +95,18 @@ fn json_keys_versions_and_a_second_vault() {
     let fake = shared();
     let first = fake.plant(0, "pinned-secret", "first-version-value-1234", json!({}));
     fake.plant(0, "pinned-secret", "second-version-value-5678", json!({}));
-    fake.plant(0, "json-secret", r#"{"user":"cronos","password":"json-password-value-99"}"#, json!({}));
-    fake.plant(1, "other-vault-secret", "value-from-the-other-vault", json!({}));
+    fake.plant(
+        0,
+        "json-secret",
+        r#"{"user":"cronos","password":"json-password-value-99"}"#,
+        json!({}),
+    );
+    fake.plant(
+        1,
+        "other-vault-secret",
+        "value-from-the-other-vault",
+        json!({}),
+    );
     let outcome = run_env(
         fake.launch_with_secret("client-versions"),
         &format!(
@@ -129,8 +157,7 @@ fn workload_identity_sends_the_federated_token_as_a_client_assertion() {
     );
     outcome.assert_code(0);
     assert_eq!(outcome.child_env()["WI"], "workload-identity-value-42");
-    outcome
-        .assert_stderr_no_leak(&["workload-identity-value-42", "federated-token-of-client-wi"]);
+    outcome.assert_stderr_no_leak(&["workload-identity-value-42", "federated-token-of-client-wi"]);
 }
 
 #[test]
@@ -138,7 +165,8 @@ fn the_tenant_comes_from_the_challenge_when_azure_tenant_id_is_unset() {
     let fake = shared();
     fake.plant(0, "tenantless", "tenant-from-challenge-value", json!({}));
     let outcome = run_env(
-        fake.launch_with_secret("client-tenantless").remove_env("AZURE_TENANT_ID"),
+        fake.launch_with_secret("client-tenantless")
+            .remove_env("AZURE_TENANT_ID"),
         "T=secret://tenantless\n",
     );
     outcome.assert_code(0);
@@ -153,7 +181,10 @@ fn a_broken_token_file_under_auto_reports_workload_identity_not_imds() {
         fake.launch()
             .env("AZURE_CLIENT_ID", "client-broken-file")
             .env("AZURE_TENANT_ID", TENANT)
-            .env("AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/azure/tokens/missing-token"),
+            .env(
+                "AZURE_FEDERATED_TOKEN_FILE",
+                "/var/run/secrets/azure/tokens/missing-token",
+            ),
         "X=secret://anything\n",
     );
     outcome.assert_code(125);
@@ -255,7 +286,10 @@ fn the_cli_flow_uses_az_account_get_access_token() {
     assert_eq!(outcome.child_env()["S"], "cli-value-2718");
     let args = std::fs::read_to_string(record.path().join("args")).unwrap();
     assert!(args.contains("account get-access-token"), "{args}");
-    assert!(args.contains("--scope https://vault.azure.net/.default"), "{args}");
+    assert!(
+        args.contains("--scope https://vault.azure.net/.default"),
+        "{args}"
+    );
 }
 
 #[test]
@@ -276,7 +310,10 @@ fn a_challenge_for_another_domain_gets_no_token_unless_the_check_is_off() {
 #[test]
 fn key_vault_errors_name_vault_secret_flow_and_fix() {
     let fake = shared();
-    let outcome = run_true(fake.launch_with_secret("client-errors"), "S=secret://never_stored\n");
+    let outcome = run_true(
+        fake.launch_with_secret("client-errors"),
+        "S=secret://never_stored\n",
+    );
     outcome.assert_code(125);
     outcome
         .assert_stderr_contains("secret \"never-stored\" not found")
@@ -286,15 +323,23 @@ fn key_vault_errors_name_vault_secret_flow_and_fix() {
 
     fake.plant(0, "rbac-denied", "rbac-value-1", json!({}));
     fake.fault("get", "rbac-denied", 403, "ForbiddenByRbac", 1);
-    let outcome = run_true(fake.launch_with_secret("client-errors"), "S=secret://rbac-denied\n");
+    let outcome = run_true(
+        fake.launch_with_secret("client-errors"),
+        "S=secret://rbac-denied\n",
+    );
     outcome.assert_code(125);
     outcome
         .assert_stderr_contains("Key Vault Secrets User")
-        .assert_stderr_contains("az role assignment create --role \"Key Vault Secrets User\" --assignee client-errors");
+        .assert_stderr_contains(
+            "az role assignment create --role \"Key Vault Secrets User\" --assignee client-errors",
+        );
 
     fake.plant(0, "firewalled", "firewall-value-1", json!({}));
     fake.fault("get", "firewalled", 403, "ForbiddenByFirewall", 1);
-    let outcome = run_true(fake.launch_with_secret("client-errors"), "S=secret://firewalled\n");
+    let outcome = run_true(
+        fake.launch_with_secret("client-errors"),
+        "S=secret://firewalled\n",
+    );
     outcome.assert_code(125);
     outcome
         .assert_stderr_contains("firewall")
@@ -305,9 +350,24 @@ fn key_vault_errors_name_vault_secret_flow_and_fix() {
 #[test]
 fn disabled_expired_and_not_yet_valid_versions_fail_closed_and_say_when() {
     let fake = shared();
-    fake.plant(0, "disabled-secret", "disabled-value-1", json!({"enabled": false}));
-    fake.plant(0, "expired-secret", "expired-value-1", json!({"exp": 1_700_000_000}));
-    fake.plant(0, "future-secret", "future-value-1", json!({"nbf": 4_102_444_800u64}));
+    fake.plant(
+        0,
+        "disabled-secret",
+        "disabled-value-1",
+        json!({"enabled": false}),
+    );
+    fake.plant(
+        0,
+        "expired-secret",
+        "expired-value-1",
+        json!({"exp": 1_700_000_000}),
+    );
+    fake.plant(
+        0,
+        "future-secret",
+        "future-value-1",
+        json!({"nbf": 4_102_444_800u64}),
+    );
     let outcome = run_true(
         fake.launch_with_secret("client-attributes"),
         "A=secret://disabled-secret\nB=secret://expired-secret\nC=secret://future-secret\n",
@@ -338,7 +398,11 @@ fn throttling_and_server_errors_are_retried_honouring_retry_after() {
     assert_eq!(outcome.child_env()["A"], "throttled-value-1");
     assert_eq!(outcome.child_env()["B"], "flaky-value-1");
     // Two Retry-After: 1 answers in a row.
-    assert!(started.elapsed() >= Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -354,9 +418,15 @@ fn a_slow_token_endpoint_is_given_up_on_at_the_deadline_and_a_dead_one_is_named(
         .run();
     outcome.assert_code(125);
     outcome
-        .assert_stderr_contains("cannot get a Key Vault token (client secret, client id client-slow)")
+        .assert_stderr_contains(
+            "cannot get a Key Vault token (client secret, client id client-slow)",
+        )
         .assert_stderr_contains(&fake.authority.replace("https://", ""));
-    assert!(started.elapsed() < Duration::from_secs(6), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
 
     fake.configure(json!({"token_delay": 0, "token_dead": true}));
     let outcome = fake
@@ -417,7 +487,12 @@ fn set_creates_only_with_create_then_writes_new_versions_that_get_and_check_read
         2
     );
 
-    fake.plant(0, "checked-secret", "checked-secret-value-12345678", json!({"exp": 4_102_444_800u64}));
+    fake.plant(
+        0,
+        "checked-secret",
+        "checked-secret-value-12345678",
+        json!({"exp": 4_102_444_800u64}),
+    );
     let outcome = launch()
         .file(".env.production", "CHECKED=secret://checked-secret\n")
         .args(["check"])
@@ -432,7 +507,12 @@ fn set_creates_only_with_create_then_writes_new_versions_that_get_and_check_read
 #[test]
 fn the_audit_event_carries_version_and_expiry_but_no_value() {
     let fake = shared();
-    let version = fake.plant(0, "audited", "audited-value-1234567", json!({"exp": 4_102_444_800u64}));
+    let version = fake.plant(
+        0,
+        "audited",
+        "audited-value-1234567",
+        json!({"exp": 4_102_444_800u64}),
+    );
     let outcome = fake
         .launch_with_secret("client-audit")
         .file(".env.production", "AUDITED=secret://audited\n")
@@ -478,7 +558,8 @@ fn microsofts_python_sdk_works_against_the_fake() {
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, "eyJ.sdk-federated-token.sig").unwrap();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/azure_sdk_check.py");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/azure_sdk_check.py");
     let output = std::process::Command::new("python3")
         .arg(&script)
         .env_clear()

@@ -298,7 +298,6 @@ pub fn utc(time: SystemTime) -> String {
     )
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,5 +314,4 @@ mod tests {
             "2000-02-29T00:00:00Z"
         );
     }
-
 }

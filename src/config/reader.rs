@@ -7,8 +7,8 @@ use serde_yaml_ng::{Mapping, Value};
 
 use super::settings::Settings;
 use super::{
-    AwsSettings, Config, ConfigError, ConfigOrigin, MANAGER_KEYS, SECRET_KEYS,
-    SECRETS, SECRETS_MANAGER, VAULT_AUTH_KEYS,
+    AwsSettings, Config, ConfigError, ConfigOrigin, MANAGER_KEYS, SECRET_KEYS, SECRETS,
+    SECRETS_MANAGER, VAULT_AUTH_KEYS,
 };
 use crate::duration::{BareUnit, parse_duration};
 use crate::env_vars::{self, CONFIG_OVERRIDE_PREFIX, Environment};

@@ -145,7 +145,9 @@ impl AzureFake {
 
     /// The vault's name as the fake keys it (its Host header).
     pub fn host(&self, vault: usize) -> String {
-        self.vaults[vault].trim_start_matches("https://").to_string()
+        self.vaults[vault]
+            .trim_start_matches("https://")
+            .to_string()
     }
 
     /// Plants a version of `name` in vault `vault` (0 or 1); returns its version id.
@@ -157,7 +159,13 @@ impl AzureFake {
         answer["version"].as_str().expect("version").to_string()
     }
 
-    pub fn set_attributes(&self, vault: usize, name: &str, version: Option<&str>, attributes: Value) {
+    pub fn set_attributes(
+        &self,
+        vault: usize,
+        name: &str,
+        version: Option<&str>,
+        attributes: Value,
+    ) {
         self.admin(
             "attributes",
             &json!({"vault": self.host(vault), "name": name, "version": version, "attributes": attributes}),
@@ -235,14 +243,18 @@ impl AzureFake {
     }
 
     fn admin(&self, action: &str, body: &Value) -> Value {
-        let (status, answer) = self.try_admin(action, body).expect("the Azure fake answers");
+        let (status, answer) = self
+            .try_admin(action, body)
+            .expect("the Azure fake answers");
         assert_eq!(status, 200, "{action} failed: {answer}");
         serde_json::from_str(&answer).expect("JSON")
     }
 
     fn try_admin(&self, action: &str, body: &Value) -> Option<(u16, String)> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.admin_port)).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .ok()?;
         let body = body.to_string();
         let request = format!(
             "POST /_admin/{action} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

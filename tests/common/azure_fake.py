@@ -52,11 +52,11 @@ STATE = {
     "token_dead": False,
     "imds_dead": False,
     "rate": None,  # GETs per second across all vaults
-    "retry_after": 1,
+    "retry_after": 1,  # the least Retry-After a throttled GET gets
     "counts": {},
     "page_size": 2,
 }
-BUCKET = {"tokens": 0.0, "last": time.monotonic()}
+BUCKET = {"tokens": 0.0, "last": time.monotonic(), "next_free": 0.0}
 
 
 def log(kind, **fields):
@@ -81,18 +81,21 @@ def take_fault(kind, name=None):
 
 
 def rate_limited():
-    """A token bucket of `rate` GETs per second (burst = one second's worth)."""
+    """A token bucket of `rate` GETs per second (burst = one second's worth). A refused request
+    gets the whole seconds until the queue of refused requests ahead of it has been served, as
+    its Retry-After; None when admitted."""
     with LOCK:
         rate = STATE["rate"]
         if not rate:
-            return False
+            return None
         now = time.monotonic()
         BUCKET["tokens"] = min(rate, BUCKET["tokens"] + (now - BUCKET["last"]) * rate)
         BUCKET["last"] = now
         if BUCKET["tokens"] >= 1:
             BUCKET["tokens"] -= 1
-            return False
-        return True
+            return None
+        BUCKET["next_free"] = max(now, BUCKET["next_free"]) + 1.0 / rate
+        return max(STATE["retry_after"], int(BUCKET["next_free"] - now + 0.999))
 
 
 def new_version_id():
@@ -188,10 +191,11 @@ class Handler(BaseHTTPRequestHandler):
         if method == "GET" and len(parts) in (2, 3):
             name = parts[1]
             version = parts[2] if len(parts) == 3 and parts[2] else None
-            if rate_limited():
+            retry_after = rate_limited()
+            if retry_after is not None:
                 log("throttled", vault=vault, name=name)
                 self.kv_error(429, "Throttled", "Request was not processed because too many requests were received.",
-                              headers={"Retry-After": str(STATE["retry_after"])})
+                              headers={"Retry-After": str(retry_after)})
                 return
             log("get", vault=vault, name=name, version=version)
             self.get_secret(vault, name, version)
@@ -420,6 +424,7 @@ class Handler(BaseHTTPRequestHandler):
                 if "rate" in body:
                     BUCKET["tokens"] = float(body["rate"] or 0)
                     BUCKET["last"] = time.monotonic()
+                    BUCKET["next_free"] = 0.0
             self.send(200, {})
         elif action == "client":
             with LOCK:

@@ -46,9 +46,8 @@ pub async fn token(
                     "copy the secret again from the app registration".into(),
                 )
             })?;
-            let tenant = tenant(flow, challenge).map_err(|(reason, hint)| {
-                failed(FetchErrorKind::Invalid, reason, hint)
-            })?;
+            let tenant = tenant(flow, challenge)
+                .map_err(|(reason, hint)| failed(FetchErrorKind::Invalid, reason, hint))?;
             let form = [
                 ("grant_type", "client_credentials"),
                 ("client_id", client_id.as_str()),
@@ -64,9 +63,8 @@ pub async fn token(
             token_file,
             ..
         } => {
-            let tenant = tenant(flow, challenge).map_err(|(reason, hint)| {
-                failed(FetchErrorKind::Invalid, reason, hint)
-            })?;
+            let tenant = tenant(flow, challenge)
+                .map_err(|(reason, hint)| failed(FetchErrorKind::Invalid, reason, hint))?;
             let bytes = bounded::read_regular_file_until(
                 token_file.clone(),
                 SECRET_FILE_LIMIT,
@@ -269,7 +267,10 @@ struct TokenError {
 /// Microsoft's texts, never credentials).
 fn access_token(answer: &Answer) -> Result<SecretString, String> {
     if answer.status == 200 {
-        return match answer.json::<TokenAnswer>().and_then(|token| token.access_token) {
+        return match answer
+            .json::<TokenAnswer>()
+            .and_then(|token| token.access_token)
+        {
             Some(token) if !token.is_empty() => Ok(SecretString::from(token)),
             _ => Err("answered 200 without an access_token".into()),
         };

@@ -50,11 +50,19 @@ impl Answer {
 #[derive(Debug)]
 pub enum Failure {
     /// No answer, or only 429/5xx, until the deadline (or the probe's limit).
-    Unreachable { reason: String, attempts: u32 },
+    Unreachable {
+        reason: String,
+        attempts: u32,
+    },
     /// TLS handshake or certificate problem: retrying cannot help.
-    Tls { reason: String },
+    Tls {
+        reason: String,
+    },
     /// A 3xx: followed by nobody, because it would carry the token elsewhere.
-    Redirect { status: u16, location: String },
+    Redirect {
+        status: u16,
+        location: String,
+    },
     TooLarge,
 }
 
@@ -186,7 +194,8 @@ impl Http {
                     let status = response.status().as_u16();
                     tracing::debug!(attempt, status, "Azure asked to retry");
                     // Clients told the same Retry-After instant spread over the next window.
-                    let wait = retry_after(response.headers()).unwrap_or_default() + backoff(attempt);
+                    let wait =
+                        retry_after(response.headers()).unwrap_or_default() + backoff(attempt);
                     (format!("kept answering {status}"), wait)
                 }
                 Ok(response) => return read(response).await,

@@ -168,7 +168,10 @@ impl AzureBackend {
     async fn read(&self, id: &SecretId) -> Result<Fetched, FetchError> {
         let bearer = self.authorize(id).await?;
         let _permit = self.permits.acquire().await.map_err(|_| {
-            FetchError::new(FetchErrorKind::Unavailable, "the Azure backend is shutting down")
+            FetchError::new(
+                FetchErrorKind::Unavailable,
+                "the Azure backend is shutting down",
+            )
         })?;
         let url = id.url();
         let flow = &self.settings.flow;

@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 
 use super::settings::vault_origin;
-use crate::backend::{FetchError, FetchErrorKind, Metadata};
 pub use crate::backend::utc;
+use crate::backend::{FetchError, FetchErrorKind, Metadata};
 use crate::reference::{Reference, Scheme};
 use crate::secret::SecretString;
 
@@ -272,19 +272,30 @@ mod tests {
         assert!(target(&reference("azure-kv://folder/name"), Some(VAULT)).is_err());
         assert!(target(&reference("secret://x"), None).is_err());
         assert!(target(&reference("secret://x?version=../x"), Some(VAULT)).is_err());
-        assert!(target(&reference(&format!("secret://{}", "a".repeat(128))), Some(VAULT)).is_err());
+        assert!(
+            target(
+                &reference(&format!("secret://{}", "a".repeat(128))),
+                Some(VAULT)
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn attributes_decide_whether_a_version_may_be_used() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000);
         let bundle = |attributes: &str| {
-            format!(r#"{{"value":"v","id":"https://x.vault.azure.net/secrets/n/abc123","attributes":{attributes}}}"#)
+            format!(
+                r#"{{"value":"v","id":"https://x.vault.azure.net/secrets/n/abc123","attributes":{attributes}}}"#
+            )
         };
-        let usable = version(bundle(r#"{"enabled":true,"updated":1493938410,"exp":2100000000}"#).as_bytes(), now)
-            .unwrap()
-            .ok()
-            .unwrap();
+        let usable = version(
+            bundle(r#"{"enabled":true,"updated":1493938410,"exp":2100000000}"#).as_bytes(),
+            now,
+        )
+        .unwrap()
+        .ok()
+        .unwrap();
         assert_eq!(usable.metadata.version.as_deref(), Some("abc123"));
         assert!(usable.metadata.expires.is_some());
         assert!(matches!(
@@ -292,11 +303,19 @@ mod tests {
             Err(Unusable::Disabled)
         ));
         assert!(matches!(
-            version(bundle(r#"{"enabled":true,"exp":1999999999}"#).as_bytes(), now).unwrap(),
+            version(
+                bundle(r#"{"enabled":true,"exp":1999999999}"#).as_bytes(),
+                now
+            )
+            .unwrap(),
             Err(Unusable::Expired(_))
         ));
         assert!(matches!(
-            version(bundle(r#"{"enabled":true,"nbf":2000000001}"#).as_bytes(), now).unwrap(),
+            version(
+                bundle(r#"{"enabled":true,"nbf":2000000001}"#).as_bytes(),
+                now
+            )
+            .unwrap(),
             Err(Unusable::NotYetValid(_))
         ));
         assert!(version(b"not json", now).is_err());

@@ -71,8 +71,12 @@ impl Flow {
                 client_id,
                 ..
             } => match client_id {
-                Some(id) => format!("managed identity via App Service endpoint {endpoint}, client id {id}"),
-                None => format!("managed identity via App Service endpoint {endpoint}, system-assigned"),
+                Some(id) => {
+                    format!("managed identity via App Service endpoint {endpoint}, client id {id}")
+                }
+                None => {
+                    format!("managed identity via App Service endpoint {endpoint}, system-assigned")
+                }
             },
             Flow::Imds {
                 base, client_id, ..
@@ -187,7 +191,10 @@ fn select_flow(settings: &AzureSettings, env: &Environment) -> Result<Flow, Prob
                 ("workload_identity", "AZURE_FEDERATED_TOKEN_FILE is set")
             } else if env.get("IDENTITY_ENDPOINT").is_some() && env.get("IDENTITY_HEADER").is_some()
             {
-                ("managed_identity", "IDENTITY_ENDPOINT and IDENTITY_HEADER are set")
+                (
+                    "managed_identity",
+                    "IDENTITY_ENDPOINT and IDENTITY_HEADER are set",
+                )
             } else {
                 ("managed_identity", "no other credential is configured")
             }
