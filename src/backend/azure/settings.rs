@@ -282,6 +282,44 @@ fn non_empty(env: &Environment, name: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn flow(auth: Option<&str>, vars: &[(&str, &str)]) -> Result<Flow, Problem> {
+        let settings = AzureSettings {
+            vault_url: None,
+            auth: auth.map(str::to_string),
+            max_concurrency: 16,
+            verify_challenge_resource: true,
+            imds_timeout: Duration::from_secs(2),
+        };
+        let env = Environment::from_vars(
+            vars.iter()
+                .map(|(name, value)| ((*name).into(), (*value).into())),
+        );
+        select_flow(&settings, &env)
+    }
+
+    #[test]
+    fn auto_selects_exactly_one_flow_in_the_documented_order() {
+        let workload = [
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_FEDERATED_TOKEN_FILE", "/t"),
+            ("IDENTITY_ENDPOINT", "http://localhost:1/msi"),
+            ("IDENTITY_HEADER", "h"),
+        ];
+        assert!(matches!(flow(None, &workload), Ok(Flow::WorkloadIdentity { .. })));
+        let mut with_secret = workload.to_vec();
+        with_secret.push(("AZURE_CLIENT_SECRET", "s"));
+        assert!(matches!(flow(None, &with_secret), Ok(Flow::ClientSecret { .. })));
+        assert!(matches!(flow(None, &workload[2..]), Ok(Flow::AppService { .. })));
+        match flow(None, &[]) {
+            Ok(Flow::Imds { base, .. }) => assert_eq!(base.as_str(), "http://169.254.169.254/"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(flow(Some("cli"), &with_secret), Ok(Flow::Cli { .. })));
+        // The selected flow's own error: a client secret without a client id.
+        let error = flow(None, &[("AZURE_CLIENT_SECRET", "s")]).unwrap_err();
+        assert!(error.message.contains("AZURE_CLIENT_ID"), "{error}");
+    }
+
     #[test]
     fn vault_urls_become_origins() {
         assert_eq!(
