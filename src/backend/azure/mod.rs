@@ -46,6 +46,8 @@ use crate::reference::Reference;
 use crate::secret::SecretString;
 
 type Shared<T> = Arc<OnceCell<Result<T, FetchError>>>;
+/// The tenant (when known) and the scope a token is for.
+type Audience = (Option<String>, String);
 
 pub struct AzureBackend {
     settings: Resolved,
@@ -54,7 +56,7 @@ pub struct AzureBackend {
     /// Per vault origin: the bearer header for it (after its challenge).
     vaults: Mutex<HashMap<String, Shared<HeaderValue>>>,
     /// Per tenant and scope: one token per launch.
-    tokens: Mutex<HashMap<(Option<String>, String), Shared<HeaderValue>>>,
+    tokens: Mutex<HashMap<Audience, Shared<HeaderValue>>>,
 }
 
 impl AzureBackend {

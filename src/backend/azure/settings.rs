@@ -305,16 +305,28 @@ mod tests {
             ("IDENTITY_ENDPOINT", "http://localhost:1/msi"),
             ("IDENTITY_HEADER", "h"),
         ];
-        assert!(matches!(flow(None, &workload), Ok(Flow::WorkloadIdentity { .. })));
+        assert!(matches!(
+            flow(None, &workload),
+            Ok(Flow::WorkloadIdentity { .. })
+        ));
         let mut with_secret = workload.to_vec();
         with_secret.push(("AZURE_CLIENT_SECRET", "s"));
-        assert!(matches!(flow(None, &with_secret), Ok(Flow::ClientSecret { .. })));
-        assert!(matches!(flow(None, &workload[2..]), Ok(Flow::AppService { .. })));
+        assert!(matches!(
+            flow(None, &with_secret),
+            Ok(Flow::ClientSecret { .. })
+        ));
+        assert!(matches!(
+            flow(None, &workload[2..]),
+            Ok(Flow::AppService { .. })
+        ));
         match flow(None, &[]) {
             Ok(Flow::Imds { base, .. }) => assert_eq!(base.as_str(), "http://169.254.169.254/"),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(flow(Some("cli"), &with_secret), Ok(Flow::Cli { .. })));
+        assert!(matches!(
+            flow(Some("cli"), &with_secret),
+            Ok(Flow::Cli { .. })
+        ));
         // The selected flow's own error: a client secret without a client id.
         let error = flow(None, &[("AZURE_CLIENT_SECRET", "s")]).unwrap_err();
         assert!(error.message.contains("AZURE_CLIENT_ID"), "{error}");
