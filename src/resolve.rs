@@ -175,7 +175,8 @@ fn audit(resolution: &Resolution) -> Result<(), Problem> {
             reference = %read.reference,
             source = %read.source,
             location = %read.location,
-            version = read.metadata.version.as_deref().unwrap_or("-"),
+            version = read.metadata.version.as_deref(),
+            expires = read.metadata.expires.map(crate::backend::utc).as_deref(),
             "secret read"
         );
     }

@@ -78,6 +78,7 @@ fn unset_variable_in_config_names_file_key_and_variable() {
 }
 
 #[test]
+#[cfg(not(feature = "azure"))]
 fn selecting_a_backend_not_built_yet_is_a_clear_error() {
     Launch::with_required()
         .remove_env("CRONOS_AI_API_KEY")
@@ -86,6 +87,19 @@ fn selecting_a_backend_not_built_yet_is_a_clear_error() {
         .run()
         .assert_code(125)
         .assert_stderr_contains("the azure_key_vault backend is not available in this build");
+}
+
+#[test]
+#[cfg(feature = "azure")]
+fn azure_key_vault_without_a_vault_url_says_where_to_set_it() {
+    Launch::with_required()
+        .remove_env("CRONOS_AI_API_KEY")
+        .env("CRONOS_SECRETS_BACKEND", "azure_key_vault")
+        .args(["run", "--", "true"])
+        .run()
+        .assert_code(125)
+        .assert_stderr_contains("secret://api_key: no Key Vault is configured")
+        .assert_stderr_contains("AZURE_KEY_VAULT_URL");
 }
 
 #[test]

@@ -32,6 +32,7 @@ fn every_kubernetes_manifest_validates_against_the_schema() {
     let mut manifests = Vec::new();
     yaml_files(&repo().join("examples/kubernetes"), &mut manifests);
     assert!(manifests.len() >= 6, "{manifests:?}");
+    manifests.push(repo().join("examples/azure/aks-workload-identity.yaml"));
     let paths: Vec<&Path> = manifests.iter().map(PathBuf::as_path).collect();
     kubernetes_validate(&paths);
 }

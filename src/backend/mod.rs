@@ -3,9 +3,13 @@
 
 #[cfg(feature = "aws")]
 mod aws;
+#[cfg(feature = "azure")]
+mod azure;
 mod env;
 mod file;
 mod json_key;
+#[cfg(any(feature = "vault", feature = "azure"))]
+mod retry;
 #[cfg(feature = "vault")]
 mod vault;
 
@@ -87,6 +91,8 @@ impl fmt::Display for Source {
 pub struct Metadata {
     pub version: Option<String>,
     pub updated: Option<SystemTime>,
+    /// When the version stops being valid (Key Vault's `exp`).
+    pub expires: Option<SystemTime>,
 }
 
 #[derive(Debug, Clone)]
@@ -189,7 +195,7 @@ pub trait Backend: Send + Sync {
             FetchErrorKind::Unsupported,
             format!("the {} backend cannot store {reference}", self.source()),
         )
-        .with_hint("store it where it is read from, or configure a backend that can (vault, aws_secrets_manager)"))
+        .with_hint("store it where it is read from, or configure a backend that can (vault, aws_secrets_manager, azure_key_vault)"))
     }
 
     /// Called once after a launch's reads, before exec: release what the backend holds
@@ -228,6 +234,8 @@ impl Backends {
                 Source::Vault => Arc::new(vault::VaultBackend::build(context).await?),
                 #[cfg(feature = "aws")]
                 Source::AwsSecretsManager => Arc::new(AwsBackend::connect(context).await?),
+                #[cfg(feature = "azure")]
+                Source::AzureKeyVault => Arc::new(azure::AzureBackend::build(context)?),
                 #[allow(unreachable_patterns)] // which sources remain depends on the features built
                 _ => return Err(not_built(source)),
             };
@@ -255,6 +263,9 @@ pub fn planned_location(reference: &Reference, config: &Config) -> String {
         Source::Vault => vault::location(reference, &config.vault),
         #[cfg(feature = "aws")]
         Source::AwsSecretsManager => aws::location(reference, &config.aws.prefix),
+        #[cfg(feature = "azure")]
+        Source::AzureKeyVault => azure::planned_location(reference, config),
+        #[allow(unreachable_patterns)] // which sources remain depends on the features built
         _ => reference.to_string(),
     }
 }
@@ -267,4 +278,55 @@ fn not_built(source: Source) -> Problem {
     .with_hint(
         "use the env backend (secrets_manager.enabled: false) with env://, file:// or plain values",
     )
+}
+
+/// `2026-11-29T13:47:48Z`: times in messages, audit events and `check`.
+pub fn utc(time: SystemTime) -> String {
+    let seconds = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|duration| duration.as_secs() as i64)
+        .unwrap_or(0);
+    let days = seconds.div_euclid(86_400);
+    let of_day = seconds.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        of_day / 3_600,
+        of_day % 3_600 / 60,
+        of_day % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn times_print_in_utc() {
+        assert_eq!(utc(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            utc(SystemTime::UNIX_EPOCH + Duration::from_secs(1_493_938_410)),
+            "2017-05-04T22:53:30Z"
+        );
+        assert_eq!(
+            utc(SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
+    }
 }

@@ -21,6 +21,8 @@ struct Row {
     version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     age: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<String>,
     status: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     problems: Vec<String>,
@@ -62,6 +64,7 @@ fn plan_rows(prepared: &Prepared) -> (Vec<Row>, bool) {
                 length: None,
                 version: None,
                 age: None,
+                expires: None,
                 status: "planned",
                 problems: Vec::new(),
             }
@@ -103,6 +106,11 @@ fn checked_rows(prepared: &Prepared, settings: &LaunchSettings) -> Result<(Vec<R
             length: var.value.as_ref().ok().map(|value| value.char_len()),
             version: metadata.and_then(|read| read.metadata.version.clone()),
             age: metadata.and_then(|read| read.metadata.updated).map(age),
+            expires: var
+                .reads
+                .iter()
+                .find_map(|read| read.metadata.expires)
+                .map(backend::utc),
             status: match worst {
                 None => "ok",
                 Some(Severity::Warning) => "warning",
@@ -141,6 +149,7 @@ fn missing_row(variable: &str, source: String, problems: Vec<String>) -> Row {
         length: None,
         version: None,
         age: None,
+        expires: None,
         status: "missing",
         problems,
     }
@@ -159,8 +168,10 @@ fn age(updated: SystemTime) -> String {
 }
 
 fn print_table(rows: &[Row]) {
-    let headers = ["VARIABLE", "SOURCE", "LENGTH", "VERSION", "AGE", "STATUS"];
-    let cells: Vec<[String; 6]> = rows
+    let headers = [
+        "VARIABLE", "SOURCE", "LENGTH", "VERSION", "AGE", "EXPIRES", "STATUS",
+    ];
+    let cells: Vec<[String; 7]> = rows
         .iter()
         .map(|row| {
             [
@@ -171,6 +182,7 @@ fn print_table(rows: &[Row]) {
                     .unwrap_or_else(|| "-".into()),
                 row.version.clone().unwrap_or_else(|| "-".into()),
                 row.age.clone().unwrap_or_else(|| "-".into()),
+                row.expires.clone().unwrap_or_else(|| "-".into()),
                 row.status.to_string(),
             ]
         })

@@ -87,10 +87,16 @@ pub struct AwsSettings {
     pub endpoint_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AzureSettings {
-    #[allow(dead_code)] // read by the Azure Key Vault backend (issue 10), merged separately
     pub vault_url: Option<String>,
+    /// `azure_auth`: auto, client_secret, workload_identity, managed_identity or cli.
+    pub auth: Option<String>,
+    pub max_concurrency: usize,
+    /// `azure_verify_challenge_resource`: the 401 challenge's resource must match the vault host.
+    pub verify_challenge_resource: bool,
+    /// `azure_imds_timeout`: how long the IMDS endpoint may take to answer at all.
+    pub imds_timeout: std::time::Duration,
 }
 
 /// The validated settings a launch runs with.
@@ -99,7 +105,6 @@ pub struct Config {
     pub backend: BackendKind,
     pub vault: VaultSettings,
     pub aws: AwsSettings,
-    #[allow(dead_code)] // read by the Azure Key Vault backend (issue 10), merged separately
     pub azure: AzureSettings,
     pub secrets: Vec<RequiredSecret>,
 }
@@ -127,6 +132,10 @@ pub(crate) const MANAGER_KEYS: &[&str] = &[
     "aws_prefix",
     "aws_endpoint_url",
     "azure_vault_url",
+    "azure_auth",
+    "azure_max_concurrency",
+    "azure_verify_challenge_resource",
+    "azure_imds_timeout",
 ];
 pub(crate) const VAULT_AUTH_KEYS: &[&str] = &[
     "method",

@@ -8,8 +8,8 @@ use serde_yaml_ng::{Mapping, Value};
 use super::document::Document;
 use super::typed_mapping::TypedMapping;
 use super::{
-    AwsSettings, AzureSettings, Config, ConfigError, ConfigOrigin, MANAGER_KEYS, SECRET_KEYS,
-    SECRETS, SECRETS_MANAGER, VAULT_AUTH_KEYS,
+    AwsSettings, Config, ConfigError, ConfigOrigin, MANAGER_KEYS, SECRET_KEYS, SECRETS,
+    SECRETS_MANAGER, VAULT_AUTH_KEYS,
 };
 use crate::duration::{BareUnit, parse_duration};
 use crate::env_vars::{self, CONFIG_OVERRIDE_PREFIX, Environment};
@@ -88,9 +88,7 @@ impl ConfigReader<'_> {
                 .unwrap_or_else(|| "cronos-ai".into()),
             endpoint_url: settings.string("aws_endpoint_url")?,
         };
-        let azure = AzureSettings {
-            vault_url: settings.string("azure_vault_url")?,
-        };
+        let azure = settings.azure()?;
         let secrets = match root.get(SECRETS) {
             None => schema::cronos_ai_defaults(),
             Some(value) => self.secrets(value)?,

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use serde_yaml_ng::{Mapping, Value};
 
 use super::document::Document;
-use super::{BackendKind, ConfigError, VAULT_AUTH_KEYS, VaultAuthSettings, VaultSettings};
+use super::{
+    AzureSettings, BackendKind, ConfigError, VAULT_AUTH_KEYS, VaultAuthSettings, VaultSettings,
+};
+use crate::duration::{BareUnit, parse_duration};
 use crate::env_vars::Environment;
 use crate::expand::{self, ExpandError, Found, Lookup, Piece};
 use crate::placeholder::{self, Syntax};
@@ -207,6 +210,67 @@ impl TypedMapping<'_> {
             max_concurrency,
             revoke_token: self.boolean("vault_revoke_token")?.unwrap_or(false),
             auth,
+        })
+    }
+}
+
+impl TypedMapping<'_> {
+    pub(super) fn azure(&self) -> Result<AzureSettings, ConfigError> {
+        let auth = match self.string("azure_auth")? {
+            None => None,
+            Some(text) => {
+                let normalized = text.trim().to_ascii_lowercase().replace('-', "_");
+                const FLOWS: [&str; 5] = [
+                    "auto",
+                    "client_secret",
+                    "workload_identity",
+                    "managed_identity",
+                    "cli",
+                ];
+                if !FLOWS.contains(&normalized.as_str()) {
+                    let hint = match nearest(&normalized, &FLOWS) {
+                        Some(candidate) => format!("did you mean \"{candidate}\"?"),
+                        None => format!("valid values: {}", FLOWS.join(", ")),
+                    };
+                    return Err(self.error(
+                        "azure_auth",
+                        "unknown Azure credential flow (the value is not shown, in case it is a credential pasted into the wrong setting)",
+                        Some(hint),
+                    ));
+                }
+                Some(normalized)
+            }
+        };
+        let max_concurrency = match self.integer("azure_max_concurrency")? {
+            None => 16,
+            Some(0) => {
+                return Err(self.error("azure_max_concurrency", "expected at least 1", None));
+            }
+            Some(count) => count as usize,
+        };
+        let imds_timeout = match self.string("azure_imds_timeout")? {
+            None => std::time::Duration::from_secs(2),
+            Some(text) => parse_duration(&text, BareUnit::Seconds)
+                .ok()
+                .filter(|duration| !duration.is_zero() && duration.as_secs() <= 300)
+                .ok_or_else(|| {
+                    self.error(
+                        "azure_imds_timeout",
+                        "expected a duration from 1ms to 5m, like 500ms or 2s",
+                        None,
+                    )
+                })?,
+        };
+        Ok(AzureSettings {
+            vault_url: self
+                .string("azure_vault_url")?
+                .filter(|text| !text.is_empty()),
+            auth,
+            max_concurrency,
+            verify_challenge_resource: self
+                .boolean("azure_verify_challenge_resource")?
+                .unwrap_or(true),
+            imds_timeout,
         })
     }
 }

@@ -1,6 +1,8 @@
 //! A launch in a temporary directory, with files, environment and arguments, run as a user would.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+#[cfg(feature = "azure")]
+pub mod azure;
 pub mod deadline;
 pub mod fake_http;
 pub mod moto;

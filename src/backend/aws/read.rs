@@ -252,6 +252,7 @@ fn version(
         metadata: Metadata {
             version: version_id,
             updated: created.and_then(|date| SystemTime::try_from(date).ok()),
+            expires: None,
         },
     }
 }

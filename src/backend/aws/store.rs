@@ -118,6 +118,6 @@ impl Store<'_> {
 fn written(version_id: Option<String>) -> Metadata {
     Metadata {
         version: version_id,
-        updated: None,
+        ..Metadata::default()
     }
 }

@@ -17,8 +17,9 @@ use super::address::{display_address, warn_if_plaintext};
 pub use super::failure::HttpFailure;
 use super::failure::refused_redirect;
 use super::redirect;
-use super::retry::{backoff, is_retryable, retry_after};
 use super::settings::EffectiveSettings;
+pub use crate::backend::retry::{backoff, chain};
+use crate::backend::retry::{is_retryable, is_tls, retry_after};
 use crate::bounded::{self, RESPONSE_LIMIT};
 use crate::problem::Problem;
 use crate::secret::SecretString;
@@ -296,34 +297,6 @@ async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, HttpFailu
             }
         }
     }
-}
-
-fn is_tls(error: &reqwest::Error) -> bool {
-    let text = chain(error).to_ascii_lowercase();
-    [
-        "certificate",
-        "tls",
-        "handshake",
-        "unknownissuer",
-        "invalid peer",
-    ]
-    .iter()
-    .any(|needle| text.contains(needle))
-}
-
-/// An error and its sources, joined: reqwest's top-level message alone says little.
-pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        let inner_text = inner.to_string();
-        if !text.contains(&inner_text) {
-            text.push_str(": ");
-            text.push_str(&inner_text);
-        }
-        source = inner.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -178,6 +178,7 @@ fn version_metadata(object: &Value) -> Metadata {
             .get("created_time")
             .and_then(Value::as_str)
             .and_then(parse_rfc3339),
+        expires: None,
     }
 }
 

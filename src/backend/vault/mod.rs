@@ -15,7 +15,6 @@ mod http;
 mod kv;
 mod path;
 mod redirect;
-mod retry;
 mod settings;
 mod target;
 

@@ -1,5 +1,6 @@
-//! When a Vault request is tried again, and after how long: exponential backoff with full
-//! jitter, for throttling and server errors (honouring Retry-After) and lost connections.
+//! Retrying HTTP requests to secrets servers (Vault, Key Vault and its token endpoints):
+//! which answers are worth another attempt, how long to wait, and error texts that include
+//! their causes.
 
 use std::time::Duration;
 
@@ -14,8 +15,8 @@ pub fn is_retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
 }
 
-/// `Retry-After` in seconds, as Vault's rate-limit quotas and proxies in front of Vault send
-/// it (OpenBao 2.x sends none), capped at a minute.
+/// `Retry-After` in seconds, as Vault's rate-limit quotas, proxies in front of Vault and Key
+/// Vault send it (OpenBao 2.x sends none), capped at a minute.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     let seconds: f64 = value.trim().parse().ok()?;
@@ -28,6 +29,34 @@ pub fn backoff(attempt: u32) -> Duration {
         .saturating_mul(1u32 << attempt.min(16))
         .min(MAX_BACKOFF);
     duration_up_to(ceiling)
+}
+
+pub fn is_tls(error: &reqwest::Error) -> bool {
+    let text = chain(error).to_ascii_lowercase();
+    [
+        "certificate",
+        "tls",
+        "handshake",
+        "unknownissuer",
+        "invalid peer",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
+}
+
+/// An error and its sources, joined: reqwest's top-level message alone says little.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let inner_text = inner.to_string();
+        if !text.contains(&inner_text) {
+            text.push_str(": ");
+            text.push_str(&inner_text);
+        }
+        source = inner.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -1,0 +1,408 @@
+//! Azure Key Vault: `secret://NAME` (`_` → `-`) and `azure-kv://[VAULT-HOST/]NAME` with
+//! `#KEY` and `?version=`, any number of vaults per launch, one credential flow per launch.
+//!
+//! A launch is one burst: per vault, one unauthenticated request elicits the 401 challenge
+//! (tenant and scope, as the Azure SDKs learn them), one token per tenant and scope, then
+//! every distinct (vault, name, version) is read once, concurrently, at most
+//! `azure_max_concurrency` in flight. Key Vault has no batch read: N secrets are N GETs.
+//!
+//! A small client on the reqwest stack the Vault backend already uses, not Microsoft's
+//! `azure_identity` / `azure_security_keyvault_secrets` crates: those bring `azure_core` and
+//! its own HTTP pipeline into a binary that must stay under 12 MB, their
+//! `ManagedIdentityCredential` has no IMDS address override (tests must never reach
+//! 169.254.169.254) and ignores `AZURE_CLIENT_ID`, and they have no env-driven credential
+//! selection, which is the part users need (see src/backend/azure/settings.rs).
+
+mod challenge;
+mod credential;
+mod errors;
+mod http;
+mod secret;
+mod settings;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use futures::future::join_all;
+use reqwest::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
+use tokio::sync::{Mutex, OnceCell, Semaphore};
+
+use self::challenge::Challenge;
+use self::errors::Doing;
+use self::http::{Http, Patience};
+use self::secret::{SecretId, Target};
+use self::settings::Resolved;
+use super::json_key::{json_field, key_hint};
+use super::{
+    Answers, Backend, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source,
+    StoreOptions,
+};
+use crate::config::Config;
+use crate::problem::Problem;
+use crate::reference::Reference;
+use crate::secret::SecretString;
+
+type Shared<T> = Arc<OnceCell<Result<T, FetchError>>>;
+/// The tenant (when known) and the scope a token is for.
+type Audience = (Option<String>, String);
+
+pub struct AzureBackend {
+    settings: Resolved,
+    http: Http,
+    permits: Semaphore,
+    /// Per vault origin: the bearer header for it (after its challenge).
+    vaults: Mutex<HashMap<String, Shared<HeaderValue>>>,
+    /// Per tenant and scope: one token per launch.
+    tokens: Mutex<HashMap<Audience, Shared<HeaderValue>>>,
+}
+
+impl AzureBackend {
+    pub fn build(context: &BuildContext<'_>) -> Result<AzureBackend, Problem> {
+        let settings = settings::resolve(&context.config.azure, context.env)?;
+        let http = Http::new(context.env, context.deadline, settings.max_concurrency)?;
+        Ok(AzureBackend {
+            permits: Semaphore::new(settings.max_concurrency),
+            settings,
+            http,
+            vaults: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn target(&self, reference: &Reference) -> Result<Target, FetchError> {
+        secret::target(reference, self.settings.vault.as_deref())
+    }
+
+    /// The `Authorization` header for `probe`'s vault: its challenge, then a token.
+    async fn authorize(&self, probe: &SecretId) -> Result<HeaderValue, FetchError> {
+        let cell = self
+            .vaults
+            .lock()
+            .await
+            .entry(probe.vault.clone())
+            .or_default()
+            .clone();
+        cell.get_or_init(|| async {
+            let challenge = self.challenge(probe).await?;
+            if let Err(mismatch) = challenge.verify(probe.host()) {
+                if self.settings.verify_challenge_resource {
+                    return Err(FetchError::new(
+                        FetchErrorKind::Denied,
+                        format!(
+                            "vault {}: {mismatch}; no token is requested for a vault outside the resource's domain",
+                            probe.vault
+                        ),
+                    )
+                    .with_hint("use the vault's real URL (https://NAME.vault.azure.net, .vault.azure.cn, .vault.usgovcloudapi.net); for a private endpoint under another name set secrets_manager.azure_verify_challenge_resource: false"));
+                }
+                tracing::warn!(vault = %probe.vault, "{mismatch} (accepted: azure_verify_challenge_resource is false)");
+            }
+            self.token(&challenge).await
+        })
+        .await
+        .clone()
+    }
+
+    /// One unauthenticated GET, without a body, as the SDKs send it: Key Vault answers 401
+    /// with its challenge.
+    async fn challenge(&self, probe: &SecretId) -> Result<Challenge, FetchError> {
+        let url = probe.url();
+        let answer = self
+            .http
+            .send(|client| client.get(&url), Patience::Deadline)
+            .await
+            .map_err(|failure| {
+                errors::unreachable(&failure, probe, &self.settings.flow, Doing::Reading)
+            })?;
+        let header = answer.header(WWW_AUTHENTICATE.as_str()).unwrap_or("");
+        match (answer.status, Challenge::parse(header)) {
+            (401, Some(challenge)) => Ok(challenge),
+            (status, _) => Err(FetchError::new(
+                FetchErrorKind::Invalid,
+                format!(
+                    "vault {}: expected Key Vault's 401 challenge (WWW-Authenticate: Bearer authorization=…, resource=…) to an unauthenticated request, got {status}",
+                    probe.vault
+                ),
+            )
+            .with_hint("check that secrets_manager.azure_vault_url (or the azure-kv:// host) is a Key Vault URL")),
+        }
+    }
+
+    async fn token(&self, challenge: &Challenge) -> Result<HeaderValue, FetchError> {
+        let tenant = self
+            .settings
+            .flow
+            .tenant()
+            .map(str::to_string)
+            .or_else(|| challenge.tenant.clone());
+        let cell = self
+            .tokens
+            .lock()
+            .await
+            .entry((tenant, challenge.scope.clone()))
+            .or_default()
+            .clone();
+        cell.get_or_init(|| async {
+            let token = credential::token(&self.http, &self.settings, challenge).await?;
+            tracing::debug!(credential = %self.settings.flow.describe(), "got a Key Vault token");
+            let mut bearer = SecretString::from("Bearer ");
+            bearer.push_bytes(token.expose());
+            let mut header = HeaderValue::from_bytes(bearer.expose()).map_err(|_| {
+                FetchError::new(
+                    FetchErrorKind::Invalid,
+                    "the token holds characters not allowed in an HTTP header",
+                )
+            })?;
+            header.set_sensitive(true);
+            Ok(header)
+        })
+        .await
+        .clone()
+    }
+
+    async fn read(&self, id: &SecretId) -> Result<Fetched, FetchError> {
+        let bearer = self.authorize(id).await?;
+        let _permit = self.permits.acquire().await.map_err(|_| {
+            FetchError::new(
+                FetchErrorKind::Unavailable,
+                "the Azure backend is shutting down",
+            )
+        })?;
+        let url = id.url();
+        let flow = &self.settings.flow;
+        let answer = self
+            .http
+            .send(
+                |client| client.get(&url).header(AUTHORIZATION, bearer.clone()),
+                Patience::Deadline,
+            )
+            .await
+            .map_err(|failure| errors::unreachable(&failure, id, flow, Doing::Reading))?;
+        if answer.status != 200 {
+            return Err(errors::explain(&answer, id, flow, Doing::Reading));
+        }
+        match secret::version(&answer.body, SystemTime::now()) {
+            Ok(Ok(version)) => Ok(Fetched {
+                value: version.value,
+                metadata: version.metadata,
+            }),
+            Ok(Err(why)) => Err(errors::unusable(&why, id, flow, None)),
+            Err(reason) => Err(FetchError::new(
+                FetchErrorKind::Invalid,
+                format!("vault {}, secret \"{}\": {reason}", id.vault, id.name),
+            )
+            .with_hint("check that the URL points at Key Vault")),
+        }
+    }
+}
+
+#[async_trait]
+impl Backend for AzureBackend {
+    fn source(&self) -> Source {
+        Source::AzureKeyVault
+    }
+
+    fn location(&self, reference: &Reference) -> String {
+        match self.target(reference) {
+            Ok(target) => describe(&target),
+            Err(_) => reference.to_string(),
+        }
+    }
+
+    async fn fetch(&self, references: &[Reference]) -> Answers {
+        let mut answers = Answers::new();
+        let mut wanted: BTreeMap<(String, String, Option<String>), Vec<(&Reference, Target)>> =
+            BTreeMap::new();
+        for reference in references {
+            match self.target(reference) {
+                Ok(target) => wanted
+                    .entry(target.id.read_key())
+                    .or_default()
+                    .push((reference, target)),
+                Err(error) => {
+                    answers.insert(reference.clone(), Err(error));
+                }
+            }
+        }
+        // Two spellings of one secret (`db_password` and `db-password`, `DB` and `db`) are a
+        // mistake the user must see: Key Vault cannot tell them apart.
+        wanted.retain(|_, readers| {
+            let spellings: BTreeSet<&str> =
+                readers.iter().map(|(_, target)| target.written.as_str()).collect();
+            if spellings.len() < 2 {
+                return true;
+            }
+            let names: Vec<String> = readers
+                .iter()
+                .map(|(reference, _)| reference.to_string())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let id = &readers[0].1.id;
+            for (reference, _) in readers.iter() {
+                answers.insert(
+                    (*reference).clone(),
+                    Err(FetchError::new(
+                        FetchErrorKind::Invalid,
+                        format!(
+                            "{} {} name the Key Vault secret \"{}\" in {} (Key Vault names are case-insensitive, and secret:// maps _ to -)",
+                            names.join(" and "),
+                            if names.len() == 2 { "both" } else { "all" },
+                            id.name.to_ascii_lowercase(),
+                            id.vault
+                        ),
+                    )
+                    .with_hint("write every reference to this secret the same way"),
+                    ),
+                );
+            }
+            false
+        });
+        tracing::debug!(
+            references = references.len(),
+            secret_versions = wanted.len(),
+            "reading from Azure Key Vault"
+        );
+        let reads = join_all(wanted.values().map(|readers| async move {
+            let id = &readers[0].1.id;
+            (readers, self.read(id).await)
+        }))
+        .await;
+        for (readers, result) in reads {
+            for (reference, target) in readers {
+                let answer = match (&result, &target.key) {
+                    (Ok(fetched), None) => Ok(fetched.clone()),
+                    (Ok(fetched), Some(key)) => json_field(&fetched.value, key)
+                        .map(|value| Fetched {
+                            value,
+                            metadata: fetched.metadata.clone(),
+                        })
+                        .map_err(|problem| {
+                            FetchError::new(
+                                FetchErrorKind::NotFound,
+                                format!("{}: {problem}", describe(target)),
+                            )
+                            .with_hint(key_hint(&fetched.value))
+                        }),
+                    (Err(error), _) => Err(error.clone()),
+                };
+                answers.insert((*reference).clone(), answer);
+            }
+        }
+        answers
+    }
+
+    async fn store(
+        &self,
+        reference: &Reference,
+        value: &SecretString,
+        options: StoreOptions,
+    ) -> Result<Metadata, FetchError> {
+        let target = self.target(reference)?;
+        let location = describe(&target);
+        let invalid = |problem: &str, hint: &str| {
+            FetchError::new(FetchErrorKind::Invalid, format!("{location}: {problem}"))
+                .with_hint(hint.to_string())
+        };
+        if target.key.is_some() {
+            return Err(invalid(
+                "set writes a whole secret, not one #KEY of it",
+                "pipe the whole JSON object to set, with the reference's #KEY removed",
+            ));
+        }
+        if target.id.version.is_some() {
+            return Err(invalid(
+                "set writes a new version, which takes no ?version",
+                "remove ?version= from the reference",
+            ));
+        }
+        let text = value.expose_str().ok_or_else(|| {
+            invalid(
+                "Key Vault secrets are text, and the value is not UTF-8",
+                "base64-encode binary data before storing it",
+            )
+        })?;
+        let id = &target.id;
+        let flow = &self.settings.flow;
+        let bearer = self.authorize(id).await?;
+        if !options.create {
+            let url = id.url();
+            let answer = self
+                .http
+                .send(
+                    |client| client.get(&url).header(AUTHORIZATION, bearer.clone()),
+                    Patience::Deadline,
+                )
+                .await
+                .map_err(|failure| errors::unreachable(&failure, id, flow, Doing::Writing))?;
+            let (code, _) = errors::error_of(&answer);
+            match answer.status {
+                200 => {}
+                403 if code == "SecretDisabled" => {}
+                404 => {
+                    return Err(FetchError::new(
+                        FetchErrorKind::NotFound,
+                        format!(
+                            "secret \"{}\" does not exist in vault {} (credential: {})",
+                            id.name,
+                            id.vault,
+                            flow.describe()
+                        ),
+                    )
+                    .with_hint("pass --create to create it, or check the name and secrets_manager.azure_vault_url"));
+                }
+                _ => return Err(errors::explain(&answer, id, flow, Doing::Writing)),
+            }
+        }
+        let body = SecretString::from(serde_json::json!({ "value": text }).to_string());
+        let url = id.set_url();
+        let answer = self
+            .http
+            .send(
+                |client| {
+                    client
+                        .put(&url)
+                        .header(AUTHORIZATION, bearer.clone())
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(body.expose().to_vec())
+                },
+                Patience::Deadline,
+            )
+            .await
+            .map_err(|failure| errors::unreachable(&failure, id, flow, Doing::Writing))?;
+        if answer.status != 200 {
+            return Err(errors::explain(&answer, id, flow, Doing::Writing));
+        }
+        match secret::version(&answer.body, SystemTime::now()) {
+            Ok(Ok(version)) => Ok(version.metadata),
+            // Written, though not usable yet (a vault policy may set nbf/exp): say so at once.
+            Ok(Err(why)) => Err(errors::unusable(&why, id, flow, None)),
+            Err(_) => Ok(Metadata::default()),
+        }
+    }
+}
+
+/// `https://x.vault.azure.net/secrets/NAME[/VERSION][#KEY]`.
+fn describe(target: &Target) -> String {
+    match &target.key {
+        Some(key) => format!("{}#{key}", target.id.location()),
+        None => target.id.location(),
+    }
+}
+
+/// A location for `check --plan`: the environment is not consulted, so a vault that only
+/// `AZURE_KEY_VAULT_URL` names shows as that variable.
+pub fn planned_location(reference: &Reference, config: &Config) -> String {
+    let configured = config
+        .azure
+        .vault_url
+        .as_deref()
+        .and_then(settings::vault_origin)
+        .unwrap_or_else(|| "$AZURE_KEY_VAULT_URL".to_string());
+    match secret::target(reference, Some(&configured)) {
+        Ok(target) => describe(&target),
+        Err(_) => reference.to_string(),
+    }
+}
