@@ -112,6 +112,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def setup(self):
+        # The TLS handshake happens here, in the connection's own thread (OpenSSL releases
+        # the GIL), not in the accept loop, where a burst of clients would queue behind it.
+        if hasattr(self.request, "do_handshake"):
+            self.request.do_handshake()
+        super().setup()
+
     # -- plumbing -----------------------------------------------------------------------
     def body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -490,7 +497,9 @@ def serve(port, role, context):
     server.request_queue_size = 1024
     server.role = role
     if context:
-        server.socket = context.wrap_socket(server.socket, server_side=True)
+        server.socket = context.wrap_socket(
+            server.socket, server_side=True, do_handshake_on_connect=False
+        )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return server
