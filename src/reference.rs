@@ -128,7 +128,7 @@ impl Reference {
         };
         let scheme =
             Scheme::from_name(scheme_name).ok_or_else(|| ReferenceError::UnknownScheme {
-                scheme: scheme_name.to_string(),
+                scheme: shown_scheme(scheme_name),
                 known: known_schemes(),
             })?;
         Reference::parse_body(scheme, body, text, base_dir)
@@ -270,6 +270,22 @@ fn absolute_path(path: &str, base_dir: &Path) -> PathBuf {
     }
 }
 
+/// An unknown scheme as it may be shown: a plausible scheme name (`https`, `vualt`), or a
+/// placeholder, since text before `://` can be anything (a value, a newline that would forge
+/// a log line). Found by fuzzing.
+fn shown_scheme(scheme: &str) -> String {
+    let plausible = !scheme.is_empty()
+        && scheme.len() <= 32
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-' | '_'));
+    if plausible {
+        scheme.to_string()
+    } else {
+        "(not shown)".to_string()
+    }
+}
+
 fn is_aws_arn(text: &str) -> bool {
     // arn:aws:…, arn:aws-cn:…, arn:aws-us-gov:… all name Secrets Manager in the third field.
     let mut fields = text.splitn(4, ':');
@@ -302,6 +318,16 @@ mod tests {
 
     fn parse(text: &str) -> Result<Reference, ReferenceError> {
         Reference::parse(text, Path::new("/etc/app"))
+    }
+
+    #[test]
+    fn an_unknown_scheme_is_shown_only_when_it_looks_like_one() {
+        let error = Reference::parse("vualt://x", Path::new("/")).unwrap_err();
+        assert!(error.to_string().contains("\"vualt://\""), "{error}");
+        // fuzz/artifacts: text before "://" that is no scheme at all, with a newline in it.
+        let error = Reference::parse("vault:\n\0\0rpp/db?verst://x", Path::new("/")).unwrap_err();
+        assert!(!error.to_string().contains('\n'), "{error}");
+        assert!(error.to_string().contains("(not shown)"), "{error}");
     }
 
     #[test]
