@@ -1,7 +1,8 @@
 //! The contract every backend keeps, checked the same way on each (in the spirit of teller's
 //! provider suite): exact bytes, `#KEY` of structured secrets, a missing secret named with a
-//! hint, no value in any log at trace level, and `check --plan` naming a location. A new
-//! backend joins by implementing [`Fixture`].
+//! hint, no value in any log at trace level, and `check --plan` naming a location: env,
+//! file, Vault (OpenBao), AWS (moto) and Azure Key Vault (the in-repo fake). A new backend
+//! joins by implementing [`Fixture`].
 
 mod common;
 
@@ -148,6 +149,32 @@ impl Fixture for AwsFixture {
     }
 }
 
+#[cfg(feature = "azure")]
+struct AzureFixture;
+
+#[cfg(feature = "azure")]
+impl Fixture for AzureFixture {
+    fn name(&self) -> &'static str {
+        "azure_key_vault"
+    }
+    fn launch(&self) -> Launch {
+        common::azure::shared().launch_with_secret("client-conformance")
+    }
+    fn plant(&self, launch: Launch, name: &str, value: &str) -> (Launch, String) {
+        // Key Vault names hold no "_": secret://NAME maps it to "-".
+        let vault_name = name.replace('_', "-");
+        common::azure::shared().plant(0, &vault_name, value, serde_json::json!({}));
+        (launch, format!("secret://{name}"))
+    }
+    fn plant_fields(&self, launch: Launch, name: &str) -> Option<(Launch, String)> {
+        let json = format!(r#"{{"password":"{FIELD_VALUE}","user":"{OTHER_FIELD}"}}"#);
+        Some(self.plant(launch, name, &json))
+    }
+    fn missing(&self) -> String {
+        "secret://nothing_here".into()
+    }
+}
+
 fn fixtures() -> Vec<Box<dyn Fixture>> {
     vec![
         Box::new(EnvFixture),
@@ -155,6 +182,8 @@ fn fixtures() -> Vec<Box<dyn Fixture>> {
         Box::new(VaultFixture),
         #[cfg(feature = "aws")]
         Box::new(AwsFixture),
+        #[cfg(feature = "azure")]
+        Box::new(AzureFixture),
     ]
 }
 
