@@ -14,6 +14,8 @@ use crate::secret::SecretString;
 pub enum ExportError {
     #[error("{key}: the value is not UTF-8 text, which this format cannot hold")]
     NotUtf8 { key: String },
+    #[error("{key}: the value holds a NUL byte, which env files and shells cannot carry")]
+    Nul { key: String },
     #[error(
         "{key}: the value holds a carriage return before a line feed, which env-file parsers drop"
     )]
@@ -83,7 +85,7 @@ pub fn exported_set(
 pub fn dotenv(entries: &[(String, SecretString)]) -> Result<SecretString, ExportError> {
     let mut output = SecretString::default();
     for (key, value) in entries {
-        let text = utf8(key, value)?;
+        let text = line_text(key, value)?;
         if text.contains("\r\n") {
             return Err(ExportError::CarriageReturnLineFeed { key: key.clone() });
         }
@@ -114,7 +116,7 @@ pub fn dotenv(entries: &[(String, SecretString)]) -> Result<SecretString, Export
 pub fn shell(entries: &[(String, SecretString)]) -> Result<SecretString, ExportError> {
     let mut output = SecretString::default();
     for (key, value) in entries {
-        let text = utf8(key, value)?;
+        let text = line_text(key, value)?;
         let valid_name = key
             .chars()
             .next()
@@ -224,6 +226,16 @@ fn utf8<'a>(key: &str, value: &'a SecretString) -> Result<&'a str, ExportError> 
         .ok_or_else(|| ExportError::NotUtf8 { key: key.into() })
 }
 
+/// Text for the line-based formats (dotenv, shell), which cannot hold a NUL byte. (The
+/// launch refuses NUL in any variable already; found by fuzzing the export on its own.)
+fn line_text<'a>(key: &str, value: &'a SecretString) -> Result<&'a str, ExportError> {
+    let text = utf8(key, value)?;
+    if text.contains('\0') {
+        return Err(ExportError::Nul { key: key.into() });
+    }
+    Ok(text)
+}
+
 fn text_map(entries: &[(String, SecretString)]) -> Result<BTreeMap<&str, &str>, ExportError> {
     entries
         .iter()
@@ -273,6 +285,20 @@ mod tests {
             dotenv(&binary).unwrap_err(),
             ExportError::NotUtf8 { key: "A".into() }
         );
+    }
+
+    #[test]
+    fn line_formats_refuse_a_nul_byte_by_name() {
+        let nul = entries(&[("A", "a\0b")]);
+        assert_eq!(
+            dotenv(&nul).unwrap_err(),
+            ExportError::Nul { key: "A".into() }
+        );
+        assert_eq!(
+            shell(&nul).unwrap_err(),
+            ExportError::Nul { key: "A".into() }
+        );
+        assert!(json(&nul).is_ok(), "JSON carries it as \\u0000");
     }
 
     #[test]
