@@ -27,6 +27,7 @@ pub mod problem;
 pub mod random;
 pub mod reference;
 pub mod resolve;
+pub mod scan;
 pub mod schema;
 pub mod secret;
 pub mod suggest;

@@ -7,6 +7,7 @@ mod get;
 mod install;
 mod render;
 mod run;
+mod scan;
 mod set;
 
 use std::path::PathBuf;
@@ -47,6 +48,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Set(args) => set::set(&settings, env, &args),
         Command::Generate(args) => generate::generate(&args),
         Command::Install(args) => install::install(&args),
+        Command::Scan(args) => scan::scan(&settings, env, &args),
     }
 }
 
