@@ -9,11 +9,11 @@ use crate::env_vars::Environment;
 use crate::error::Error;
 use crate::launch::{self, LaunchSettings};
 use crate::problem::Problem;
-use crate::schema;
 use crate::scan::keys::Declared;
 use crate::scan::live::{LiveValues, MIN_LIVE_LENGTH};
 use crate::scan::report::{self, Format};
 use crate::scan::{self, Baseline, Rules, ScanOptions, Selection, Skip};
+use crate::schema;
 
 pub fn scan(settings: &LaunchSettings, env: Environment, args: &ScanArgs) -> Result<i32, Error> {
     let cwd = super::working_dir()?;
@@ -64,7 +64,8 @@ pub fn scan(settings: &LaunchSettings, env: Environment, args: &ScanArgs) -> Res
         ScanFormat::Sarif => Format::Sarif,
     };
     let mut stdout = std::io::stdout().lock();
-    let written = report::write(format, &outcome.findings, &mut stdout).and_then(|()| stdout.flush());
+    let written =
+        report::write(format, &outcome.findings, &mut stdout).and_then(|()| stdout.flush());
     if let Err(error) = written {
         if error.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(Problem::new("stdout", error.to_string()).into());
@@ -77,7 +78,10 @@ pub fn scan(settings: &LaunchSettings, env: Environment, args: &ScanArgs) -> Res
 fn summarize(outcome: &scan::Outcome) {
     let accepted = outcome.all.len() - outcome.findings.len();
     let accepted = if accepted > 0 {
-        format!(", {accepted} accepted by {}", outcome.baseline_path.display())
+        format!(
+            ", {accepted} accepted by {}",
+            outcome.baseline_path.display()
+        )
     } else {
         String::new()
     };
@@ -140,7 +144,9 @@ fn rules(settings: &LaunchSettings, env: Environment, live: bool) -> Result<Rule
                     );
                 }
             }
-            Err(_) => tracing::warn!("{name}: did not resolve, so its current value was not compared"),
+            Err(_) => {
+                tracing::warn!("{name}: did not resolve, so its current value was not compared")
+            }
         }
     }
     Ok(Rules {

@@ -91,12 +91,18 @@ fn generic(
     lines: &LineIndex<'_>,
     line_filter: impl Fn(&str) -> bool,
 ) -> Vec<Assignment> {
-    let pattern = if kind.quoted_values_only() { &*CODE } else { &*LOOSE };
+    let pattern = if kind.quoted_values_only() {
+        &*CODE
+    } else {
+        &*LOOSE
+    };
     let mut found = Vec::new();
     for captures in pattern.captures_iter(text) {
-        let (Some(key), Some(op), Some(value)) =
-            (captures.name("key"), captures.name("op"), captures.name("value"))
-        else {
+        let (Some(key), Some(op), Some(value)) = (
+            captures.name("key"),
+            captures.name("op"),
+            captures.name("value"),
+        ) else {
             continue;
         };
         let (line, _) = lines.position(key.start());
@@ -135,10 +141,18 @@ fn generic(
 /// marker, `export`/`set`/`ENV`/`ARG`.
 fn is_structural_prefix(prefix: &str) -> bool {
     let rest = prefix.trim_start_matches([' ', '\t', '-', '#', '/', '*', '>', '"', '\'']);
-    let rest = ["export ", "set ", "ENV ", "ARG ", "readonly ", "declare -x ", "local "]
-        .iter()
-        .find_map(|word| rest.strip_prefix(word))
-        .unwrap_or(rest);
+    let rest = [
+        "export ",
+        "set ",
+        "ENV ",
+        "ARG ",
+        "readonly ",
+        "declare -x ",
+        "local ",
+    ]
+    .iter()
+    .find_map(|word| rest.strip_prefix(word))
+    .unwrap_or(rest);
     rest.trim().is_empty()
 }
 
@@ -161,7 +175,10 @@ fn pair_names_with_values(mut found: Vec<Assignment>, lines: &LineIndex<'_>) -> 
         if found[index].key != "value" {
             continue;
         }
-        let (value_line, value_column) = (lines.position(found[index].key_start).0, column(found[index].key_start));
+        let (value_line, value_column) = (
+            lines.position(found[index].key_start).0,
+            column(found[index].key_start),
+        );
         let name = found[..index].iter().rev().take(3).find(|earlier| {
             earlier.key == "name"
                 && column(earlier.key_start) == value_column
@@ -200,7 +217,10 @@ mod tests {
             [pair("A", "1"), pair("B", "two"), pair("C", "three")]
         );
         assert_eq!(
-            pairs(FileKind::Python, "password = os.getenv('X')\nkey: str = \"v\"\n"),
+            pairs(
+                FileKind::Python,
+                "password = os.getenv('X')\nkey: str = \"v\"\n"
+            ),
             [pair("key", "v")]
         );
         assert_eq!(
@@ -208,7 +228,10 @@ mod tests {
             [pair("JWT_SECRET", "v")]
         );
         assert_eq!(
-            pairs(FileKind::Yaml, "env:\n  - name: DB_PASSWORD\n    value: \"v\"\n"),
+            pairs(
+                FileKind::Yaml,
+                "env:\n  - name: DB_PASSWORD\n    value: \"v\"\n"
+            ),
             [pair("name", "DB_PASSWORD"), pair("DB_PASSWORD", "v")]
         );
         assert_eq!(

@@ -52,7 +52,11 @@ impl Category {
             Category::AwsCredentials
         } else if has("private_key") || has("private-key") || has("privatekey") {
             Category::PrivateKey
-        } else if has("encrypt") || has("cipher") || has("aes") || has("fernet") || has("master_key")
+        } else if has("encrypt")
+            || has("cipher")
+            || has("aes")
+            || has("fernet")
+            || has("master_key")
         {
             Category::EncryptionKey
         } else if has("pass") || has("pwd") {
@@ -69,10 +73,19 @@ mod tests {
 
     #[test]
     fn names_pick_one_category() {
-        assert_eq!(Category::of_name("CRONOS_AI_DB_PASSWORD"), Category::HardcodedPassword);
+        assert_eq!(
+            Category::of_name("CRONOS_AI_DB_PASSWORD"),
+            Category::HardcodedPassword
+        );
         assert_eq!(Category::of_name("jwt_secret"), Category::JwtSecret);
-        assert_eq!(Category::of_name("CRONOS_AI_ENCRYPTION_KEY"), Category::EncryptionKey);
-        assert_eq!(Category::of_name("AWS_SECRET_ACCESS_KEY"), Category::AwsCredentials);
+        assert_eq!(
+            Category::of_name("CRONOS_AI_ENCRYPTION_KEY"),
+            Category::EncryptionKey
+        );
+        assert_eq!(
+            Category::of_name("AWS_SECRET_ACCESS_KEY"),
+            Category::AwsCredentials
+        );
         assert_eq!(Category::of_name("api-key"), Category::ApiKeyOrToken);
         assert_eq!(Category::of_name("tls_private_key"), Category::PrivateKey);
     }

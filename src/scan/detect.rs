@@ -72,7 +72,10 @@ pub fn scan_text(path: &str, text: &str, rules: &Rules) -> Vec<Finding> {
         Vec::new()
     };
     for found in assignment::assignments(kind, text, &lines) {
-        if !secret_entries.iter().any(|entry| entry.key_start == found.key_start) {
+        if !secret_entries
+            .iter()
+            .any(|entry| entry.key_start == found.key_start)
+        {
             candidates.extend(judge_assignment(&found, false, rules, syntax));
         }
     }

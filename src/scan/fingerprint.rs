@@ -12,7 +12,10 @@ pub fn fingerprint(rule: &str, value: impl AsRef<[u8]>) -> String {
     hasher.update(b"\0");
     hasher.update(value.as_ref());
     let digest = hasher.finalize();
-    digest[..16].iter().map(|byte| format!("{byte:02x}")).collect()
+    digest[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -24,7 +27,10 @@ mod tests {
         let a = fingerprint("declared-secret", "hunter2hunter2hunter2");
         assert_eq!(a.len(), 32);
         assert_eq!(a, fingerprint("declared-secret", "hunter2hunter2hunter2"));
-        assert_ne!(a, fingerprint("password-assignment", "hunter2hunter2hunter2"));
+        assert_ne!(
+            a,
+            fingerprint("password-assignment", "hunter2hunter2hunter2")
+        );
         assert!(!a.contains("hunter2"));
     }
 }

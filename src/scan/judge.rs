@@ -3,9 +3,31 @@
 
 /// Words that stand in for a value in docs and schemas (`password: string`).
 const STAND_INS: &[&str] = &[
-    "true", "false", "null", "none", "nil", "yes", "no", "required", "optional", "string", "str",
-    "undefined", "empty", "password", "secret", "token", "pass", "passwd", "pwd", "redacted",
-    "hidden", "masked", "bool", "int", "bytes",
+    "true",
+    "false",
+    "null",
+    "none",
+    "nil",
+    "yes",
+    "no",
+    "required",
+    "optional",
+    "string",
+    "str",
+    "undefined",
+    "empty",
+    "password",
+    "secret",
+    "token",
+    "pass",
+    "passwd",
+    "pwd",
+    "redacted",
+    "hidden",
+    "masked",
+    "bool",
+    "int",
+    "bytes",
 ];
 
 /// A literal password: anything of 4 characters or more that is not a stand-in word, a
@@ -67,7 +89,10 @@ fn is_variable_name(value: &str) -> bool {
 }
 
 fn is_path_or_url(value: &str) -> bool {
-    value.starts_with(['/', '~']) || value.starts_with("./") || value.starts_with("../") || value.contains("://")
+    value.starts_with(['/', '~'])
+        || value.starts_with("./")
+        || value.starts_with("../")
+        || value.contains("://")
 }
 
 fn is_call(value: &str) -> bool {
@@ -134,8 +159,14 @@ mod tests {
         assert!(!is_high_entropy("aaaaaaaaaaaaaaaaaaaaaaaa1"));
         assert!(!is_high_entropy("CRONOS_AI_API_KEY_NAME"));
         assert!(!is_high_entropy("BatchGetSecretValue"));
-        assert!(!is_high_entropy("f\"bench-secret-{index:03d}-0123456789abcdef\")"));
-        assert!(is_aws_secret_key("FakeCorpusSecretAccessKey0123456789abcdE"));
-        assert!(!is_aws_secret_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
+        assert!(!is_high_entropy(
+            "f\"bench-secret-{index:03d}-0123456789abcdef\")"
+        ));
+        assert!(is_aws_secret_key(
+            "FakeCorpusSecretAccessKey0123456789abcdE"
+        ));
+        assert!(!is_aws_secret_key(
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        ));
     }
 }

@@ -65,19 +65,73 @@ fn normalize(name: &str) -> String {
 /// Suffixes that make a secret-sounding key hold something else: where the secret is, how
 /// long it must be, which variable holds it (`DB_PASSWORD_FILE`, `jwt_secret_env`).
 const NOT_SECRET_SUFFIXES: &[&str] = &[
-    "_file", "_path", "_env", "_var", "_variable", "_name", "_names", "_id", "_length", "_len",
-    "_min", "_max", "_ttl", "_timeout", "_header", "_type", "_field", "_policy", "_version",
-    "_rotation", "_days", "_enabled", "_required", "_prefix", "_suffix", "_mount", "_count",
-    "_size", "_expiry", "_expires", "_expires_in", "_algorithm", "_alg", "_hash", "_format",
-    "_encoding", "_source", "_ref", "_reference", "_location", "_dir", "_regex", "_pattern",
-    "_rule", "_mode", "_provider", "_backend", "_store", "_kind", "_label", "_description",
-    "_hint", "_placeholder", "_url", "_endpoint", "_arn", "_key_id", "_chars", "_strength",
+    "_file",
+    "_path",
+    "_env",
+    "_var",
+    "_variable",
+    "_name",
+    "_names",
+    "_id",
+    "_length",
+    "_len",
+    "_min",
+    "_max",
+    "_ttl",
+    "_timeout",
+    "_header",
+    "_type",
+    "_field",
+    "_policy",
+    "_version",
+    "_rotation",
+    "_days",
+    "_enabled",
+    "_required",
+    "_prefix",
+    "_suffix",
+    "_mount",
+    "_count",
+    "_size",
+    "_expiry",
+    "_expires",
+    "_expires_in",
+    "_algorithm",
+    "_alg",
+    "_hash",
+    "_format",
+    "_encoding",
+    "_source",
+    "_ref",
+    "_reference",
+    "_location",
+    "_dir",
+    "_regex",
+    "_pattern",
+    "_rule",
+    "_mode",
+    "_provider",
+    "_backend",
+    "_store",
+    "_kind",
+    "_label",
+    "_description",
+    "_hint",
+    "_placeholder",
+    "_url",
+    "_endpoint",
+    "_arn",
+    "_key_id",
+    "_chars",
+    "_strength",
 ];
 
 /// Whole words of a key that name a secret, and the category each implies.
 pub fn classify_key(key: &str) -> KeyKind {
     let name = camel_to_snake(last_segment(key));
-    if NOT_SECRET_SUFFIXES.iter().any(|suffix| name.ends_with(suffix))
+    if NOT_SECRET_SUFFIXES
+        .iter()
+        .any(|suffix| name.ends_with(suffix))
         || name.starts_with("min_")
         || name.starts_with("max_")
         || name.starts_with("no_")

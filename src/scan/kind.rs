@@ -37,7 +37,10 @@ impl FileKind {
             Some("rs") => return FileKind::Rust,
             _ => {}
         }
-        if matches!(lower.as_str(), ".bashrc" | ".profile" | ".zshrc" | ".bash_profile") {
+        if matches!(
+            lower.as_str(),
+            ".bashrc" | ".profile" | ".zshrc" | ".bash_profile"
+        ) {
             return FileKind::Shell;
         }
         let first_line = text.lines().next().unwrap_or("");
@@ -45,10 +48,9 @@ impl FileKind {
             if first_line.contains("python") {
                 return FileKind::Python;
             }
-            if ["sh", "bash", "zsh", "ksh", "dash"]
-                .iter()
-                .any(|shell| first_line.ends_with(shell) || first_line.contains(&format!("{shell} ")))
-            {
+            if ["sh", "bash", "zsh", "ksh", "dash"].iter().any(|shell| {
+                first_line.ends_with(shell) || first_line.contains(&format!("{shell} "))
+            }) {
                 return FileKind::Shell;
             }
         }
@@ -81,12 +83,24 @@ mod tests {
     #[test]
     fn kinds_by_name_and_shebang() {
         assert_eq!(FileKind::of(".env", ""), FileKind::EnvFile);
-        assert_eq!(FileKind::of("deploy/.env.production", ""), FileKind::EnvFile);
+        assert_eq!(
+            FileKind::of("deploy/.env.production", ""),
+            FileKind::EnvFile
+        );
         assert_eq!(FileKind::of("prod.env", ""), FileKind::EnvFile);
-        assert_eq!(FileKind::of("templates/env.production", ""), FileKind::EnvFile);
+        assert_eq!(
+            FileKind::of("templates/env.production", ""),
+            FileKind::EnvFile
+        );
         assert_eq!(FileKind::of("k8s/secret.yml", ""), FileKind::Yaml);
-        assert_eq!(FileKind::of("bin/deploy", "#!/usr/bin/env bash\n"), FileKind::Shell);
-        assert_eq!(FileKind::of("tool", "#!/usr/bin/python3\n"), FileKind::Python);
+        assert_eq!(
+            FileKind::of("bin/deploy", "#!/usr/bin/env bash\n"),
+            FileKind::Shell
+        );
+        assert_eq!(
+            FileKind::of("tool", "#!/usr/bin/python3\n"),
+            FileKind::Python
+        );
         assert_eq!(FileKind::of(".npmrc", ""), FileKind::Text);
     }
 }

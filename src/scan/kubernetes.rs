@@ -76,7 +76,7 @@ fn data_entries(text: &str, lines: &LineIndex<'_>, from: usize, to: usize) -> Ve
                 line += 1;
             }
             value = block.join("\n").trim().to_string();
-            start = lines.line_start(line - block.len().max(1)) ;
+            start = lines.line_start(line - block.len().max(1));
             end = start + lines.line_text(line - block.len().max(1)).len();
         }
         if base64_values {

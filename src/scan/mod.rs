@@ -65,15 +65,20 @@ pub fn scan(options: &ScanOptions, rules: &Rules, cwd: &Path) -> Result<Outcome,
         .baseline
         .clone()
         .unwrap_or_else(|| sources.root.join(DEFAULT_BASELINE));
-    let baseline = if options.apply_baseline && (options.baseline.is_some() || baseline_path.exists()) {
-        Some(Baseline::load(&baseline_path)?)
-    } else {
-        None
-    };
+    let baseline =
+        if options.apply_baseline && (options.baseline.is_some() || baseline_path.exists()) {
+            Some(Baseline::load(&baseline_path)?)
+        } else {
+            None
+        };
     let scanned = parallel::scan_files(&sources.files, rules, options.max_file_bytes);
     let all = scanned.findings;
     let findings = match &baseline {
-        Some(baseline) => all.iter().filter(|f| !baseline.accepts(f)).cloned().collect(),
+        Some(baseline) => all
+            .iter()
+            .filter(|f| !baseline.accepts(f))
+            .cloned()
+            .collect(),
         None => all.clone(),
     };
     Ok(Outcome {

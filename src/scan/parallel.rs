@@ -55,7 +55,9 @@ pub fn scan_files(files: &[SourceFile], rules: &Rules, max_bytes: u64) -> Scanne
         }
         finished.store(true, Ordering::Relaxed);
     });
-    let (mut findings, mut skipped) = results.into_inner().unwrap_or_else(|poison| poison.into_inner());
+    let (mut findings, mut skipped) = results
+        .into_inner()
+        .unwrap_or_else(|poison| poison.into_inner());
     findings.sort_by(|a: &Finding, b: &Finding| {
         (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column))
     });
@@ -70,7 +72,11 @@ pub fn scan_files(files: &[SourceFile], rules: &Rules, max_bytes: u64) -> Scanne
 fn progress(done: &AtomicUsize, finished: &AtomicBool, total: usize) {
     let mut stderr = std::io::stderr();
     while !finished.load(Ordering::Relaxed) {
-        let _ = write!(stderr, "\rscanning: {}/{total} files", done.load(Ordering::Relaxed));
+        let _ = write!(
+            stderr,
+            "\rscanning: {}/{total} files",
+            done.load(Ordering::Relaxed)
+        );
         let _ = stderr.flush();
         std::thread::sleep(Duration::from_millis(100));
     }

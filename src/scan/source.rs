@@ -38,17 +38,17 @@ pub struct Sources {
 pub fn list(selection: &Selection, cwd: &Path) -> Result<Sources, Problem> {
     match selection {
         Selection::Tracked => {
-            let output = git(cwd, &["ls-files", "-z"])?;
+            // Named from the top of the work tree, as --staged and pre-commit name them, so
+            // one baseline serves every mode.
+            let root = top_level(cwd)?;
+            let output = git(cwd, &["ls-files", "-z", "--full-name"])?;
             let files = split_nul(&output)
                 .map(|name| SourceFile {
-                    content: Content::OnDisk(cwd.join(&name)),
+                    content: Content::OnDisk(root.join(&name)),
                     name,
                 })
                 .collect();
-            Ok(Sources {
-                files,
-                root: cwd.to_path_buf(),
-            })
+            Ok(Sources { files, root })
         }
         Selection::Staged { only } => staged(cwd, only),
         Selection::Paths(paths) => {
@@ -65,8 +65,7 @@ pub fn list(selection: &Selection, cwd: &Path) -> Result<Sources, Problem> {
 }
 
 fn staged(cwd: &Path, only: &[PathBuf]) -> Result<Sources, Problem> {
-    let top = git(cwd, &["rev-parse", "--show-toplevel"])?;
-    let root = PathBuf::from(String::from_utf8_lossy(&top).trim_end_matches('\n'));
+    let root = top_level(cwd)?;
     let wanted: Vec<PathBuf> = only
         .iter()
         .map(|path| {
@@ -82,7 +81,9 @@ fn staged(cwd: &Path, only: &[PathBuf]) -> Result<Sources, Problem> {
         &["diff", "--cached", "--name-only", "-z", "--diff-filter=ACM"],
     )?;
     let names: Vec<String> = split_nul(&changed)
-        .filter(|name| wanted.is_empty() || wanted.iter().any(|path| Path::new(name).starts_with(path)))
+        .filter(|name| {
+            wanted.is_empty() || wanted.iter().any(|path| Path::new(name).starts_with(path))
+        })
         .collect();
     let (batchable, odd): (Vec<String>, Vec<String>) =
         names.into_iter().partition(|name| !name.contains('\n'));
@@ -153,13 +154,19 @@ fn read_index_blobs(root: &Path, names: Vec<String>) -> Result<Vec<SourceFile>, 
 
 fn walk(path: &Path, files: &mut Vec<SourceFile>) -> Result<(), Problem> {
     let metadata = std::fs::symlink_metadata(path).map_err(|error| {
-        Problem::new(path.display().to_string(), format!("cannot read it: {error}"))
-            .with_hint("pass existing files or directories to scan")
+        Problem::new(
+            path.display().to_string(),
+            format!("cannot read it: {error}"),
+        )
+        .with_hint("pass existing files or directories to scan")
     })?;
     if metadata.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|error| {
-                Problem::new(path.display().to_string(), format!("cannot list it: {error}"))
+                Problem::new(
+                    path.display().to_string(),
+                    format!("cannot list it: {error}"),
+                )
             })?
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))
             .filter(|entry| entry.file_name().is_none_or(|name| name != ".git"))
@@ -179,6 +186,13 @@ fn walk(path: &Path, files: &mut Vec<SourceFile>) -> Result<(), Problem> {
         });
     }
     Ok(())
+}
+
+fn top_level(cwd: &Path) -> Result<PathBuf, Problem> {
+    let top = git(cwd, &["rev-parse", "--show-toplevel"])?;
+    Ok(PathBuf::from(
+        String::from_utf8_lossy(&top).trim_end_matches('\n'),
+    ))
 }
 
 fn split_nul(output: &[u8]) -> impl Iterator<Item = String> + '_ {

@@ -158,7 +158,11 @@ mod tests {
         assert_eq!(ids(&format!("id = {key_id}")), ["aws-access-key-id"]);
         assert!(ids("AKIAIOSFODNN7EXAMPLE").is_empty());
         assert!(ids("AKIAfake").is_empty());
-        let pem = ["-----BEGIN RSA PRIV", "ATE KEY-----\nMIIEowIBAAKCAQEAfakefakefake\n"].concat();
+        let pem = [
+            "-----BEGIN RSA PRIV",
+            "ATE KEY-----\nMIIEowIBAAKCAQEAfakefakefake\n",
+        ]
+        .concat();
         assert_eq!(ids(&pem), ["private-key"]);
         let header_only = ["if line == \"-----BEGIN PRIV", "ATE KEY-----\" {"].concat();
         assert!(ids(&header_only).is_empty());

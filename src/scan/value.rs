@@ -55,7 +55,10 @@ pub fn is_foreign_template(value: &str) -> bool {
         value.len() > open.len() + close.len() && value.starts_with(open) && value.ends_with(close)
     };
     let is_name = |text: &str| {
-        !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        !text.is_empty()
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
     };
     (wrapped("<", ">") && !value[1..value.len() - 1].contains(['<', '>']))
         || (value.contains("{{") && value.contains("}}"))
@@ -69,7 +72,9 @@ pub fn is_foreign_template(value: &str) -> bool {
         || value.starts_with('`')
         || (value.starts_with('$')
             && value.len() > 1
-            && value[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            && value[1..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_'))
         || (value.chars().count() >= 3 && value.chars().all(|c| "*•xX.#".contains(c)))
 }
 
