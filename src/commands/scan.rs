@@ -66,10 +66,10 @@ pub fn scan(settings: &LaunchSettings, env: Environment, args: &ScanArgs) -> Res
     let mut stdout = std::io::stdout().lock();
     let written =
         report::write(format, &outcome.findings, &mut stdout).and_then(|()| stdout.flush());
-    if let Err(error) = written {
-        if error.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(Problem::new("stdout", error.to_string()).into());
-        }
+    if let Err(error) = written
+        && error.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(Problem::new("stdout", error.to_string()).into());
     }
     summarize(&outcome);
     Ok(if outcome.findings.is_empty() { 0 } else { 1 })

@@ -79,12 +79,11 @@ fn data_entries(text: &str, lines: &LineIndex<'_>, from: usize, to: usize) -> Ve
             start = lines.line_start(line - block.len().max(1));
             end = start + lines.line_text(line - block.len().max(1)).len();
         }
-        if base64_values {
-            if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(value.trim()) {
-                if let Ok(decoded) = String::from_utf8(decoded) {
-                    value = decoded;
-                }
-            }
+        if base64_values
+            && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(value.trim())
+            && let Ok(decoded) = String::from_utf8(decoded)
+        {
+            value = decoded;
         }
         found.push(Assignment {
             key: key.trim().trim_matches(['"', '\'']).to_string(),
