@@ -558,3 +558,34 @@ fn pre_commit_refuses_a_literal_and_passes_references() {
     assert!(skipped.status.success(), "{}", text(&skipped));
     assert!(text(&skipped).contains("Skipped"), "{}", text(&skipped));
 }
+
+#[test]
+fn the_configs_secrets_are_declared_whatever_their_values_look_like() {
+    let repo = Repo::new();
+    repo.write(
+        "config/cronos_ai.production.yaml",
+        "secrets:\n  partner_webhook:\n    env: PARTNER_HOOK\n    aliases: [HOOK_VALUE]\n    min_length: 24\n",
+    );
+    // Neither name sounds secret and the value is not random: only the config says so.
+    repo.write(
+        "app.env",
+        "PARTNER_HOOK=plainwords\nHOOK_VALUE=secret://partner_webhook\nOTHER=plainwords\n",
+    );
+    repo.git(&["add", "."]);
+    let output = repo.scan(&["--format", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let found = findings(&output);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0]["path"], "app.env");
+    assert_eq!(found[0]["line"], 1);
+    assert_eq!(found[0]["rule"], "declared-secret");
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("PARTNER_HOOK") && message.contains("shorter than its minimum of 24"),
+        "{message}"
+    );
+    // With the built-in table instead (no config), the same file is clean.
+    std::fs::remove_file(repo.path().join("config/cronos_ai.production.yaml")).unwrap();
+    repo.git(&["add", "-A"]);
+    assert_eq!(repo.scan(&[]).status.code(), Some(0));
+}

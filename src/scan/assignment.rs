@@ -30,10 +30,11 @@ static LOOSE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Code: only a quoted string is a literal; an optional type annotation (`: &str`) and a
-/// `String::from(` or `Some(` wrapper may stand between the key and the string.
+/// `String::from(` or `Some(` wrapper may stand between the key and the string. `=>` is a
+/// match arm in Rust, not an assignment.
 static CODE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?P<key>[A-Za-z_][A-Za-z0-9_.]*)["'\]]*[ \t]*(?::[ \t]*&?[A-Za-z_][\w<>\[\]:']*[ \t]*)?(?P<op>:=|=>|=|:)[ \t]*(?:String::from\(|Some\(|SecretString::new\()?(?P<value>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"#,
+        r#"(?P<key>[A-Za-z_][A-Za-z0-9_.]*)["'\]]*[ \t]*(?::[ \t]*&?[A-Za-z_][\w<>\[\]:']*[ \t]*)?(?P<op>:=|=|:)[ \t]*(?:String::from\(|Some\(|SecretString::new\()?(?P<value>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"#,
     )
     .expect("code assignment pattern")
 });

@@ -359,6 +359,7 @@ add("src/config.rs", [
     'let reference = "secret://encryption_key";',
     'let jwt_secret = "${CRONOS_AI_JWT_SECRET}";',
     'Action::BatchGetSecretValue => "BatchGetSecretValue",',
+    'Category::HardcodedPassword => "hardcoded-password",',
     'assert_eq!(password, expected_password);',
 ])
 

@@ -13,4 +13,5 @@ let encryption_key = "FakeRustEncryptionKey0123456789abcdef";
 let reference = "secret://encryption_key";
 let jwt_secret = "${CRONOS_AI_JWT_SECRET}";
 Action::BatchGetSecretValue => "BatchGetSecretValue",
+Category::HardcodedPassword => "hardcoded-password",
 assert_eq!(password, expected_password);
