@@ -39,20 +39,37 @@ static CODE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("code assignment pattern")
 });
 
-pub fn assignments(kind: FileKind, text: &str, lines: &LineIndex<'_>) -> Vec<Assignment> {
+/// Assignments on the lines that hold one of `key_words` (and, in YAML, `name:` and `value:`
+/// lines, since `- name: SECRET` makes the `value:` below it an assignment to SECRET).
+pub fn assignments(
+    kind: FileKind,
+    text: &str,
+    lines: &LineIndex<'_>,
+    key_words: &Regex,
+) -> Vec<Assignment> {
+    let mut candidates = lines.lines_of(key_words.find_iter(text).map(|found| found.start()));
+    if kind == FileKind::Yaml {
+        for word in [&b"value:"[..], b"name:"] {
+            candidates.extend(lines.lines_of(memchr::memmem::find_iter(text.as_bytes(), word)));
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+    }
     match kind {
-        FileKind::EnvFile => env_file(text, lines),
-        FileKind::Yaml => pair_names_with_values(generic(kind, text, lines, |_| true), lines),
-        _ => generic(kind, text, lines, |_| true),
+        FileKind::EnvFile => env_file(text, lines, &candidates),
+        FileKind::Yaml => {
+            pair_names_with_values(generic(kind, lines, &candidates, |_| true), lines)
+        }
+        _ => generic(kind, lines, &candidates, |_| true),
     }
 }
 
 /// The dotenv parser reads the entries (quoting, multi-line values, `export`); commented-out
 /// lines are read as loose text, since a commented-out secret is committed all the same. A
 /// file the parser rejects is read loosely as a whole.
-fn env_file(text: &str, lines: &LineIndex<'_>) -> Vec<Assignment> {
+fn env_file(text: &str, lines: &LineIndex<'_>, candidates: &[usize]) -> Vec<Assignment> {
     let Ok(entries) = envfile::parse(text) else {
-        return generic(FileKind::Text, text, lines, |_| true);
+        return generic(FileKind::Text, lines, candidates, |_| true);
     };
     let mut found: Vec<Assignment> = entries
         .into_iter()
@@ -80,7 +97,7 @@ fn env_file(text: &str, lines: &LineIndex<'_>) -> Vec<Assignment> {
             })
         })
         .collect();
-    found.extend(generic(FileKind::Text, text, lines, |line| {
+    found.extend(generic(FileKind::Text, lines, candidates, |line| {
         line.trim_start().starts_with('#')
     }));
     found
@@ -88,8 +105,8 @@ fn env_file(text: &str, lines: &LineIndex<'_>) -> Vec<Assignment> {
 
 fn generic(
     kind: FileKind,
-    text: &str,
     lines: &LineIndex<'_>,
+    candidates: &[usize],
     line_filter: impl Fn(&str) -> bool,
 ) -> Vec<Assignment> {
     let pattern = if kind.quoted_values_only() {
@@ -98,42 +115,45 @@ fn generic(
         &*LOOSE
     };
     let mut found = Vec::new();
-    for captures in pattern.captures_iter(text) {
-        let (Some(key), Some(op), Some(value)) = (
-            captures.name("key"),
-            captures.name("op"),
-            captures.name("value"),
-        ) else {
-            continue;
-        };
-        let (line, _) = lines.position(key.start());
-        let line_start = lines.line_start(line);
-        let prefix = &text[line_start..key.start()];
-        if !line_filter(lines.line_text(line)) {
+    for &line in candidates {
+        let line_text = lines.line_text(line);
+        if !line_filter(line_text) {
             continue;
         }
-        if kind.keys_at_line_start_only() && !is_structural_prefix(prefix) {
-            continue;
+        let (line_start, _) = lines.line_range(line);
+        for captures in pattern.captures_iter(line_text) {
+            let (Some(key), Some(op), Some(value)) = (
+                captures.name("key"),
+                captures.name("op"),
+                captures.name("value"),
+            ) else {
+                continue;
+            };
+            let prefix = &line_text[..key.start()];
+            if kind.keys_at_line_start_only() && !is_structural_prefix(prefix) {
+                continue;
+            }
+            // `a == b`, `a != b`, `a <= b`: comparisons, not assignments.
+            let before_op = line_text[..op.start()].chars().next_back();
+            if value.as_str().starts_with('=') || matches!(before_op, Some('!' | '<' | '>' | '=')) {
+                continue;
+            }
+            let (inner, offset) = unquote(value.as_str());
+            let inner = if prefix.ends_with(['"', '\'']) {
+                // `- "KEY=value"` in a YAML list: the closing quote is the item's.
+                inner.trim_end_matches(['"', '\''])
+            } else {
+                inner
+            };
+            let start = line_start + value.start() + offset;
+            found.push(Assignment {
+                key: key.as_str().to_string(),
+                value: inner.to_string(),
+                start,
+                end: start + inner.len(),
+                key_start: line_start + key.start(),
+            });
         }
-        // `a == b`, `a != b`, `a <= b`: comparisons, not assignments.
-        let before_op = text[..op.start()].chars().next_back();
-        if value.as_str().starts_with('=') || matches!(before_op, Some('!' | '<' | '>' | '=')) {
-            continue;
-        }
-        let (inner, offset) = unquote(value.as_str());
-        let inner = if prefix.ends_with(['"', '\'']) {
-            // `- "KEY=value"` in a YAML list: the closing quote is the item's.
-            inner.trim_end_matches(['"', '\''])
-        } else {
-            inner
-        };
-        found.push(Assignment {
-            key: key.as_str().to_string(),
-            value: inner.to_string(),
-            start: value.start() + offset,
-            end: value.start() + offset + inner.len(),
-            key_start: key.start(),
-        });
     }
     found
 }
@@ -198,7 +218,8 @@ mod tests {
 
     fn pairs(kind: FileKind, text: &str) -> Vec<(String, String)> {
         let lines = LineIndex::new(text);
-        assignments(kind, text, &lines)
+        let key_words = Regex::new(".").unwrap();
+        assignments(kind, text, &lines, &key_words)
             .into_iter()
             .map(|found| {
                 assert_eq!(&text[found.start..found.end], found.value);

@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::position::LineIndex;
 use super::value::literal_text;
 use crate::placeholder::Syntax;
 use crate::reference::Reference;
@@ -23,13 +24,30 @@ pub struct UrlPassword<'a> {
     pub password: &'a str,
 }
 
-pub fn url_passwords(text: &str, syntax: Syntax) -> Vec<UrlPassword<'_>> {
-    URL_WITH_PASSWORD
-        .captures_iter(text)
-        .filter_map(|captures| {
+pub fn url_passwords<'a>(
+    text: &'a str,
+    lines: &LineIndex<'_>,
+    syntax: Syntax,
+) -> Vec<UrlPassword<'a>> {
+    // Only lines holding `://`: the pattern starts with a class, slow to search for.
+    let candidates = lines.lines_of(memchr::memmem::find_iter(text.as_bytes(), b"://"));
+    candidates
+        .into_iter()
+        .flat_map(|line| {
+            let (start, end) = lines.line_range(line);
+            URL_WITH_PASSWORD
+                .captures_iter(&text[start..end])
+                .map(move |captures| (start, captures))
+        })
+        .filter_map(|(line_start, captures)| {
             let scheme = captures.name("scheme")?;
             let password = captures.name("password")?;
-            if Reference::is_reference(&text[scheme.start()..]) {
+            let (scheme_start, password_start, password_end) = (
+                line_start + scheme.start(),
+                line_start + password.start(),
+                line_start + password.end(),
+            );
+            if Reference::is_reference(&text[scheme_start..]) {
                 return None;
             }
             let literal = literal_text(password.as_str(), syntax)?;
@@ -37,9 +55,9 @@ pub fn url_passwords(text: &str, syntax: Syntax) -> Vec<UrlPassword<'_>> {
                 return None;
             }
             Some(UrlPassword {
-                start: password.start(),
-                end: password.end(),
-                password: password.as_str(),
+                start: password_start,
+                end: password_end,
+                password: &text[password_start..password_end],
             })
         })
         .collect()
@@ -50,7 +68,7 @@ mod tests {
     use super::*;
 
     fn found(text: &str) -> Vec<&str> {
-        url_passwords(text, Syntax::EnvFile)
+        url_passwords(text, &LineIndex::new(text), Syntax::EnvFile)
             .iter()
             .map(|url| url.password)
             .collect()

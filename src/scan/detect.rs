@@ -54,7 +54,7 @@ pub fn scan_text(path: &str, text: &str, rules: &Rules) -> Vec<Finding> {
             message: format!("{} in the file", token.rule.description),
         });
     }
-    for url in url_passwords(text, syntax) {
+    for url in url_passwords(text, &lines, syntax) {
         candidates.push(Candidate {
             start: url.start,
             end: url.end,
@@ -71,7 +71,7 @@ pub fn scan_text(path: &str, text: &str, rules: &Rules) -> Vec<Finding> {
     } else {
         Vec::new()
     };
-    for found in assignment::assignments(kind, text, &lines) {
+    for found in assignment::assignments(kind, text, &lines, rules.declared.key_words()) {
         if !secret_entries
             .iter()
             .any(|entry| entry.key_start == found.key_start)

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use regex::Regex;
+
 use super::category::Category;
 use crate::schema::RequiredSecret;
 
@@ -17,9 +19,18 @@ pub struct DeclaredSecret {
 
 /// Every name of every declared secret: the variable, its aliases and the backend name
 /// (`database_password`, also spelt `database-password` as Kubernetes keys are).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Declared {
     by_name: HashMap<String, DeclaredSecret>,
+    /// Lines holding none of these words cannot hold a key that matters: skipping them is
+    /// what makes large trees fast (the assignment patterns need captures, which are slow).
+    key_words: Regex,
+}
+
+impl Default for Declared {
+    fn default() -> Declared {
+        Declared::new(&[])
+    }
 }
 
 impl Declared {
@@ -36,7 +47,21 @@ impl Declared {
                 by_name.insert(normalize(name), declared.clone());
             }
         }
-        Declared { by_name }
+        let mut words: Vec<String> = ["pass", "pwd", "secret", "token", "key", "auth", "cred"]
+            .iter()
+            .map(|word| word.to_string())
+            .collect();
+        for name in by_name.keys() {
+            // Declared names match in any case and with `-` for `_`.
+            words.push(regex::escape(name).replace('_', "[-_]"));
+        }
+        let key_words =
+            Regex::new(&format!("(?i-u){}", words.join("|"))).expect("key words compile");
+        Declared { by_name, key_words }
+    }
+
+    pub fn key_words(&self) -> &Regex {
+        &self.key_words
     }
 
     pub fn get(&self, key: &str) -> Option<&DeclaredSecret> {

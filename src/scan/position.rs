@@ -36,6 +36,24 @@ impl<'a> LineIndex<'a> {
         self.starts.len()
     }
 
+    /// 1-based line of a byte offset.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&start| start <= offset)
+    }
+
+    /// The lines (sorted, once each) that hold one of the given offsets.
+    pub fn lines_of(&self, offsets: impl Iterator<Item = usize>) -> Vec<usize> {
+        let mut lines: Vec<usize> = offsets.map(|offset| self.line_of(offset)).collect();
+        lines.dedup();
+        lines
+    }
+
+    /// Byte range of 1-based `line`, without its line ending.
+    pub fn line_range(&self, line: usize) -> (usize, usize) {
+        let start = self.line_start(line);
+        (start, start + self.line_text(line).len())
+    }
+
     pub fn position(&self, offset: usize) -> (usize, usize) {
         let line = self.starts.partition_point(|&start| start <= offset);
         let start = self.starts[line - 1];

@@ -20,7 +20,7 @@ pub const TOKEN_RULES: &[TokenRule] = &[
         id: "aws-access-key-id",
         category: Category::AwsCredentials,
         description: "AWS access key id (AKIA…/ASIA…)",
-        pattern: r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b",
+        pattern: r"(?-u:\b)(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?-u:\b)",
     },
     TokenRule {
         id: "private-key",
@@ -32,37 +32,37 @@ pub const TOKEN_RULES: &[TokenRule] = &[
         id: "jwt",
         category: Category::ApiKeyOrToken,
         description: "JSON Web Token",
-        pattern: r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+        pattern: r"(?-u:\b)eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
     },
     TokenRule {
         id: "github-token",
         category: Category::ApiKeyOrToken,
         description: "GitHub token (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_)",
-        pattern: r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255})\b",
+        pattern: r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255})(?-u:\b)",
     },
     TokenRule {
         id: "slack-token",
         category: Category::ApiKeyOrToken,
         description: "Slack token (xoxb-, xoxp-…) or incoming webhook URL",
-        pattern: r"\bxox[abposr]-[A-Za-z0-9-]{10,}|https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]{8,}",
+        pattern: r"(?-u:\b)xox[abposr]-[A-Za-z0-9-]{10,}|https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]{8,}",
     },
     TokenRule {
         id: "stripe-key",
         category: Category::ApiKeyOrToken,
         description: "Stripe secret or restricted key",
-        pattern: r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,99}\b",
+        pattern: r"(?-u:\b)[rs]k_(?:live|test)_[A-Za-z0-9]{16,99}(?-u:\b)",
     },
     TokenRule {
         id: "google-api-key",
         category: Category::ApiKeyOrToken,
         description: "Google API key (AIza…)",
-        pattern: r"\bAIza[0-9A-Za-z_-]{35}\b",
+        pattern: r"(?-u:\b)AIza[0-9A-Za-z_-]{35}(?-u:\b)",
     },
     TokenRule {
         id: "npm-token",
         category: Category::ApiKeyOrToken,
         description: "npm access token",
-        pattern: r"\bnpm_[A-Za-z0-9]{36}\b",
+        pattern: r"(?-u:\b)npm_[A-Za-z0-9]{36}(?-u:\b)",
     },
 ];
 
