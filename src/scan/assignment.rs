@@ -73,6 +73,7 @@ fn env_file(text: &str, lines: &LineIndex<'_>, candidates: &[usize]) -> Vec<Assi
     };
     let mut found: Vec<Assignment> = entries
         .into_iter()
+        .filter(|entry| candidates.binary_search(&entry.line).is_ok())
         .filter_map(|entry| {
             let value = match entry.value {
                 Value::Literal(value) | Value::Interpolated(value) => value,
