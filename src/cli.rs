@@ -184,6 +184,26 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         cronos-secrets install /cronos/bin   (then: /cronos/bin/cronos-secrets run -- app)")]
     Install(InstallArgs),
+
+    /// Find literal secrets in files before git records them (the pre-commit hook runs this)
+    ///
+    /// Knows this tool's syntax: a reference (secret://, vault://, aws-sm://, azure-kv://, an
+    /// ARN, env://, file://) or a placeholder (${VAR}, ${VAR:?msg}, <from-secrets-manager>) is
+    /// never a finding; ${VAR:-default} is judged by its default; a literal for a declared secret
+    /// (the required secrets, their aliases, the config's secrets:) always is. Also: AWS keys,
+    /// private keys, passwords in URLs, JWTs, GitHub/Slack/Stripe/Google/npm tokens, and
+    /// random-looking values of secret-named keys, in comments too. Prints file, line, column,
+    /// category, rule and a fingerprint, never the value. Exit 0 clean, 1 findings, 2 usage.
+    ///
+    /// Allow one line with a `# cronos-secrets: allow` comment; accept the current findings with
+    /// --update-baseline (keyed by file, rule and value fingerprint, not by line).
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets scan                       (the work tree's tracked files)\n  \
+        cronos-secrets scan --staged              (what the next commit would record)\n  \
+        cronos-secrets scan deploy/ .env.production --format sarif > scan.sarif\n  \
+        cronos-secrets scan --live --env-file .env.production   (also the current values)\n  \
+        cronos-secrets scan --update-baseline     (accept today's findings)")]
+    Scan(ScanArgs),
 }
 
 #[derive(Debug, Args)]
@@ -275,6 +295,49 @@ pub struct CheckArgs {
 pub enum CheckFormat {
     Table,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan; a directory is walked, hidden files included, `.git/`
+    /// skipped [default: the files git tracks under the current directory]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Scan the index, what the next commit records: the staged content of every added or
+    /// changed file (of the PATHs only, when given), not the work tree
+    #[arg(long)]
+    pub staged: bool,
+
+    /// Output format (findings on stdout; the summary on stderr)
+    #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+    pub format: ScanFormat,
+
+    /// Accepted findings [default: .cronos-secrets-baseline.json at the top of the repository
+    /// (or of the current directory with PATHs), when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Write every current finding to the baseline, accepting them, and exit 0
+    #[arg(long)]
+    pub update_baseline: bool,
+
+    /// Also resolve the launch as `check` does and report any file holding one of the current
+    /// secret values, whatever its shape (compared in memory; values of 8 characters or more)
+    #[arg(long)]
+    pub live: bool,
+
+    /// Skip files larger than this many bytes (named with --verbose, as are binary files)
+    #[arg(long, value_name = "BYTES", default_value_t = crate::scan::DEFAULT_MAX_FILE_BYTES)]
+    pub max_file_size: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    Text,
+    Json,
+    /// SARIF 2.1.0, for code-scanning UIs
+    Sarif,
 }
 
 #[derive(Debug, Args)]

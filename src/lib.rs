@@ -57,6 +57,7 @@ mod problem;
 mod random;
 mod reference;
 mod resolve;
+mod scan;
 mod schema;
 mod secret;
 mod suggest;

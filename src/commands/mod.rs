@@ -8,6 +8,7 @@ mod install;
 mod man_and_completions;
 mod render;
 mod run;
+mod scan;
 mod set;
 
 use std::path::PathBuf;
@@ -40,7 +41,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Cli::command()
             .error(
                 clap::error::ErrorKind::MissingSubcommand,
-                "a command is required: run, check, render, export, get, set, generate or install",
+                "a command is required: run, check, render, export, get, set, generate, install or scan",
             )
             .exit();
     };
@@ -69,6 +70,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Set(args) => set::set(&settings, env, &args),
         Command::Generate(args) => generate::generate(&args),
         Command::Install(args) => install::install(&args),
+        Command::Scan(args) => scan::scan(&settings, env, &args),
     }
 }
 
