@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target (or those named) for SECONDS each, keeping and minimising the corpus
-# under fuzz/corpus/<target>, which tests/fuzz_corpus.rs replays on stable.
+# under fuzz/corpus/<target>, which tests/fuzz_corpus.rs replays on stable (with the inputs
+# that once failed, kept apart in fuzz/regressions/<target> so that cmin cannot drop them).
 #   bash fuzz/run.sh 600                 # ten minutes per target
 #   bash fuzz/run.sh 60 env_file config  # a minute for two targets
 # Needs nightly and cargo-fuzz: rustup toolchain install nightly; cargo install cargo-fuzz
