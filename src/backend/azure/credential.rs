@@ -11,7 +11,7 @@ use url::Url;
 
 use super::challenge::{Challenge, is_tenant};
 use super::http::{Answer, Http, Patience};
-use super::settings::{Flow, Resolved};
+use super::settings::{EffectiveSettings, Flow};
 use crate::backend::{FetchError, FetchErrorKind};
 use crate::bounded::{self, SECRET_FILE_LIMIT};
 use crate::secret::SecretString;
@@ -21,7 +21,7 @@ const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 /// A token for `challenge`'s scope, or why there is none (naming the flow, never a credential).
 pub async fn token(
     http: &Http,
-    settings: &Resolved,
+    settings: &EffectiveSettings,
     challenge: &Challenge,
 ) -> Result<SecretString, FetchError> {
     let flow = &settings.flow;
@@ -211,7 +211,7 @@ type Failed = (FetchErrorKind, String, String);
 /// `POST {authority}/{tenant}/oauth2/v2.0/token` with a form.
 async fn entra(
     http: &Http,
-    settings: &Resolved,
+    settings: &EffectiveSettings,
     tenant: &str,
     form: &[(&str, &str)],
 ) -> Result<SecretString, Failed> {

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::credential::truncate;
-use super::http::{Answer, Failure};
+use super::http::{Answer, HttpFailure};
 use super::secret::{SecretId, Unusable, utc};
 use super::settings::Flow;
 use crate::backend::{FetchError, FetchErrorKind};
@@ -193,7 +193,7 @@ pub fn unusable(why: &Unusable, id: &SecretId, flow: &Flow, version: Option<&str
 }
 
 /// No answer from the vault at all.
-pub fn unreachable(failure: &Failure, id: &SecretId, flow: &Flow, doing: Doing) -> FetchError {
+pub fn unreachable(failure: &HttpFailure, id: &SecretId, flow: &Flow, doing: Doing) -> FetchError {
     FetchError::new(
         FetchErrorKind::Unavailable,
         format!(

@@ -48,7 +48,7 @@ impl Answer {
 
 /// Why a request got no usable answer.
 #[derive(Debug)]
-pub enum Failure {
+pub enum HttpFailure {
     /// No answer, or only 429/5xx, until the deadline (or the probe's limit).
     Unreachable {
         reason: String,
@@ -66,19 +66,19 @@ pub enum Failure {
     TooLarge,
 }
 
-impl Failure {
+impl HttpFailure {
     /// What went wrong talking to `target` (a host), for messages.
     pub fn describe(&self, target: &str) -> String {
         match self {
-            Failure::Unreachable { reason, attempts } => format!(
+            HttpFailure::Unreachable { reason, attempts } => format!(
                 "no answer from {target}: {reason} (gave up after {attempts} attempt{})",
                 if *attempts == 1 { "" } else { "s" }
             ),
-            Failure::Tls { reason } => format!("TLS failure talking to {target}: {reason}"),
-            Failure::Redirect { status, location } => format!(
+            HttpFailure::Tls { reason } => format!("TLS failure talking to {target}: {reason}"),
+            HttpFailure::Redirect { status, location } => format!(
                 "{target} answered {status}, a redirect to {location}, which is not followed (a token is never sent to another host)"
             ),
-            Failure::TooLarge => format!(
+            HttpFailure::TooLarge => format!(
                 "{target} sent an answer larger than {}",
                 human_size(RESPONSE_LIMIT as u64)
             ),
@@ -87,16 +87,16 @@ impl Failure {
 
     pub fn hint(&self) -> &'static str {
         match self {
-            Failure::Unreachable { .. } => {
+            HttpFailure::Unreachable { .. } => {
                 "check the URL and the network path (DNS, firewall, proxy), or raise --timeout"
             }
-            Failure::Tls { .. } => {
+            HttpFailure::Tls { .. } => {
                 "a private CA (private endpoint, TLS-inspecting proxy) is trusted through SSL_CERT_FILE=/path/to/ca.pem"
             }
-            Failure::Redirect { .. } => {
+            HttpFailure::Redirect { .. } => {
                 "use the vault's own URL (https://NAME.vault.azure.net), not an alias that redirects"
             }
-            Failure::TooLarge => "check that the URL points at Key Vault or Entra ID",
+            HttpFailure::TooLarge => "check that the URL points at Key Vault or Entra ID",
         }
     }
 }
@@ -167,7 +167,7 @@ impl Http {
         &self,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
         patience: Patience,
-    ) -> Result<Answer, Failure> {
+    ) -> Result<Answer, HttpFailure> {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -185,7 +185,7 @@ impl Http {
                         .and_then(|text| url::Url::parse(text).ok())
                         .and_then(|url| url.host_str().map(str::to_string))
                         .unwrap_or_else(|| "another location".to_string());
-                    return Err(Failure::Redirect {
+                    return Err(HttpFailure::Redirect {
                         status: response.status().as_u16(),
                         location,
                     });
@@ -200,7 +200,7 @@ impl Http {
                 }
                 Ok(response) => return read(response).await,
                 Err(error) if is_tls(&error) => {
-                    return Err(Failure::Tls {
+                    return Err(HttpFailure::Tls {
                         reason: self.tls_reason(&error),
                     });
                 }
@@ -211,7 +211,7 @@ impl Http {
                         chain(&error)
                     };
                     if let Patience::Probe(_) = patience {
-                        return Err(Failure::Unreachable {
+                        return Err(HttpFailure::Unreachable {
                             reason,
                             attempts: attempt,
                         });
@@ -221,7 +221,7 @@ impl Http {
                 }
             };
             if Instant::now() + wait >= self.deadline {
-                return Err(Failure::Unreachable {
+                return Err(HttpFailure::Unreachable {
                     reason,
                     attempts: attempt,
                 });
@@ -240,7 +240,7 @@ impl Http {
 }
 
 /// Reads the body, at most [`RESPONSE_LIMIT`] bytes, as it streams in.
-async fn read(mut response: reqwest::Response) -> Result<Answer, Failure> {
+async fn read(mut response: reqwest::Response) -> Result<Answer, HttpFailure> {
     let status = response.status().as_u16();
     let headers = std::mem::take(response.headers_mut());
     let mut answer = Answer {
@@ -253,13 +253,13 @@ async fn read(mut response: reqwest::Response) -> Result<Answer, Failure> {
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > RESPONSE_LIMIT {
-                    return Err(Failure::TooLarge);
+                    return Err(HttpFailure::TooLarge);
                 }
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => break,
             Err(error) => {
-                return Err(Failure::Unreachable {
+                return Err(HttpFailure::Unreachable {
                     reason: format!("the answer broke off: {}", chain(&error)),
                     attempts: 1,
                 });

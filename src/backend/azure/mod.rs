@@ -31,9 +31,9 @@ use tokio::sync::{Mutex, OnceCell, Semaphore};
 
 use self::challenge::Challenge;
 use self::errors::Doing;
-use self::http::{Http, Patience};
+use self::http::{Answer, Http, Patience};
 use self::secret::{SecretId, Target};
-use self::settings::Resolved;
+use self::settings::EffectiveSettings;
 use super::json_key::{json_field, key_hint};
 use super::{
     Answers, Backend, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source,
@@ -49,7 +49,7 @@ type Shared<T> = Arc<OnceCell<Result<T, FetchError>>>;
 type Audience = (Option<String>, String);
 
 pub struct AzureBackend {
-    settings: Resolved,
+    settings: EffectiveSettings,
     http: Http,
     permits: Semaphore,
     /// Per vault origin: the bearer header for it (after its challenge).
@@ -162,6 +162,24 @@ impl AzureBackend {
         .clone()
     }
 
+    /// GET of the secret's bundle (its current or pinned version), answered whatever the
+    /// status; only a failure to get an answer at all is an error here.
+    async fn get_bundle(
+        &self,
+        id: &SecretId,
+        bearer: &HeaderValue,
+        doing: Doing,
+    ) -> Result<Answer, FetchError> {
+        let url = id.url();
+        self.http
+            .send(
+                |client| client.get(&url).header(AUTHORIZATION, bearer.clone()),
+                Patience::Deadline,
+            )
+            .await
+            .map_err(|failure| errors::unreachable(&failure, id, &self.settings.flow, doing))
+    }
+
     async fn read(&self, id: &SecretId) -> Result<Fetched, FetchError> {
         let bearer = self.authorize(id).await?;
         let _permit = self.permits.acquire().await.map_err(|_| {
@@ -170,16 +188,8 @@ impl AzureBackend {
                 "the Azure backend is shutting down",
             )
         })?;
-        let url = id.url();
         let flow = &self.settings.flow;
-        let answer = self
-            .http
-            .send(
-                |client| client.get(&url).header(AUTHORIZATION, bearer.clone()),
-                Patience::Deadline,
-            )
-            .await
-            .map_err(|failure| errors::unreachable(&failure, id, flow, Doing::Reading))?;
+        let answer = self.get_bundle(id, &bearer, Doing::Reading).await?;
         if answer.status != 200 {
             return Err(errors::explain(&answer, id, flow, Doing::Reading));
         }
@@ -328,15 +338,7 @@ impl Backend for AzureBackend {
         let flow = &self.settings.flow;
         let bearer = self.authorize(id).await?;
         if !options.create {
-            let url = id.url();
-            let answer = self
-                .http
-                .send(
-                    |client| client.get(&url).header(AUTHORIZATION, bearer.clone()),
-                    Patience::Deadline,
-                )
-                .await
-                .map_err(|failure| errors::unreachable(&failure, id, flow, Doing::Writing))?;
+            let answer = self.get_bundle(id, &bearer, Doing::Writing).await?;
             let (code, _) = errors::error_of(&answer);
             match answer.status {
                 200 => {}

@@ -16,7 +16,7 @@ const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
 const DEFAULT_IMDS_HOST: &str = "http://169.254.169.254";
 
 #[derive(Debug)]
-pub struct Resolved {
+pub struct EffectiveSettings {
     /// `https://HOST[:PORT]` of the configured vault, when there is one.
     pub vault: Option<String>,
     pub authority_host: Url,
@@ -111,7 +111,7 @@ impl Flow {
     }
 }
 
-pub fn resolve(settings: &AzureSettings, env: &Environment) -> Result<Resolved, Problem> {
+pub fn resolve(settings: &AzureSettings, env: &Environment) -> Result<EffectiveSettings, Problem> {
     let vault = match settings
         .vault_url
         .clone()
@@ -144,7 +144,7 @@ pub fn resolve(settings: &AzureSettings, env: &Environment) -> Result<Resolved, 
             )
             .with_hint("expected https://login.microsoftonline.com (or your cloud's Entra ID host)")
         })?;
-    Ok(Resolved {
+    Ok(EffectiveSettings {
         vault,
         authority_host,
         flow: select_flow(settings, env)?,
