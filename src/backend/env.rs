@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use super::json_key::{json_field, key_hint};
 use super::{Answers, Backend, FetchError, FetchErrorKind, Fetched, Source};
 use crate::env_vars::{Environment, is_launcher_variable};
+use crate::expand::ExpandError;
 use crate::reference::{Reference, Scheme};
 use crate::schema::RequiredSecret;
 use crate::secret::SecretString;
@@ -56,11 +57,13 @@ impl EnvBackend {
         if let Some(name) = credential
             && !self.keep_launcher_env
         {
-            return Err(FetchError::new(
-                FetchErrorKind::Denied,
-                format!("{reference}: {name} is the launcher's own credential or setting: it is not given to the program, under its own name or any other"),
-            )
-            .with_hint("remove the reference; if the program really needs it, pass --keep-launcher-env to run"));
+            // The same refusal as `${VAULT_TOKEN}` in an env file, in the same words.
+            let refused = ExpandError::LauncherVariable { name: name.clone() };
+            let error = FetchError::new(FetchErrorKind::Denied, format!("{reference}: {refused}"));
+            return Err(match refused.hint() {
+                Some(hint) => error.with_hint(hint),
+                None => error,
+            });
         }
         let value = variables
             .iter()

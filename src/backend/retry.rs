@@ -1,11 +1,12 @@
-//! Retrying HTTP requests to secrets servers (Vault, Key Vault and its token endpoints):
-//! which answers are worth another attempt, how long to wait, and error texts that include
+//! HTTP to secrets servers (Vault, Key Vault and its token endpoints): which answers are
+//! worth another attempt, how long to wait, bounded bodies, and error texts that include
 //! their causes.
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 
+use crate::bounded::RESPONSE_LIMIT;
 use crate::random::duration_up_to;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
@@ -57,6 +58,36 @@ pub fn chain(error: &dyn std::error::Error) -> String {
         source = inner.source();
     }
     text
+}
+
+/// Why an answer's body was not read.
+pub enum BodyError {
+    /// Larger than [`RESPONSE_LIMIT`] (announced or as it streamed in).
+    TooLarge,
+    /// The connection broke off while the body streamed in.
+    Broken(reqwest::Error),
+}
+
+/// The body, chunk by chunk, refused as soon as it passes [`RESPONSE_LIMIT`] (or announces a
+/// larger Content-Length): an endless or 2 GB answer costs 8 MiB at most, not the memory limit.
+pub async fn read_body(response: &mut reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > RESPONSE_LIMIT as u64)
+    {
+        return Err(BodyError::TooLarge);
+    }
+    let mut bytes = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if bytes.len() + chunk.len() > RESPONSE_LIMIT => {
+                return Err(BodyError::TooLarge);
+            }
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            Ok(None) => return Ok(bytes),
+            Err(error) => return Err(BodyError::Broken(error)),
+        }
+    }
 }
 
 #[cfg(test)]

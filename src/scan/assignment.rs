@@ -9,7 +9,8 @@ use super::kind::FileKind;
 use super::position::LineIndex;
 use crate::envfile::{self, Value};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+// No Debug: `value` is a scanned literal, which may be a live secret.
+#[derive(Clone)]
 pub struct Assignment {
     pub key: String,
     /// Without its quotes.

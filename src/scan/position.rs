@@ -55,7 +55,7 @@ impl<'a> LineIndex<'a> {
     }
 
     pub fn position(&self, offset: usize) -> (usize, usize) {
-        let line = self.starts.partition_point(|&start| start <= offset);
+        let line = self.line_of(offset);
         let start = self.starts[line - 1];
         let column = self
             .text

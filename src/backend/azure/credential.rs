@@ -80,7 +80,7 @@ pub async fn token(
                     }),
                 )
             })?;
-            let assertion = SecretString::new(bytes).trim_one_trailing_newline();
+            let assertion = SecretString::new(bytes);
             let assertion = assertion
                 .expose_str()
                 .map(str::trim)

@@ -5,8 +5,9 @@ use serde::Deserialize;
 
 use super::credential::truncate;
 use super::http::{Answer, HttpFailure};
-use super::secret::{SecretId, Unusable, utc};
+use super::secret::{SecretId, Unusable};
 use super::settings::Flow;
+use crate::backend::utc;
 use crate::backend::{FetchError, FetchErrorKind};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -168,9 +169,9 @@ fn disabled(id: &SecretId, context: &str) -> FetchError {
 }
 
 /// A version that was read but may not be used.
-pub fn unusable(why: &Unusable, id: &SecretId, flow: &Flow, version: Option<&str>) -> FetchError {
+pub fn unusable(why: &Unusable, id: &SecretId, flow: &Flow) -> FetchError {
     let context = format!("vault {}, credential: {}", id.vault, flow.describe());
-    let named = match version.or(id.version.as_deref()) {
+    let named = match id.version.as_deref() {
         Some(version) => format!("version {version} of secret \"{}\"", id.name),
         None => format!("secret \"{}\"", id.name),
     };

@@ -11,7 +11,9 @@ use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-use crate::backend::retry::{backoff, chain, is_retryable, is_tls, retry_after};
+use crate::backend::retry::{
+    BodyError, backoff, chain, is_retryable, is_tls, read_body, retry_after,
+};
 use crate::bounded::{RESPONSE_LIMIT, human_size};
 use crate::env_vars::Environment;
 use crate::problem::Problem;
@@ -243,28 +245,18 @@ impl Http {
 async fn read(mut response: reqwest::Response) -> Result<Answer, HttpFailure> {
     let status = response.status().as_u16();
     let headers = std::mem::take(response.headers_mut());
-    let mut answer = Answer {
+    let body = read_body(&mut response)
+        .await
+        .map_err(|error| match error {
+            BodyError::TooLarge => HttpFailure::TooLarge,
+            BodyError::Broken(error) => HttpFailure::Unreachable {
+                reason: format!("the answer broke off: {}", chain(&error)),
+                attempts: 1,
+            },
+        })?;
+    Ok(Answer {
         status,
         headers,
-        body: Vec::new(),
-    };
-    let body = &mut answer.body;
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > RESPONSE_LIMIT {
-                    return Err(HttpFailure::TooLarge);
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => break,
-            Err(error) => {
-                return Err(HttpFailure::Unreachable {
-                    reason: format!("the answer broke off: {}", chain(&error)),
-                    attempts: 1,
-                });
-            }
-        }
-    }
-    Ok(answer)
+        body,
+    })
 }

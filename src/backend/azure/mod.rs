@@ -198,7 +198,7 @@ impl AzureBackend {
                 value: version.value,
                 metadata: version.metadata,
             }),
-            Ok(Err(why)) => Err(errors::unusable(&why, id, flow, None)),
+            Ok(Err(why)) => Err(errors::unusable(&why, id, flow)),
             Err(reason) => Err(FetchError::new(
                 FetchErrorKind::Invalid,
                 format!("vault {}, secret \"{}\": {reason}", id.vault, id.name),
@@ -380,7 +380,7 @@ impl Backend for AzureBackend {
         match secret::version(&answer.body, SystemTime::now()) {
             Ok(Ok(version)) => Ok(version.metadata),
             // Written, though not usable yet (a vault policy may set nbf/exp): say so at once.
-            Ok(Err(why)) => Err(errors::unusable(&why, id, flow, None)),
+            Ok(Err(why)) => Err(errors::unusable(&why, id, flow)),
             Err(_) => Ok(Metadata::default()),
         }
     }

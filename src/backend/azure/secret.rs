@@ -7,7 +7,6 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 
 use super::settings::vault_origin;
-pub use crate::backend::utc;
 use crate::backend::{FetchError, FetchErrorKind, Metadata};
 use crate::reference::{Reference, Scheme};
 use crate::secret::SecretString;

@@ -18,9 +18,9 @@ pub use super::failure::HttpFailure;
 use super::failure::refused_redirect;
 use super::redirect;
 use super::settings::EffectiveSettings;
+use crate::backend::retry::{self, BodyError, is_retryable, is_tls, retry_after};
 pub use crate::backend::retry::{backoff, chain};
-use crate::backend::retry::{is_retryable, is_tls, retry_after};
-use crate::bounded::{self, RESPONSE_LIMIT};
+use crate::bounded;
 use crate::problem::Problem;
 use crate::secret::SecretString;
 
@@ -270,33 +270,19 @@ async fn parse(status: StatusCode, response: reqwest::Response) -> Result<Value,
     })
 }
 
-/// The body, chunk by chunk, refused as soon as it passes [`RESPONSE_LIMIT`] (or announces a
-/// larger Content-Length): an endless or 2 GB answer costs 8 MiB at most, not the memory limit.
+/// The body within [`RESPONSE_LIMIT`](crate::bounded::RESPONSE_LIMIT), in Vault's words.
 async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, HttpFailure> {
-    if response
-        .content_length()
-        .is_some_and(|length| length > RESPONSE_LIMIT as u64)
-    {
-        return Err(HttpFailure::TooLarge);
-    }
-    let mut bytes = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) if bytes.len() + chunk.len() > RESPONSE_LIMIT => {
-                return Err(HttpFailure::TooLarge);
-            }
-            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
-            Ok(None) => return Ok(bytes),
-            Err(error) => {
-                return Err(HttpFailure::Malformed {
-                    reason: format!(
-                        "cannot read Vault's answer: {}",
-                        chain(&error.without_url())
-                    ),
-                });
-            }
-        }
-    }
+    retry::read_body(&mut response)
+        .await
+        .map_err(|error| match error {
+            BodyError::TooLarge => HttpFailure::TooLarge,
+            BodyError::Broken(error) => HttpFailure::Malformed {
+                reason: format!(
+                    "cannot read Vault's answer: {}",
+                    chain(&error.without_url())
+                ),
+            },
+        })
 }
 
 #[cfg(test)]
