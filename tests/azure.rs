@@ -486,6 +486,10 @@ fn set_creates_only_with_create_then_writes_new_versions_that_get_and_check_read
             .count(),
         2
     );
+    // The existence checks list versions (attributes only) and never download the value
+    // about to be overwritten: the only GET of the secret is `get`'s.
+    assert_eq!(count(fake, "list", &["set-me", "set_me"], None), 2);
+    assert_eq!(count(fake, "get", &["set-me"], None), 1);
 
     fake.plant(
         0,
@@ -586,4 +590,35 @@ fn microsofts_python_sdk_works_against_the_fake() {
     for flow in ["client_secret", "workload_identity", "app_service"] {
         assert!(stdout.contains(&format!("{flow}: ok")), "{stdout}");
     }
+}
+
+#[test]
+fn ssl_cert_file_adds_a_ca_and_a_fifo_or_missing_file_is_named_at_once() {
+    let fake = shared();
+    fake.plant(0, "ca-checked", "ca-checked-value-0123456789", json!({}));
+    let launch = || fake.launch_with_secret("client-ca");
+    let env_file = "CA_CHECKED=secret://ca_checked\n";
+    // The test CA through SSL_CERT_FILE (what launch() sets) is trusted beside the built-in roots.
+    run_env(launch(), env_file).assert_code(0);
+
+    let missing = launch().env("SSL_CERT_FILE", "/nonexistent/ca.pem");
+    let outcome = run_true(missing, env_file);
+    outcome.assert_code(125);
+    outcome.assert_stderr_contains("cannot read SSL_CERT_FILE");
+    outcome.assert_stderr_contains("/nonexistent/ca.pem");
+
+    // A FIFO would block a plain read forever; it is refused without waiting for the deadline.
+    let fifo_launch = launch();
+    let fifo = fifo_launch.path("ca.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let started = std::time::Instant::now();
+    let outcome = run_true(
+        fifo_launch
+            .env("SSL_CERT_FILE", fifo.to_str().unwrap())
+            .args(["--timeout", "60s"]),
+        env_file,
+    );
+    outcome.assert_code(125);
+    outcome.assert_stderr_contains("SSL_CERT_FILE");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }

@@ -51,7 +51,7 @@ azure_bench_setup() {
     mkdir -p "$results"
     work=$(mktemp -d)
     start_azure_fake "$work"
-    trap 'stop_azure_fake; rm -rf "$work"' EXIT
+    trap 'stop_azure_fake; [ -n "${KEEP_LOG:-}" ] && cp "$FAKE_LOG" "$KEEP_LOG"; rm -rf "$work"' EXIT
     printf 'secrets: {}\nsecrets_manager:\n  backend: azure_key_vault\n  azure_vault_url: %s\n  azure_verify_challenge_resource: false\n' \
         "$VAULT_URL" > "$work/azure.yaml"
 }

@@ -10,6 +10,8 @@ mod file;
 mod json_key;
 #[cfg(any(feature = "vault", feature = "azure"))]
 mod retry;
+#[cfg(any(feature = "vault", feature = "azure"))]
+mod tls;
 #[cfg(feature = "vault")]
 mod vault;
 
@@ -235,7 +237,7 @@ impl Backends {
                 #[cfg(feature = "aws")]
                 Source::AwsSecretsManager => Arc::new(AwsBackend::connect(context).await?),
                 #[cfg(feature = "azure")]
-                Source::AzureKeyVault => Arc::new(azure::AzureBackend::build(context)?),
+                Source::AzureKeyVault => Arc::new(azure::AzureBackend::build(context).await?),
                 #[allow(unreachable_patterns)] // which sources remain depends on the features built
                 _ => return Err(not_built(source)),
             };

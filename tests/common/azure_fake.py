@@ -62,7 +62,7 @@ BUCKET = {"tokens": 0.0, "last": time.monotonic(), "next_free": 0.0}
 def log(kind, **fields):
     with LOCK:
         STATE["counts"][kind] = STATE["counts"].get(kind, 0) + 1
-    sys.stdout.write(json.dumps({"kind": kind, **fields}) + "\n")
+    sys.stdout.write(json.dumps({"kind": kind, "t": round(time.time(), 3), **fields}) + "\n")
     sys.stdout.flush()
 
 

@@ -47,6 +47,12 @@ impl Challenge {
         Some(Challenge { tenant, scope })
     }
 
+    /// The tenant a token is requested from: the configured one (`AZURE_TENANT_ID`) when set,
+    /// else the one the vault named.
+    pub fn tenant_given<'a>(&'a self, configured: Option<&'a str>) -> Option<&'a str> {
+        configured.or(self.tenant.as_deref())
+    }
+
     /// `https://vault.azure.net`: the scope without `/.default`, as managed identity
     /// endpoints and the CLI take it.
     pub fn resource(&self) -> &str {

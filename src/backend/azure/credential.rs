@@ -144,10 +144,10 @@ pub async fn token(
                         failure.hint().into(),
                     )
                 })?;
-            access_token(&answer).map_err(|reason| {
+            access_token(&answer).map_err(|refusal| {
                 failed(
                     kind_of(answer.status),
-                    reason,
+                    refusal.message,
                     "check that the app has a managed identity (az webapp identity assign) and, for a user-assigned one, that AZURE_CLIENT_ID is its client id".into(),
                 )
             })
@@ -177,10 +177,10 @@ pub async fn token(
                         "off Azure, use `az login` with secrets_manager.azure_auth: cli, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET (or AZURE_FEDERATED_TOKEN_FILE); raise azure_imds_timeout if IMDS is slow".into(),
                     )
                 })?;
-            access_token(&answer).map_err(|reason| {
+            access_token(&answer).map_err(|refusal| {
                 failed(
                     kind_of(answer.status),
-                    reason,
+                    refusal.message,
                     "assign a managed identity to the VM or node pool (az vm identity assign), and for a user-assigned identity set AZURE_CLIENT_ID to its client id".into(),
                 )
             })
@@ -193,7 +193,7 @@ pub async fn token(
 
 /// `AZURE_TENANT_ID`, else the tenant in the vault's challenge.
 fn tenant(flow: &Flow, challenge: &Challenge) -> Result<String, (String, String)> {
-    match flow.tenant().or(challenge.tenant.as_deref()) {
+    match challenge.tenant_given(flow.tenant()) {
         Some(tenant) if is_tenant(tenant) => Ok(tenant.to_string()),
         Some(_) => Err((
             "AZURE_TENANT_ID is not a tenant id or domain".into(),
@@ -246,9 +246,13 @@ async fn entra(
                 ),
             )
         })?;
-    access_token(&answer).map_err(|reason| {
-        let hint = entra_hint(&answer, &settings.flow);
-        (kind_of(answer.status), format!("{host}: {reason}"), hint)
+    access_token(&answer).map_err(|refusal| {
+        let hint = entra_hint(&refusal.detail, &settings.flow);
+        (
+            kind_of(answer.status),
+            format!("{host}: {}", refusal.message),
+            hint,
+        )
     })
 }
 
@@ -263,51 +267,52 @@ struct TokenError {
     error_description: Option<String>,
 }
 
+/// Why a token answer holds no token.
+struct Refusal {
+    /// "answered 401: invalid_client AADSTS7000215: …" (first line, truncated).
+    message: String,
+    /// Microsoft's error code and whole description, for choosing a hint.
+    detail: String,
+}
+
 /// The token of a 200 answer, or what the error answer says (codes and descriptions are
 /// Microsoft's texts, never credentials).
-fn access_token(answer: &Answer) -> Result<SecretString, String> {
+fn access_token(answer: &Answer) -> Result<SecretString, Refusal> {
     if answer.status == 200 {
         return match answer
             .json::<TokenAnswer>()
             .and_then(|token| token.access_token)
         {
             Some(token) if !token.is_empty() => Ok(SecretString::from(token)),
-            _ => Err("answered 200 without an access_token".into()),
+            _ => Err(Refusal {
+                message: "answered 200 without an access_token".into(),
+                detail: String::new(),
+            }),
         };
     }
-    let detail = match answer.json::<TokenError>() {
+    let (summary, detail) = match answer.json::<TokenError>() {
         Some(TokenError {
             error,
             error_description,
         }) => {
-            let description = error_description
-                .map(|text| {
-                    let first_line = text.lines().next().unwrap_or("").to_string();
-                    truncate(&first_line, 240)
-                })
-                .unwrap_or_default();
-            format!(
-                "{} {}",
-                error.unwrap_or_else(|| "error".into()),
-                description
+            let error = error.unwrap_or_else(|| "error".into());
+            let description = error_description.unwrap_or_default();
+            let first_line = truncate(description.lines().next().unwrap_or(""), 240);
+            (
+                format!("{error} {first_line}"),
+                format!("{error} {description}"),
             )
         }
-        None => "an answer that is not JSON".into(),
+        None => ("an answer that is not JSON".into(), String::new()),
     };
-    Err(format!("answered {}: {}", answer.status, detail.trim()))
+    Err(Refusal {
+        message: format!("answered {}: {}", answer.status, summary.trim()),
+        detail,
+    })
 }
 
-fn entra_hint(answer: &Answer, flow: &Flow) -> String {
-    let text = answer
-        .json::<TokenError>()
-        .map(|error| {
-            format!(
-                "{} {}",
-                error.error.unwrap_or_default(),
-                error.error_description.unwrap_or_default()
-            )
-        })
-        .unwrap_or_default();
+/// The fix for an Entra ID refusal, chosen by its AADSTS code.
+fn entra_hint(text: &str, flow: &Flow) -> String {
     let client = flow.client_id().unwrap_or("CLIENT_ID");
     if text.contains("AADSTS70021") || text.contains("AADSTS700213") {
         return format!(
@@ -350,7 +355,7 @@ async fn cli(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    if let Some(tenant) = tenant.or(challenge.tenant.as_deref()) {
+    if let Some(tenant) = challenge.tenant_given(tenant) {
         command.args(["--tenant", tenant]);
     }
     let child = command.spawn().map_err(|error| {

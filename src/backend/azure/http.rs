@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use crate::backend::retry::{
     BodyError, backoff, chain, is_retryable, is_tls, read_body, retry_after,
 };
+use crate::backend::tls;
 use crate::bounded::{RESPONSE_LIMIT, human_size};
 use crate::env_vars::Environment;
 use crate::problem::Problem;
@@ -114,33 +115,35 @@ pub enum Patience {
 }
 
 impl Http {
-    pub fn new(env: &Environment, deadline: Instant, max_idle: usize) -> Result<Http, Problem> {
+    /// The launch's client. It trusts the platform's roots, the built-in ones and
+    /// `SSL_CERT_FILE` together: a private endpoint's CA must not cost the public token
+    /// endpoint its trust. The file is read within `deadline`.
+    pub async fn new(
+        env: &Environment,
+        deadline: Instant,
+        max_idle: usize,
+    ) -> Result<Http, Problem> {
         let ca_file = env
             .get_str("SSL_CERT_FILE")
             .filter(|text| !text.is_empty())
             .map(PathBuf::from);
-        // Built-in roots, so a FROM scratch image reaches Key Vault without a CA bundle.
-        let mut certificates: Vec<reqwest::Certificate> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-            .iter()
-            .filter_map(|der| reqwest::Certificate::from_der(der).ok())
-            .collect();
+        let mut certificates: Vec<reqwest::Certificate> = tls::builtin_roots().collect();
         if let Some(ca_file) = &ca_file {
-            let unreadable = |reason: String| {
-                Problem::new(ca_file.display().to_string(), reason).with_hint(
+            certificates.extend(
+                tls::read_bundle(
+                    ca_file,
+                    "SSL_CERT_FILE",
+                    deadline,
                     "point SSL_CERT_FILE at a PEM file of the CA that signs the private endpoint's certificate",
                 )
-            };
-            let pem = crate::bounded::read_regular_file(ca_file, crate::bounded::SECRET_FILE_LIMIT)
-                .map_err(|error| unreadable(format!("cannot read SSL_CERT_FILE: {error}")))?;
-            let extra = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|error| unreadable(format!("not a PEM certificate bundle: {error}")))?;
-            certificates.extend(extra);
+                .await?,
+            );
         }
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(max_idle)
             .user_agent(concat!("cronos-secrets/", env!("CARGO_PKG_VERSION")))
-            .tls_certs_only(certificates)
+            .tls_certs_merge(certificates)
             .build()
             .map_err(|error| {
                 Problem::new(

@@ -59,9 +59,9 @@ pub struct AzureBackend {
 }
 
 impl AzureBackend {
-    pub fn build(context: &BuildContext<'_>) -> Result<AzureBackend, Problem> {
+    pub async fn build(context: &BuildContext<'_>) -> Result<AzureBackend, Problem> {
         let settings = settings::resolve(&context.config.azure, context.env)?;
-        let http = Http::new(context.env, context.deadline, settings.max_concurrency)?;
+        let http = Http::new(context.env, context.deadline, settings.max_concurrency).await?;
         Ok(AzureBackend {
             permits: Semaphore::new(settings.max_concurrency),
             settings,
@@ -131,12 +131,9 @@ impl AzureBackend {
     }
 
     async fn token(&self, challenge: &Challenge) -> Result<HeaderValue, FetchError> {
-        let tenant = self
-            .settings
-            .flow
-            .tenant()
-            .map(str::to_string)
-            .or_else(|| challenge.tenant.clone());
+        let tenant = challenge
+            .tenant_given(self.settings.flow.tenant())
+            .map(str::to_string);
         let cell = self
             .tokens
             .lock()
@@ -178,6 +175,34 @@ impl AzureBackend {
             )
             .await
             .map_err(|failure| errors::unreachable(&failure, id, &self.settings.flow, doing))
+    }
+
+    /// Whether the secret has any version, from its versions listing (attributes only: the
+    /// current value is not downloaded just to be overwritten). Key Vault answers 404 for a
+    /// secret that never existed, an empty list for one without versions.
+    async fn exists(&self, id: &SecretId, bearer: &HeaderValue) -> Result<bool, FetchError> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            #[serde(default)]
+            value: Vec<serde_json::Value>,
+        }
+        let url = id.versions_url();
+        let flow = &self.settings.flow;
+        let answer = self
+            .http
+            .send(
+                |client| client.get(&url).header(AUTHORIZATION, bearer.clone()),
+                Patience::Deadline,
+            )
+            .await
+            .map_err(|failure| errors::unreachable(&failure, id, flow, Doing::Writing))?;
+        match answer.status {
+            200 => Ok(answer
+                .json::<Page>()
+                .is_some_and(|page| !page.value.is_empty())),
+            404 => Ok(false),
+            _ => Err(errors::explain(&answer, id, flow, Doing::Writing)),
+        }
     }
 
     async fn read(&self, id: &SecretId) -> Result<Fetched, FetchError> {
@@ -337,26 +362,19 @@ impl Backend for AzureBackend {
         let id = &target.id;
         let flow = &self.settings.flow;
         let bearer = self.authorize(id).await?;
-        if !options.create {
-            let answer = self.get_bundle(id, &bearer, Doing::Writing).await?;
-            let (code, _) = errors::error_of(&answer);
-            match answer.status {
-                200 => {}
-                403 if code == "SecretDisabled" => {}
-                404 => {
-                    return Err(FetchError::new(
-                        FetchErrorKind::NotFound,
-                        format!(
-                            "secret \"{}\" does not exist in vault {} (credential: {})",
-                            id.name,
-                            id.vault,
-                            flow.describe()
-                        ),
-                    )
-                    .with_hint("pass --create to create it, or check the name and secrets_manager.azure_vault_url"));
-                }
-                _ => return Err(errors::explain(&answer, id, flow, Doing::Writing)),
-            }
+        if !options.create && !self.exists(id, &bearer).await? {
+            return Err(FetchError::new(
+                FetchErrorKind::NotFound,
+                format!(
+                    "secret \"{}\" does not exist in vault {} (credential: {})",
+                    id.name,
+                    id.vault,
+                    flow.describe()
+                ),
+            )
+            .with_hint(
+                "pass --create to create it, or check the name and secrets_manager.azure_vault_url",
+            ));
         }
         let body = SecretString::from(serde_json::json!({ "value": text }).to_string());
         let url = id.set_url();

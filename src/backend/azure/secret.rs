@@ -45,6 +45,15 @@ impl SecretId {
         )
     }
 
+    /// One page of one entry of the secret's versions: attributes only, never a value (`set`'s
+    /// existence check).
+    pub fn versions_url(&self) -> String {
+        format!(
+            "{}/secrets/{}/versions?api-version={API_VERSION}&maxresults=1",
+            self.vault, self.name
+        )
+    }
+
     pub fn host(&self) -> &str {
         self.vault
             .strip_prefix("https://")

@@ -185,12 +185,14 @@ fn select_flow(settings: &AzureSettings, env: &Environment) -> Result<Flow, Prob
     let requested = settings.auth.as_deref().unwrap_or("auto");
     let (name, why) = match requested {
         "auto" => {
-            if env.get("AZURE_CLIENT_SECRET").is_some() {
+            // Set but empty counts as unset, as in the Azure SDKs: a blank `AZURE_CLIENT_SECRET=`
+            // in a compose file must not select a flow that then fails with "not set".
+            let set = |name: &str| non_empty(env, name).is_some();
+            if set("AZURE_CLIENT_SECRET") {
                 ("client_secret", "AZURE_CLIENT_SECRET is set")
-            } else if env.get("AZURE_FEDERATED_TOKEN_FILE").is_some() {
+            } else if set("AZURE_FEDERATED_TOKEN_FILE") {
                 ("workload_identity", "AZURE_FEDERATED_TOKEN_FILE is set")
-            } else if env.get("IDENTITY_ENDPOINT").is_some() && env.get("IDENTITY_HEADER").is_some()
-            {
+            } else if set("IDENTITY_ENDPOINT") && set("IDENTITY_HEADER") {
                 (
                     "managed_identity",
                     "IDENTITY_ENDPOINT and IDENTITY_HEADER are set",
@@ -326,6 +328,23 @@ mod tests {
         assert!(matches!(
             flow(Some("cli"), &with_secret),
             Ok(Flow::Cli { .. })
+        ));
+        // Empty variables select nothing: a blank secret falls through to workload identity.
+        let mut blank_secret = workload.to_vec();
+        blank_secret.push(("AZURE_CLIENT_SECRET", ""));
+        assert!(matches!(
+            flow(None, &blank_secret),
+            Ok(Flow::WorkloadIdentity { .. })
+        ));
+        assert!(matches!(
+            flow(
+                None,
+                &[
+                    ("AZURE_FEDERATED_TOKEN_FILE", " "),
+                    ("IDENTITY_HEADER", "h")
+                ]
+            ),
+            Ok(Flow::Imds { .. })
         ));
         // The selected flow's own error: a client secret without a client id.
         let error = flow(None, &[("AZURE_CLIENT_SECRET", "s")]).unwrap_err();

@@ -20,7 +20,7 @@ use super::redirect;
 use super::settings::EffectiveSettings;
 use crate::backend::retry::{self, BodyError, is_retryable, is_tls, retry_after};
 pub use crate::backend::retry::{backoff, chain};
-use crate::bounded;
+use crate::backend::tls;
 use crate::problem::Problem;
 use crate::secret::SecretString;
 
@@ -46,37 +46,17 @@ impl Http {
             // Loading trust roots costs milliseconds; plain HTTP needs none.
             builder = builder.tls_certs_only(Vec::new());
         } else if let Some(ca_file) = &settings.ca_file {
-            let pem = bounded::read_regular_file_until(
-                ca_file.clone(),
-                bounded::SECRET_FILE_LIMIT,
+            let certificates = tls::read_bundle(
+                ca_file,
+                "VAULT_CACERT",
                 deadline,
+                "point VAULT_CACERT at the PEM file of the CA that signed Vault's certificate",
             )
-            .await
-            .map_err(|error| {
-                Problem::new(
-                    ca_file.display().to_string(),
-                    format!("cannot read VAULT_CACERT: the file {error}"),
-                )
-                .with_hint(error.hint().unwrap_or_else(|| {
-                    "point VAULT_CACERT at the PEM file of the CA that signed Vault's certificate"
-                        .to_string()
-                }))
-            })?;
-            let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| {
-                Problem::new(
-                    ca_file.display().to_string(),
-                    format!("not a PEM certificate bundle: {error}"),
-                )
-                .with_hint("VAULT_CACERT must be a PEM file (-----BEGIN CERTIFICATE-----)")
-            })?;
+            .await?;
             builder = builder.tls_certs_only(certificates);
         } else {
-            // Built-in roots, so a FROM scratch image reaches Vault without a CA bundle; the
-            // platform's roots still count where there are any.
-            let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-                .iter()
-                .filter_map(|der| reqwest::Certificate::from_der(der).ok());
-            builder = builder.tls_certs_merge(roots);
+            // The platform's roots still count where there are any.
+            builder = builder.tls_certs_merge(tls::builtin_roots());
         }
         if settings.skip_verify {
             tracing::warn!(
