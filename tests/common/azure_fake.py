@@ -492,9 +492,13 @@ def plant(vault, name, value, attributes, content_type=None, tags=None):
 
 
 def serve(port, role, context):
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    # The listen backlog is fixed when the socket is activated, so it is set before: with the
+    # default of 5, a burst of launches loses SYNs and waits out TCP's 1, 3, 7, 15 s retries.
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler, bind_and_activate=False)
     server.daemon_threads = True
     server.request_queue_size = 1024
+    server.server_bind()
+    server.server_activate()
     server.role = role
     if context:
         server.socket = context.wrap_socket(
