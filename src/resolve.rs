@@ -90,24 +90,7 @@ pub async fn resolve(
         jitter,
         keep_launcher_env,
     } = options;
-    let references: BTreeSet<Reference> = plan
-        .vars
-        .iter()
-        .flat_map(PlannedVar::references)
-        .chain(
-            extras
-                .iter()
-                .flat_map(|extra| expand::references(&extra.pieces)),
-        )
-        .cloned()
-        .collect();
-    let mut groups: BTreeMap<Source, Vec<Reference>> = BTreeMap::new();
-    for reference in references {
-        groups
-            .entry(Source::of(&reference, config.backend))
-            .or_default()
-            .push(reference);
-    }
+    let groups = references_by_source(plan, extras, config);
     let sources: BTreeSet<Source> = groups.keys().copied().collect();
     // Before the deadline starts: the jitter spreads a rollout, it is not time to fetch.
     if let Some(max) = jitter
@@ -155,6 +138,34 @@ pub async fn resolve(
     let resolution = Resolution { vars, extras };
     audit(&resolution)?;
     Ok(resolution)
+}
+
+/// Every distinct reference of the plan and the extras, grouped by the backend that serves it:
+/// what a launch fetches, and what the watcher (`run --watch`) polls.
+pub fn references_by_source(
+    plan: &Plan,
+    extras: &[PlaceholderValue],
+    config: &Config,
+) -> BTreeMap<Source, Vec<Reference>> {
+    let references: BTreeSet<Reference> = plan
+        .vars
+        .iter()
+        .flat_map(PlannedVar::references)
+        .chain(
+            extras
+                .iter()
+                .flat_map(|extra| expand::references(&extra.pieces)),
+        )
+        .cloned()
+        .collect();
+    let mut groups: BTreeMap<Source, Vec<Reference>> = BTreeMap::new();
+    for reference in references {
+        groups
+            .entry(Source::of(&reference, config.backend))
+            .or_default()
+            .push(reference);
+    }
+    groups
 }
 
 /// One audit event per secret read (never the value), for every command and the library
