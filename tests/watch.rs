@@ -50,15 +50,19 @@ fn put(test: &str, name: &str, value: &str) {
 
 /// Watch with short intervals: poll every 300ms, 200ms quiet period.
 fn watching(launch: Launch, extra: &[&str]) -> Launch {
+    watching_every(launch, "300ms", "200ms", extra)
+}
+
+fn watching_every(launch: Launch, interval: &str, debounce: &str, extra: &[&str]) -> Launch {
     launch
         .args([
             "-v",
             "run",
             "--watch",
             "--interval",
-            "300ms",
+            interval,
             "--debounce",
-            "200ms",
+            debounce,
         ])
         .args(extra)
         .args(["--"])
@@ -180,16 +184,7 @@ fn an_invalid_new_value_keeps_the_running_program() {
 fn two_secrets_changed_within_the_quiet_period_cause_one_restart() {
     let test = "together";
     seed(test, "together-secret-0001-long");
-    let launch = vault_launch(test, &bao().address).args([
-        "-v",
-        "run",
-        "--watch",
-        "--interval",
-        "300ms",
-        "--debounce",
-        "1500ms",
-        "--",
-    ]);
+    let launch = watching_every(vault_launch(test, &bao().address), "300ms", "1500ms", &[]);
     let running = Running::start(launch, "plain", &[]);
     running.wait_for_starts(1);
     put(test, "user", "app-user-2");
@@ -233,19 +228,12 @@ fn a_backend_outage_leaves_the_program_alone() {
 fn the_restart_budget_stops_a_storm() {
     let test = "storm";
     seed(test, "storm-secret-value-00");
-    let launch = vault_launch(test, &bao().address).args([
-        "run",
-        "--watch",
-        "--interval",
+    let launch = watching_every(
+        vault_launch(test, &bao().address),
         "200ms",
-        "--debounce",
         "0s",
-        "--max-restarts",
-        "2",
-        "--restart-window",
-        "10m",
-        "--",
-    ]);
+        &["--max-restarts", "2", "--restart-window", "10m"],
+    );
     let running = Running::start(launch, "plain", &[]);
     running.wait_for_starts(1);
     for round in 1..=8 {
@@ -450,4 +438,74 @@ fn aws_polls_describe_secret_and_restarts_on_a_new_current_version() {
     moto().put(id, "aws-secret-value-0002");
     running.wait_for_starts(2);
     assert_eq!(running.starts()[1], "aws-secret-value-0002");
+}
+
+/// A short-lived, renewable VAULT_TOKEN outlives its TTL: the watcher renews it.
+#[test]
+fn a_renewable_vault_token_is_renewed_before_it_expires() {
+    let test = "renew";
+    seed(test, "renew-secret-value-0001");
+    let token = bao().run(&[
+        "token",
+        "create",
+        "-ttl=6s",
+        "-explicit-max-ttl=10m",
+        "-policy=root",
+        "-field=token",
+    ]);
+    let running = Running::start(
+        watching(
+            vault_launch(test, &bao().address).env("VAULT_TOKEN", &token),
+            &[],
+        ),
+        "plain",
+        &[],
+    );
+    running.wait_for_starts(1);
+    running.wait_for("a renewal", |running| {
+        running.stderr().contains("renewed the Vault token")
+    });
+    // Past the token's first TTL: polls still work, and a change is still delivered.
+    std::thread::sleep(Duration::from_secs(7));
+    put(test, "app", "renew-secret-value-0002");
+    running.wait_for_starts(2);
+    assert!(running.stderr().contains("Vault token lifetime"));
+    assert!(bao().count("auth/token/renew-self") >= 1);
+    assert!(
+        !running.stderr().contains(&token),
+        "the token is never logged"
+    );
+}
+
+/// Azure Key Vault has no metadata-only read of the current version: each poll is the one GET
+/// of the bundle a launch makes, compared by version id; a new version restarts once.
+#[cfg(feature = "azure")]
+#[test]
+fn azure_polls_compare_version_ids_and_restart_on_a_new_version() {
+    let fake = common::azure::shared();
+    let name = "watch-azure-app";
+    fake.plant(0, name, "azure-secret-value-0001", serde_json::json!({}));
+    let gets = || {
+        fake.requests()
+            .iter()
+            .filter(|request| request["kind"] == "get" && request["name"] == name)
+            .count()
+    };
+    let launch = fake
+        .launch_with_secret("watch-azure-client")
+        .env("APP_SECRET", &format!("secret://{name}"));
+    let running = Running::start(watching(launch, &[]), "plain", &[]);
+    running.wait_for_starts(1);
+    let before = gets();
+    std::thread::sleep(Duration::from_secs(2));
+    let polls = gets() - before;
+    assert!(polls >= 3, "expected a GET per poll, saw {polls}");
+    assert_eq!(running.starts().len(), 1, "{}", running.stderr());
+    fake.plant(0, name, "azure-secret-value-0002", serde_json::json!({}));
+    running.wait_for_starts(2);
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(
+        running.starts(),
+        ["azure-secret-value-0001", "azure-secret-value-0002"]
+    );
 }

@@ -28,6 +28,14 @@ pub fn become_subreaper() {
     }
 }
 
+/// Whether a child is the supervised program or an `--on-change` hook (which never takes the
+/// terminal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Program,
+    Hook,
+}
+
 /// Starts `program` in a new process group with exactly `env`. std's spawn is safe in a process
 /// with threads (the watcher's), resets SIGPIPE in the child (the mask is ours to reset), and reports an
 /// exec failure from the child; the errors are `exec`'s, with GNU `env`'s exit codes.
@@ -35,6 +43,7 @@ pub fn spawn(
     program: &OsStr,
     args: &[OsString],
     env: &[(OsString, SecretString)],
+    role: Role,
 ) -> Result<Pid, ExecError> {
     let mut command = Command::new(program);
     command
@@ -77,7 +86,9 @@ pub fn spawn(
     })?;
     // The Child handle is dropped without waiting: the supervisor reaps every pid itself.
     let pid = Pid::from_raw(child.id() as i32);
-    give_terminal(pid);
+    if role == Role::Program {
+        give_terminal(pid);
+    }
     Ok(pid)
 }
 

@@ -13,6 +13,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use super::budget::Budget;
+use super::child::Role;
 use super::watcher::{Event, Watcher};
 use super::{Action, Delivery, OnChange, Supervision, child, signals};
 use crate::error::Error;
@@ -165,7 +166,12 @@ impl State<'_> {
         }
         if let Some(program) = &self.supervision.program {
             let env = self.delivery.environment(ready);
-            self.child = Some(child::spawn(&program.name, &program.args, &env)?);
+            self.child = Some(child::spawn(
+                &program.name,
+                &program.args,
+                &env,
+                Role::Program,
+            )?);
         }
         self.started = true;
         tracing::info!(
@@ -252,7 +258,12 @@ impl State<'_> {
             return;
         };
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
-        match child::spawn(name.as_ref(), &args, &self.delivery.environment(ready)) {
+        match child::spawn(
+            name.as_ref(),
+            &args,
+            &self.delivery.environment(ready),
+            Role::Hook,
+        ) {
             Ok(pid) => {
                 tracing::info!(hook = %name, pid = pid.as_raw(), "the secrets changed and validated: running the hook");
                 self.hooks.push(pid);
@@ -269,7 +280,7 @@ impl State<'_> {
                 self.stop_deadline = None;
                 match (self.restart_with.take(), &self.supervision.program) {
                     (Some(env), Some(program)) if !self.exiting => {
-                        let pid = child::spawn(&program.name, &program.args, &env)?;
+                        let pid = child::spawn(&program.name, &program.args, &env, Role::Program)?;
                         tracing::info!(
                             pid = pid.as_raw(),
                             "the program restarted with the new values"

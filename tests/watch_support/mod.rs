@@ -57,7 +57,6 @@ impl Running {
     pub fn start(launch: Launch, mode: &str, extra: &[&str]) -> Running {
         let launch = launch.file("program.py", PROGRAM);
         let log = launch.path("program.log");
-        let stderr = launch.path("launcher.stderr");
         let program = launch.path("program.py");
         let mut args = vec![
             "python3".to_string(),
@@ -66,17 +65,7 @@ impl Running {
             mode.to_string(),
         ];
         args.extend(extra.iter().map(|arg| arg.to_string()));
-        let launch = launch.args(args);
-        let child = launch
-            .command()
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&stderr).expect("stderr file"))
-            .spawn()
-            .expect("start cronos-secrets");
-        // The temporary directory must outlive the launcher.
-        std::mem::forget(launch);
-        Running { child, log, stderr }
+        Running::start_plain(launch.args(args))
     }
 
     pub fn pid(&self) -> Pid {

@@ -17,6 +17,7 @@ mod path;
 mod redirect;
 mod settings;
 mod target;
+mod token_life;
 mod versions;
 
 use std::collections::{BTreeMap, HashMap};

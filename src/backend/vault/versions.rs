@@ -46,6 +46,7 @@ pub async fn versions(backend: &VaultBackend, references: &[Reference]) -> Versi
             return versions;
         }
     };
+    super::token_life::check(backend, &token).await;
     let kv1 = backend.settings.kv_version == Some(1);
     let answers = futures::future::join_all(by_path.iter().map(|(secret, references)| {
         let token = &token;
