@@ -509,3 +509,110 @@ fn azure_polls_compare_version_ids_and_restart_on_a_new_version() {
         ["azure-secret-value-0001", "azure-secret-value-0002"]
     );
 }
+
+/// `--stop-signal QUIT` asks first; a program that ignores it is killed after `--stop-timeout`.
+#[test]
+fn a_program_that_does_not_stop_is_killed_after_the_stop_timeout() {
+    let test = "stubborn";
+    seed(test, "stubborn-secret-value-01");
+    let running = Running::start(
+        watching(
+            vault_launch(test, &bao().address),
+            &["--stop-signal", "QUIT", "--stop-timeout", "500ms"],
+        ),
+        "stubborn",
+        &[],
+    );
+    running.wait_for_starts(1);
+    put(test, "app", "stubborn-secret-value-02");
+    running.wait_for_starts(2);
+    assert!(running.lines().contains(&"child got 3".to_string()));
+    assert!(running.stderr().contains("SIGKILL"), "{}", running.stderr());
+    assert_eq!(running.starts()[1], "stubborn-secret-value-02");
+}
+
+/// `exec:CMD` runs a hook with the new environment and leaves the program running; `none`
+/// only logs.
+#[test]
+fn on_change_exec_runs_a_hook_and_none_only_logs() {
+    let test = "hook";
+    seed(test, "hook-secret-value-0001");
+    let launch = vault_launch(test, &bao().address).file(
+        "hook.sh",
+        "#!/bin/sh\necho \"hook $APP_SECRET\" >> \"$1\"\n",
+    );
+    let hook_log = launch.path("hook.log");
+    let hook = format!(
+        "exec:sh {} {}",
+        launch.path("hook.sh").display(),
+        hook_log.display()
+    );
+    let running = Running::start(watching(launch, &["--on-change", &hook]), "plain", &[]);
+    running.wait_for_starts(1);
+    put(test, "app", "hook-secret-value-0002");
+    running.wait_for("the hook", |_| {
+        std::fs::read_to_string(&hook_log).unwrap_or_default() == "hook hook-secret-value-0002\n"
+    });
+    assert_eq!(running.starts().len(), 1, "the program was not restarted");
+
+    let test = "none";
+    seed(test, "none-secret-value-0001");
+    let running = Running::start(
+        watching(vault_launch(test, &bao().address), &["--on-change", "none"]),
+        "plain",
+        &[],
+    );
+    running.wait_for_starts(1);
+    put(test, "app", "none-secret-value-0002");
+    running.wait_for("the log line", |running| {
+        running.stderr().contains("--on-change none")
+    });
+    assert_eq!(running.starts(), ["none-secret-value-0001"]);
+}
+
+/// The sidecar signals the app whose pid a file holds, after the file is rewritten.
+#[test]
+fn render_watch_signals_the_process_of_the_pidfile_after_the_rewrite() {
+    let test = "pidfile";
+    seed(test, "pidfile-secret-value-01");
+    let launch = vault_launch(test, &bao().address)
+        .file("app.tmpl", "secret=${APP_SECRET}\n")
+        .file("program.py", watch_support::PROGRAM);
+    let output = launch.path("app.conf");
+    let app_log = launch.path("app.log");
+    // The app, started on its own (not by the launcher), reads the file on SIGHUP.
+    let mut app = std::process::Command::new("python3")
+        .arg(launch.path("program.py"))
+        .arg(&app_log)
+        .arg("hup")
+        .arg(&output)
+        .spawn()
+        .unwrap();
+    let pidfile = launch.path("app.pid");
+    std::fs::write(&pidfile, format!("{}\n", app.id())).unwrap();
+    let output_arg = output.display().to_string();
+    let pidfile_arg = pidfile.display().to_string();
+    let launch = launch.args([
+        "render",
+        "app.tmpl",
+        "-o",
+        &output_arg,
+        "--watch",
+        "--interval",
+        "300ms",
+        "--debounce",
+        "200ms",
+        "--signal-pidfile",
+        &pidfile_arg,
+    ]);
+    let running = Running::start_plain(launch);
+    running.wait_for("the first render", |_| output.exists());
+    put(test, "app", "pidfile-secret-value-02");
+    running.wait_for("the app's reload", |_| {
+        std::fs::read_to_string(&app_log)
+            .unwrap_or_default()
+            .contains("hup secret=pidfile-secret-value-02")
+    });
+    app.kill().unwrap();
+    app.wait().unwrap();
+}

@@ -40,6 +40,8 @@ elif mode == "orphan":
         os._exit(0)
 elif mode == "exit":
     sys.exit(3)
+elif mode == "stubborn":
+    signal.signal(signal.SIGQUIT, lambda n, f: note("child got %d" % n))
 elif mode == "hup":
     signal.signal(signal.SIGHUP, lambda n, f: note("hup " + open(sys.argv[3]).read().strip()))
 while True:
