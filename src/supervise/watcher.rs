@@ -199,3 +199,50 @@ fn sleep_until(deadline: Instant) {
         std::thread::sleep(deadline - now);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::SecretString;
+
+    fn ready(values: &[(&str, &str)]) -> Ready {
+        Ready {
+            values: values
+                .iter()
+                .map(|(name, value)| (name.to_string(), SecretString::from(*value)))
+                .collect(),
+            extras: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_digest_changes_with_any_value_and_not_by_regrouping_bytes() {
+        let base = digest(&ready(&[("A", "one"), ("B", "two")]));
+        assert_eq!(base, digest(&ready(&[("A", "one"), ("B", "two")])));
+        assert_ne!(base, digest(&ready(&[("A", "one"), ("B", "three")])));
+        // The same bytes split differently between names and values are another set.
+        assert_ne!(
+            digest(&ready(&[("A", "BC")])),
+            digest(&ready(&[("AB", "C")]))
+        );
+    }
+
+    #[test]
+    fn only_versions_that_moved_count_and_a_failed_poll_is_no_change() {
+        let reference =
+            |text: &str| Reference::parse(text, std::path::Path::new("/")).expect("reference");
+        let a = reference("vault://secret/app#a");
+        let b = reference("vault://secret/app#b");
+        let before: Known = [
+            (a.clone(), Version::new("kv2:1")),
+            (b.clone(), Version::new("kv2:1")),
+        ]
+        .into();
+        // b could not be polled: left out, so not a change.
+        let now: Known = [(a.clone(), Version::new("kv2:1"))].into();
+        assert!(moved(&before, &now).is_empty());
+        let now: Known = [(a.clone(), Version::new("kv2:2"))].into();
+        assert_eq!(moved(&before, &now), [a.to_string()]);
+        assert_eq!(format!("{:?}", Version::new("kv2:2")), "Version(..)");
+    }
+}
