@@ -1,5 +1,6 @@
 //! The watcher thread: resolves the first set, then polls versions (metadata, not values) and
-//! re-runs the one resolution path only when a version moved, after a quiet period. It sends
+//! re-runs the one resolution path only when a version moved, after a quiet period, reading
+//! again only the secrets whose version moved (or could not be polled). It sends
 //! the main loop a set only when the digest of the validated values differs from the last one
 //! sent, so a poll that finds the same values never restarts anything.
 
@@ -19,7 +20,7 @@ use crate::error::Error;
 use crate::launch::{self, LaunchSettings, Prepared, Ready};
 use crate::random;
 use crate::reference::Reference;
-use crate::resolve::PlaceholderValue;
+use crate::resolve::{PlaceholderValue, Reuse};
 
 /// How often the quiet period may be extended by yet another change before the set is
 /// resolved anyway (envconsul's `wait { max }`).
@@ -50,15 +51,14 @@ impl Watcher {
     pub fn run(mut self) {
         // Versions before values: a change between the two is seen by the next poll.
         let mut applied = self.known(self.poll());
-        let mut last_digest =
-            match launch::resolve_for_program(&self.prepared, &self.settings, &self.extras) {
-                Ok(ready) => {
-                    let digest = digest(&ready);
-                    self.send(Event::Ready(Box::new(ready)));
-                    digest
-                }
-                Err(error) => return self.send(Event::Failed(error)),
-            };
+        let (mut last_digest, mut cache) = match self.resolve(&Reuse::new()) {
+            Ok((ready, fetched)) => {
+                let digest = digest(&ready);
+                self.send(Event::Ready(Box::new(ready)));
+                (digest, fetched)
+            }
+            Err(error) => return self.send(Event::Failed(error)),
+        };
         let mut rejected: Option<(Known, u32)> = None;
         let mut next_poll = Instant::now() + self.timing.interval;
         loop {
@@ -86,9 +86,19 @@ impl Watcher {
             if let Some(splay) = self.timing.splay {
                 std::thread::sleep(random::duration_up_to(splay));
             }
-            match launch::resolve_for_program(&self.prepared, &self.settings, &self.extras) {
-                Ok(ready) => {
+            // Values whose version has not moved since they were read are not read again.
+            let reuse: Reuse = cache
+                .iter()
+                .filter(|(reference, _)| {
+                    seen.get(*reference)
+                        .is_some_and(|version| applied.get(*reference) == Some(version))
+                })
+                .map(|(reference, fetched)| (reference.clone(), fetched.clone()))
+                .collect();
+            match self.resolve(&reuse) {
+                Ok((ready, fetched)) => {
                     applied.extend(seen);
+                    cache = fetched;
                     rejected = None;
                     let digest = digest(&ready);
                     if digest == last_digest {
@@ -126,6 +136,11 @@ impl Watcher {
             seen.extend(again);
         }
         seen
+    }
+
+    /// The one resolution path of every launch, reading only what `reuse` lacks.
+    fn resolve(&self, reuse: &Reuse) -> Result<(Ready, Reuse), Error> {
+        launch::resolve_for_program_reusing(&self.prepared, &self.settings, &self.extras, reuse)
     }
 
     fn poll(&self) -> Versions {
