@@ -2,10 +2,15 @@
 //! signalfd by the main loop, so none is lost while a poll or a restart is under way, and none
 //! runs a handler (as PID 1, a signal left at its default disposition would never arrive).
 
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::net::UnixStream;
 use std::str::FromStr;
+use std::time::Instant;
 
+use nix::libc;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::unistd::Pid;
 
 use crate::problem::Problem;
 
@@ -72,6 +77,50 @@ pub fn parse_signal(text: &str) -> Result<Signal, String> {
             "unknown signal \"{text}\" (expected a name such as TERM, QUIT, HUP, USR1, or a number)"
         )),
     }
+}
+
+/// `render --signal-pidfile`: signals the process whose pid the file holds.
+pub fn signal_pidfile(file: &std::path::Path, signal: Signal) {
+    let pid = std::fs::read_to_string(file)
+        .ok()
+        .and_then(|text| text.trim().parse::<i32>().ok())
+        .filter(|pid| *pid > 0);
+    match pid {
+        Some(pid) => match nix::sys::signal::kill(Pid::from_raw(pid), signal) {
+            Ok(()) => {
+                tracing::info!(%signal, pid, "files rewritten: signalled the process of the pidfile")
+            }
+            Err(errno) => {
+                tracing::error!(%signal, pid, "cannot signal the process of {}: {}", file.display(), errno.desc())
+            }
+        },
+        None => tracing::error!(
+            "cannot signal: {} does not hold a process id; the files were rewritten",
+            file.display()
+        ),
+    }
+}
+
+/// Sleeps until a signal, a set from the watcher, or the deadline.
+pub fn wait(signals: &impl AsFd, wake: &UnixStream, deadline: Option<Instant>) {
+    let timeout = deadline.map_or(-1, |deadline| {
+        let left = deadline.saturating_duration_since(Instant::now());
+        i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(0) + 1
+    });
+    let mut fds = [
+        libc::pollfd {
+            fd: signals.as_fd().as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: wake.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    // SAFETY: two valid pollfds owned by this frame; an error (EINTR) just loops again.
+    unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
 }
 
 #[cfg(test)]

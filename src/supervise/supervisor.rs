@@ -3,12 +3,10 @@
 
 use std::ffi::OsString;
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::mpsc::{self, Receiver};
 use std::time::Instant;
 
-use nix::libc;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
@@ -68,7 +66,7 @@ pub fn supervise(
         hooks: Vec::new(),
     };
     loop {
-        wait(&signals, &wake, state.next_deadline());
+        signals::wait(&signals, &wake, state.next_deadline());
         while let Ok(Some(info)) = signals.read_signal() {
             let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else {
                 continue;
@@ -249,7 +247,7 @@ impl State<'_> {
             }
             Action::OnChange(OnChange::Exec(command)) => self.run_hook(command, ready),
             Action::OnChange(OnChange::None) => {}
-            Action::SignalPidfile { file, signal } => signal_pidfile(file, *signal),
+            Action::SignalPidfile { file, signal } => signals::signal_pidfile(file, *signal),
         }
     }
 
@@ -320,47 +318,4 @@ impl State<'_> {
             self.on_change(ready);
         }
     }
-}
-
-fn signal_pidfile(file: &std::path::Path, signal: Signal) {
-    let pid = std::fs::read_to_string(file)
-        .ok()
-        .and_then(|text| text.trim().parse::<i32>().ok())
-        .filter(|pid| *pid > 0);
-    match pid {
-        Some(pid) => match nix::sys::signal::kill(Pid::from_raw(pid), signal) {
-            Ok(()) => {
-                tracing::info!(%signal, pid, "files rewritten: signalled the process of the pidfile")
-            }
-            Err(errno) => {
-                tracing::error!(%signal, pid, "cannot signal the process of {}: {}", file.display(), errno.desc())
-            }
-        },
-        None => tracing::error!(
-            "cannot signal: {} does not hold a process id; the files were rewritten",
-            file.display()
-        ),
-    }
-}
-
-/// Sleeps until a signal, a set from the watcher, or the deadline.
-fn wait(signals: &impl AsFd, wake: &UnixStream, deadline: Option<Instant>) {
-    let timeout = deadline.map_or(-1, |deadline| {
-        let left = deadline.saturating_duration_since(Instant::now());
-        i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(0) + 1
-    });
-    let mut fds = [
-        libc::pollfd {
-            fd: signals.as_fd().as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-        libc::pollfd {
-            fd: wake.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-    ];
-    // SAFETY: two valid pollfds owned by this frame; an error (EINTR) just loops again.
-    unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
 }
