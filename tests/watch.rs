@@ -426,7 +426,8 @@ fn render_watch_keeps_the_file_current_for_a_sidecar() {
     assert_eq!(running.wait_exit(), 0);
 }
 
-/// AWS Secrets Manager: polls are `DescribeSecret` calls; a new AWSCURRENT restarts.
+/// AWS Secrets Manager: polls are `DescribeSecret` calls; a new AWSCURRENT restarts (after
+/// a random `--splay` wait).
 #[test]
 fn aws_polls_describe_secret_and_restarts_on_a_new_current_version() {
     let access_key = "AKIDWATCHAWS";
@@ -443,7 +444,7 @@ fn aws_polls_describe_secret_and_restarts_on_a_new_current_version() {
         .env("AWS_REGION", REGION)
         .env("AWS_ENDPOINT_URL", &moto().endpoint)
         .env("APP_SECRET", &format!("aws-sm://{id}"));
-    let running = Running::start(watching(launch, &[]), "plain", &[]);
+    let running = Running::start(watching(launch, &["--splay", "500ms"]), "plain", &[]);
     running.wait_for_starts(1);
     let reads = |counts: &std::collections::BTreeMap<String, u64>| {
         counts.get("GetSecretValue").copied().unwrap_or(0)
