@@ -220,6 +220,9 @@ pub struct RunArgs {
     #[arg(long = "render", value_name = "SRC:DEST", value_parser = parse_render_pair)]
     pub render: Vec<(PathBuf, PathBuf)>,
 
+    #[command(flatten)]
+    pub watch: RunWatchArgs,
+
     /// The program and its arguments, after `--`
     // No allow_hyphen_values: before `--` (or the program's name) an unknown option such as
     // `--unknown-flag` is a usage error, not a program to execute.
@@ -243,6 +246,95 @@ pub struct RenderArgs {
     /// Print even when stdout is a terminal
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub watch: RenderWatchArgs,
+}
+
+/// `run --watch`: supervise the program and restart it on a validated change.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Watch (supervise mode)")]
+pub struct RunWatchArgs {
+    /// Stay up as the program's parent (PID 1 in a container): forward signals to its process
+    /// group, reap zombies, exit with its status, and deliver changed secrets with --on-change
+    /// once they resolved and validated in full
+    #[arg(long)]
+    pub watch: bool,
+
+    #[command(flatten)]
+    pub timing: WatchTimingArgs,
+
+    /// What a validated change does: restart, signal:SIG (files from --render rewritten first),
+    /// exec:CMD (a hook with the new environment), none (log only)
+    #[arg(long, value_name = "ACTION", default_value = "restart", value_parser = crate::supervise::OnChange::parse, requires = "watch")]
+    pub on_change: crate::supervise::OnChange,
+
+    /// Signal that asks the program to stop for a restart (nginx and php-fpm want QUIT)
+    #[arg(long, value_name = "SIG", default_value = "TERM", value_parser = crate::supervise::parse_signal, requires = "watch")]
+    pub stop_signal: nix::sys::signal::Signal,
+
+    /// Time the program gets to stop for a restart before SIGKILL
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout, requires = "watch")]
+    pub stop_timeout: Duration,
+
+    /// At most N restarts per --restart-window; a change beyond waits (the program keeps its
+    /// values) until the window allows one, and the wait is logged as an error
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), requires = "watch")]
+    pub max_restarts: u32,
+
+    /// The window of --max-restarts
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_timeout, requires = "watch")]
+    pub restart_window: Duration,
+}
+
+/// `render --watch`: keep the file current (a sidecar).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Watch (sidecar mode)")]
+pub struct RenderWatchArgs {
+    /// Stay up and rewrite --output (atomically) whenever the secrets change and validate in
+    /// full; ends cleanly (0) on SIGTERM, SIGINT or SIGQUIT
+    #[arg(long, requires = "output")]
+    pub watch: bool,
+
+    #[command(flatten)]
+    pub timing: WatchTimingArgs,
+
+    /// Write this file (empty) once the first render is complete: a readiness probe for
+    /// Kubernetes native sidecars (`test -e FILE`)
+    #[arg(long, value_name = "FILE", requires = "watch")]
+    pub ready_file: Option<PathBuf>,
+
+    /// After each rewrite, send --signal to the process whose pid FILE holds
+    #[arg(long, value_name = "FILE", requires = "watch")]
+    pub signal_pidfile: Option<PathBuf>,
+
+    /// The signal for --signal-pidfile
+    #[arg(long, value_name = "SIG", default_value = "HUP", value_parser = crate::supervise::parse_signal, requires = "signal_pidfile")]
+    pub signal: nix::sys::signal::Signal,
+
+    /// After each rewrite, run CMD (split like a shell would, not run by one; without the
+    /// secrets in its environment)
+    #[arg(long = "exec", value_name = "CMD", requires = "watch")]
+    pub exec: Option<String>,
+}
+
+/// How often to look and how long to wait, for both watch modes.
+#[derive(Debug, Args)]
+pub struct WatchTimingArgs {
+    /// Time between polls of the secrets' versions (metadata only; values are read only when a
+    /// version changed)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_interval, requires = "watch")]
+    pub interval: Duration,
+
+    /// Quiet period after a change before acting, so secrets rotated together (a user name and
+    /// its password) cause one restart
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_timeout, requires = "watch")]
+    pub debounce: Duration,
+
+    /// Wait a random time up to DURATION before acting on a change, so instances do not all
+    /// restart at once
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, requires = "watch")]
+    pub splay: Option<Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -407,4 +499,16 @@ fn parse_render_pair(text: &str) -> Result<(PathBuf, PathBuf), String> {
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     parse_wait(text)
+}
+
+/// A poll interval: a wait, and not so short that the watcher would hammer the backends.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let interval = parse_wait(text)?;
+    if interval < Duration::from_millis(100) {
+        return Err(format!(
+            "{:?} is too short to poll at: use 100ms or more (the default is 60s)",
+            text.trim()
+        ));
+    }
+    Ok(interval)
 }

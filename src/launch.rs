@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::plan::{self, EnvFiles, Plan, PlanRequest};
 use crate::problem::Problem;
 use crate::resolve::{
-    self, FetchOptions, PlaceholderValue, Resolution, ResolvedPlaceholder, ResolvedVar,
+    self, FetchOptions, PlaceholderValue, Resolution, ResolvedPlaceholder, ResolvedVar, Reuse,
 };
 use crate::secret::SecretString;
 use crate::validate::{self, Finding, Severity};
@@ -74,6 +74,8 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     /// The extras asked for (template placeholders), in order.
     pub extras: Vec<ResolvedPlaceholder>,
+    /// Every reference answered (see [`resolve::Reuse`]).
+    pub fetched: Reuse,
 }
 
 impl Outcome {
@@ -104,9 +106,18 @@ pub fn resolve_and_validate_with(
     settings: &LaunchSettings,
     extras: &[PlaceholderValue],
 ) -> Result<Outcome, Error> {
+    resolve_and_validate_reusing(prepared, settings, extras, &Reuse::new())
+}
+
+fn resolve_and_validate_reusing(
+    prepared: &Prepared,
+    settings: &LaunchSettings,
+    extras: &[PlaceholderValue],
+    reuse: &Reuse,
+) -> Result<Outcome, Error> {
     // The runtime lives only for the fetch: exec happens in a plain single-threaded process.
     let resolution = api::block_on(async {
-        resolve::resolve(
+        resolve::resolve_reusing(
             &prepared.plan,
             extras,
             &prepared.config,
@@ -116,6 +127,7 @@ pub fn resolve_and_validate_with(
                 jitter: settings.jitter,
                 keep_launcher_env: settings.keep_launcher_env,
             },
+            reuse,
         )
         .await
         .map_err(Error::from)
@@ -123,12 +135,14 @@ pub fn resolve_and_validate_with(
     let Resolution {
         vars: resolved,
         extras,
+        fetched,
     } = resolution;
     let findings = validate::validate(&prepared.config, &prepared.plan, &resolved, settings.strict);
     Ok(Outcome {
         resolved,
         findings,
         extras,
+        fetched,
     })
 }
 
@@ -147,7 +161,18 @@ pub fn resolve_for_program(
     settings: &LaunchSettings,
     extras: &[PlaceholderValue],
 ) -> Result<Ready, Error> {
-    let outcome = resolve_and_validate_with(prepared, settings, extras)?;
+    resolve_for_program_reusing(prepared, settings, extras, &Reuse::new()).map(|(ready, _)| ready)
+}
+
+/// [`resolve_for_program`] reading only what `reuse` lacks; also returns every answer, for
+/// the watcher to reuse next time.
+pub fn resolve_for_program_reusing(
+    prepared: &Prepared,
+    settings: &LaunchSettings,
+    extras: &[PlaceholderValue],
+    reuse: &Reuse,
+) -> Result<(Ready, Reuse), Error> {
+    let outcome = resolve_and_validate_reusing(prepared, settings, extras, reuse)?;
     let mut errors = finding_problems(outcome.errors());
     for extra in &outcome.extras {
         if let Err(problems) = &extra.value {
@@ -170,7 +195,7 @@ pub fn resolve_for_program(
         .into_iter()
         .filter_map(|extra| extra.value.ok())
         .collect();
-    Ok(Ready { values, extras })
+    Ok((Ready { values, extras }, outcome.fetched))
 }
 
 /// Problems ready to report. Every finding's problem names its variable already: as its

@@ -61,6 +61,7 @@ mod scan;
 mod schema;
 mod secret;
 mod suggest;
+mod supervise;
 mod template;
 #[cfg(test)]
 mod test_inputs;

@@ -28,6 +28,8 @@ pub struct ReadRecord {
     pub source: Source,
     pub location: String,
     pub metadata: Metadata,
+    /// Reused from a watcher's earlier read of the same version: not read (nor audited) again.
+    pub reused: bool,
 }
 
 #[derive(Debug)]
@@ -63,7 +65,13 @@ pub struct Resolution {
     pub vars: Vec<ResolvedVar>,
     /// In the order of the extras asked for.
     pub extras: Vec<ResolvedPlaceholder>,
+    /// Every reference answered, for a watcher to reuse while its version stays the same.
+    pub fetched: Reuse,
 }
+
+/// Values a watcher (`run --watch`) already holds, of versions unchanged since it read them:
+/// not fetched again. Empty for every one-shot command.
+pub type Reuse = BTreeMap<Reference, Fetched>;
 
 /// How a launch fetches.
 #[derive(Debug, Clone, Copy)]
@@ -85,29 +93,43 @@ pub async fn resolve(
     env: &Environment,
     options: FetchOptions,
 ) -> Result<Resolution, Problem> {
+    resolve_reusing(plan, extras, config, env, options, &Reuse::new()).await
+}
+
+/// [`resolve`], fetching only the references `reuse` has no value for.
+pub async fn resolve_reusing(
+    plan: &Plan,
+    extras: &[PlaceholderValue],
+    config: &Config,
+    env: &Environment,
+    options: FetchOptions,
+    reuse: &Reuse,
+) -> Result<Resolution, Problem> {
     let FetchOptions {
         timeout,
         jitter,
         keep_launcher_env,
     } = options;
-    let references: BTreeSet<Reference> = plan
-        .vars
-        .iter()
-        .flat_map(PlannedVar::references)
-        .chain(
-            extras
-                .iter()
-                .flat_map(|extra| expand::references(&extra.pieces)),
-        )
-        .cloned()
-        .collect();
-    let mut groups: BTreeMap<Source, Vec<Reference>> = BTreeMap::new();
-    for reference in references {
-        groups
-            .entry(Source::of(&reference, config.backend))
-            .or_default()
-            .push(reference);
+    let mut groups = references_by_source(plan, extras, config);
+    let mut reused = BTreeMap::new();
+    for (&source, references) in groups.iter_mut() {
+        references.retain(|reference| {
+            let Some(fetched) = reuse.get(reference) else {
+                return true;
+            };
+            let result = Ok(fetched.clone());
+            reused.insert(
+                reference.clone(),
+                Answer {
+                    source,
+                    result,
+                    reused: true,
+                },
+            );
+            false
+        });
     }
+    groups.retain(|_, references| !references.is_empty());
     let sources: BTreeSet<Source> = groups.keys().copied().collect();
     // Before the deadline starts: the jitter spreads a rollout, it is not time to fetch.
     if let Some(max) = jitter
@@ -125,7 +147,8 @@ pub async fn resolve(
         keep_launcher_env,
     };
     let backends = Backends::build(&sources, &context).await?;
-    let answers = fetch_all(&backends, groups, timeout, deadline).await;
+    let mut answers = fetch_all(&backends, groups, timeout, deadline).await;
+    answers.extend(reused);
     // Bounded by each backend (Vault gives revocation what is left, at least a moment).
     backends.finish().await;
     let vars = plan
@@ -152,9 +175,47 @@ pub async fn resolve(
             }
         })
         .collect();
-    let resolution = Resolution { vars, extras };
+    let fetched = answers
+        .iter()
+        .filter_map(|(reference, answer)| {
+            Some((reference.clone(), answer.result.as_ref().ok()?.clone()))
+        })
+        .collect();
+    let resolution = Resolution {
+        vars,
+        extras,
+        fetched,
+    };
     audit(&resolution)?;
     Ok(resolution)
+}
+
+/// Every distinct reference of the plan and the extras, grouped by the backend that serves it:
+/// what a launch fetches, and what the watcher (`run --watch`) polls.
+pub fn references_by_source(
+    plan: &Plan,
+    extras: &[PlaceholderValue],
+    config: &Config,
+) -> BTreeMap<Source, Vec<Reference>> {
+    let references: BTreeSet<Reference> = plan
+        .vars
+        .iter()
+        .flat_map(PlannedVar::references)
+        .chain(
+            extras
+                .iter()
+                .flat_map(|extra| expand::references(&extra.pieces)),
+        )
+        .cloned()
+        .collect();
+    let mut groups: BTreeMap<Source, Vec<Reference>> = BTreeMap::new();
+    for reference in references {
+        groups
+            .entry(Source::of(&reference, config.backend))
+            .or_default()
+            .push(reference);
+    }
+    groups
 }
 
 /// One audit event per secret read (never the value), for every command and the library
@@ -168,7 +229,10 @@ fn audit(resolution: &Resolution) -> Result<(), Problem> {
         .extras
         .iter()
         .flat_map(|extra| extra.reads.iter().map(|read| (&extra.location, read)));
-    for (variable, read) in var_reads.chain(extra_reads) {
+    for (variable, read) in var_reads
+        .chain(extra_reads)
+        .filter(|(_, read)| !read.reused)
+    {
         tracing::info!(
             target: AUDIT_TARGET,
             variable = %variable,
@@ -186,6 +250,7 @@ fn audit(resolution: &Resolution) -> Result<(), Problem> {
 struct Answer {
     source: Source,
     result: Result<Fetched, FetchError>,
+    reused: bool,
 }
 
 async fn fetch_all(
@@ -217,7 +282,15 @@ async fn fetch_all(
                         format!("the {source} backend gave no answer for {reference}"),
                     ))
                 });
-                answers.insert(reference, Answer { source, result });
+                let reused = false;
+                answers.insert(
+                    reference,
+                    Answer {
+                        source,
+                        result,
+                        reused,
+                    },
+                );
             }
         }
     };
@@ -236,6 +309,7 @@ async fn fetch_all(
                     Answer {
                         source,
                         result: Err(error),
+                        reused: false,
                     },
                 );
             }
@@ -268,6 +342,7 @@ fn join(
                 Some(Answer {
                     source,
                     result: Ok(fetched),
+                    reused,
                 }) => {
                     value.push_bytes(fetched.value.expose());
                     let location = backends
@@ -279,6 +354,7 @@ fn join(
                         source: *source,
                         location,
                         metadata: fetched.metadata.clone(),
+                        reused: *reused,
                     });
                 }
                 Some(Answer {

@@ -57,6 +57,10 @@ fn launcher_configs_in_the_manifests_plan_reads_from_vault() {
             "examples/kubernetes/render-init/cronos-ai.yaml",
             "cronos-ai-templates",
         ),
+        (
+            "examples/kubernetes/sidecar/cronos-ai.yaml",
+            "cronos-ai-sidecar-templates",
+        ),
     ] {
         let data = config_map(manifest, name);
         let (_, config) = data
@@ -104,6 +108,71 @@ fn render_init_containers_write_the_apps_files() {
         .args(["--env-file", ".env", "check"])
         .run();
     check.assert_code(0);
+}
+
+/// The native sidecar's `render --watch` and its startup probe, run here with the env backend
+/// in place of Vault: the probe fails until the first render is complete, then passes.
+#[test]
+fn sidecar_is_ready_once_its_first_render_is_complete() {
+    let manifest = "examples/kubernetes/sidecar/cronos-ai.yaml";
+    let data = config_map(manifest, "cronos-ai-sidecar-templates");
+    let sidecar = &yaml_documents(&repo().join(manifest))
+        .into_iter()
+        .find(|document| document["kind"] == "Deployment")
+        .unwrap()["spec"]["template"]["spec"]["initContainers"][0];
+    assert_eq!(sidecar["restartPolicy"], "Always");
+    let probe: Vec<String> = sidecar["startupProbe"]["exec"]["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1) // the image's /cronos-secrets: here, the binary under test
+        .map(|arg| arg.as_str().unwrap().replace("/run/cronos-ai", "run"))
+        .collect();
+    let launch = Launch::with_required()
+        .file(
+            "templates/cronos_ai.production.yaml",
+            data["cronos_ai.production.yaml"].as_str().unwrap(),
+        )
+        .file("run/.keep", "");
+    let probe_code = |launch: &Launch| {
+        let mut command = launch.command();
+        command.args(&probe).output().unwrap().status.code()
+    };
+    assert_ne!(
+        probe_code(&launch),
+        Some(0),
+        "ready before the first render"
+    );
+    let mut sidecar = launch
+        .command()
+        .args([
+            "--no-env-file",
+            "render",
+            "templates/cronos_ai.production.yaml",
+            "-o",
+            "run/cronos_ai.production.yaml",
+            "--watch",
+            "--interval",
+            "1s",
+            "--ready-file",
+            "run/ready",
+        ])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while probe_code(&launch) != Some(0) {
+        assert!(start.elapsed().as_secs() < 20, "never ready");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let config = &yaml_documents(&launch.path("run/cronos_ai.production.yaml"))[0];
+    assert_eq!(config["security"]["jwt_secret"], JWT_SECRET);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(sidecar.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(sidecar.wait().unwrap().code(), Some(0));
 }
 
 fn local_example(command: &str) -> String {

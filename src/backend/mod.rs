@@ -149,6 +149,44 @@ impl FetchError {
 
 pub type Answers = HashMap<Reference, Result<Fetched, FetchError>>;
 
+/// What [`Backend::versions`] answers: one entry per reference given.
+pub type Versions = HashMap<Reference, Result<Version, FetchError>>;
+
+/// What identifies a secret's current value without holding it: a backend's version id
+/// (`kv2:7`, an AWS version id), or a SHA-256 of the value where the backend has none. Compared
+/// by the watcher, never logged (a digest of a short value could be guessed).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Version(String);
+
+impl Version {
+    pub fn new(id: impl Into<String>) -> Self {
+        Version(id.into())
+    }
+
+    /// `sha256:<hex>` of the value: the version of a secret whose backend keeps none.
+    pub fn of_value(value: &SecretString) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(value.expose());
+        let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        Version(format!("sha256:{hex}"))
+    }
+
+    /// The backend's version when it reported one, else the value's digest.
+    pub fn of_fetched(fetched: &Fetched) -> Self {
+        match &fetched.metadata.version {
+            Some(version) => Version::new(format!("id:{version}")),
+            None => Version::of_value(&fetched.value),
+        }
+    }
+}
+
+impl fmt::Debug for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A digest is derived from a value: never printed, even in debug output.
+        f.write_str("Version(..)")
+    }
+}
+
 /// How `set` writes.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StoreOptions {
@@ -185,6 +223,23 @@ pub trait Backend: Send + Sync {
 
     /// Fetches every reference; the answer has one entry per reference given.
     async fn fetch(&self, references: &[Reference]) -> Answers;
+
+    /// The current version of each reference, for the watcher (`run --watch`, `render --watch`):
+    /// as cheap as the backend allows (Vault KV v2 metadata, AWS `DescribeSecret`). This default
+    /// reads the values and keeps their version id or digest, which is right for env and
+    /// `file://` (a local read) and for backends that have no cheaper request.
+    async fn versions(&self, references: &[Reference]) -> Versions {
+        self.fetch(references)
+            .await
+            .into_iter()
+            .map(|(reference, answer)| {
+                (
+                    reference,
+                    answer.map(|fetched| Version::of_fetched(&fetched)),
+                )
+            })
+            .collect()
+    }
 
     /// Writes a new version of the secret (`set`).
     async fn store(

@@ -10,6 +10,7 @@ mod render;
 mod run;
 mod scan;
 mod set;
+mod watch;
 
 use std::path::PathBuf;
 

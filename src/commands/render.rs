@@ -27,7 +27,11 @@ pub fn render(
         env: &prepared.env,
         options: ChildEnvOptions::default(),
     };
-    let templates = vec![Template::load(&args.template, &working_dir, &variables)?];
+    let template = Template::load(&args.template, &working_dir, &variables)?;
+    if args.watch.watch {
+        return super::watch::render(settings, prepared, args, template);
+    }
+    let templates = vec![template];
     let ready = launch::resolve_for_program(&prepared, settings, &template::extras_of(&templates))?;
     let rendered = template::render_all(&templates, ready.extras).remove(0);
     output::write_to(args.output.as_deref(), rendered.expose(), args.mode)?;

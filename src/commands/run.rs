@@ -17,6 +17,9 @@ pub fn run(settings: &LaunchSettings, env: Environment, args: RunArgs) -> Result
         keep_launcher_env: args.keep_launcher_env,
     };
     let templates = load_templates(&args, &prepared, options, &working_dir)?;
+    if args.watch.watch {
+        return super::watch::run(settings, prepared, args, templates, options);
+    }
     // Templates' references join the launch's: one fetch batch for everything.
     let ready = launch::resolve_for_program(&prepared, settings, &template::extras_of(&templates))?;
     write_rendered(&args, &templates, ready.extras)?;

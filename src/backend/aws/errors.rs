@@ -16,6 +16,8 @@ pub enum Action {
     BatchGetSecretValue,
     PutSecretValue,
     CreateSecret,
+    /// The watcher's version poll (`run --watch`).
+    DescribeSecret,
 }
 
 impl fmt::Display for Action {
@@ -25,6 +27,7 @@ impl fmt::Display for Action {
             Action::BatchGetSecretValue => "BatchGetSecretValue",
             Action::PutSecretValue => "PutSecretValue",
             Action::CreateSecret => "CreateSecret",
+            Action::DescribeSecret => "DescribeSecret",
         })
     }
 }
@@ -239,6 +242,9 @@ fn access_hint(action: Action, id: &str, region: &str) -> String {
         ),
         Action::PutSecretValue | Action::CreateSecret => format!(
             "grant secretsmanager:{action} on {resource} (see examples/aws/iam-rotation-policy.json)"
+        ),
+        Action::DescribeSecret => format!(
+            "grant secretsmanager:DescribeSecret on {resource} to the watcher's role (run --watch polls it instead of reading values)"
         ),
     }
 }

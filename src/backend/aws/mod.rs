@@ -9,6 +9,7 @@ mod read;
 mod request;
 mod store;
 mod value;
+mod versions;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::AtomicBool;
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 
 use super::{
     Answers, Backend, BuildContext, FetchError, FetchErrorKind, Metadata, Source, StoreOptions,
+    Versions,
 };
 use crate::problem::Problem;
 use crate::reference::Reference;
@@ -96,6 +98,10 @@ impl Backend for AwsBackend {
             answers.insert(reference.clone(), answer);
         }
         answers
+    }
+
+    async fn versions(&self, references: &[Reference]) -> Versions {
+        versions::versions(self, references).await
     }
 
     async fn store(

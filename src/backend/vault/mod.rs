@@ -17,6 +17,8 @@ mod path;
 mod redirect;
 mod settings;
 mod target;
+mod token_life;
+mod versions;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -31,7 +33,7 @@ use self::settings::EffectiveSettings;
 pub use self::target::location;
 use super::{
     Answers, Backend, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source,
-    StoreOptions,
+    StoreOptions, Versions,
 };
 use crate::problem::Problem;
 use crate::reference::Reference;
@@ -208,6 +210,10 @@ impl Backend for VaultBackend {
             }
         }
         answers
+    }
+
+    async fn versions(&self, references: &[Reference]) -> Versions {
+        versions::versions(self, references).await
     }
 
     async fn store(

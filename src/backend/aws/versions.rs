@@ -1,0 +1,78 @@
+//! The watcher's cheap poll: `DescribeSecret` answers which version id holds each staging label
+//! (`VersionIdsToStages`) without the value, one call per secret however many references
+//! share it. A version-id pin never changes and costs no call.
+
+use std::collections::BTreeMap;
+
+use super::AwsBackend;
+use super::errors::{Action, CallFailure};
+use super::request::{Request, SecretRead};
+use crate::backend::{Backend, FetchError, FetchErrorKind, Version, Versions};
+use crate::reference::Reference;
+
+const CURRENT_STAGE: &str = "AWSCURRENT";
+
+pub async fn versions(backend: &AwsBackend, references: &[Reference]) -> Versions {
+    let mut versions = Versions::new();
+    let mut by_read: BTreeMap<SecretRead, Vec<&Reference>> = BTreeMap::new();
+    for reference in references {
+        match Request::of(reference, &backend.prefix) {
+            Ok(request) => by_read.entry(request.read).or_default().push(reference),
+            Err(error) => {
+                versions.insert(reference.clone(), Err(error));
+            }
+        }
+    }
+    let answers = futures::future::join_all(by_read.iter().map(|(read, references)| async move {
+        let location = backend.location(references[0]);
+        (references, version_of(backend, read, &location).await)
+    }))
+    .await;
+    for (references, answer) in answers {
+        for reference in references {
+            versions.insert((*reference).clone(), answer.clone());
+        }
+    }
+    versions
+}
+
+async fn version_of(
+    backend: &AwsBackend,
+    read: &SecretRead,
+    location: &str,
+) -> Result<Version, FetchError> {
+    if let Some(version_id) = &read.version_id {
+        return Ok(Version::new(format!("aws:{}:{version_id}", read.id)));
+    }
+    let stage = read.version_stage.as_deref().unwrap_or(CURRENT_STAGE);
+    let connection = &backend.connection;
+    let described = connection
+        .client
+        .describe_secret()
+        .secret_id(&read.id)
+        .send()
+        .await
+        .map_err(|error| {
+            CallFailure::from_sdk(error).describe(
+                read,
+                location,
+                Action::DescribeSecret,
+                &connection.service,
+            )
+        })?;
+    described
+        .version_ids_to_stages()
+        .into_iter()
+        .flatten()
+        .find(|(_, stages)| stages.iter().any(|label| label == stage))
+        .map(|(version_id, _)| Version::new(format!("aws:{}:{version_id}", read.id)))
+        .ok_or_else(|| {
+            FetchError::new(
+                FetchErrorKind::NotFound,
+                format!("{location}: no version is labelled {stage}"),
+            )
+            .with_hint(
+                "the running program is kept; label a version with the stage, or fix the reference",
+            )
+        })
+}

@@ -1,0 +1,67 @@
+//! One poll: every reference's current version, from backends built for this poll alone (each
+//! poll has its own deadline, `--timeout`, and credentials as fresh as the backend's chain
+//! gives them; a Vault token obtained by login is revoked after the poll).
+
+use std::collections::BTreeSet;
+
+use futures::future::join_all;
+
+use crate::backend::{
+    Backends, BuildContext, FetchError, FetchErrorKind, Source, Versions, deadline_after,
+};
+use crate::launch::{LaunchSettings, Prepared};
+use crate::resolve::{self, PlaceholderValue};
+
+/// Every reference's version or the reason it is not known now (an outage, a denial).
+pub async fn versions(
+    prepared: &Prepared,
+    settings: &LaunchSettings,
+    extras: &[PlaceholderValue],
+) -> Versions {
+    let groups = resolve::references_by_source(&prepared.plan, extras, &prepared.config);
+    let sources: BTreeSet<Source> = groups.keys().copied().collect();
+    let deadline = deadline_after(settings.timeout);
+    let context = BuildContext {
+        config: &prepared.config,
+        env: &prepared.env,
+        deadline,
+        keep_launcher_env: settings.keep_launcher_env,
+    };
+    let mut versions = Versions::new();
+    let backends = match Backends::build(&sources, &context).await {
+        Ok(backends) => backends,
+        Err(problem) => {
+            let error = FetchError::new(FetchErrorKind::Unavailable, problem.to_string());
+            for reference in groups.into_values().flatten() {
+                versions.insert(reference, Err(error.clone()));
+            }
+            return versions;
+        }
+    };
+    let polls = groups.into_iter().map(|(source, references)| {
+        let backend = backends.get(source).cloned();
+        async move {
+            let answered = match backend {
+                Some(backend) => tokio::time::timeout_at(deadline, backend.versions(&references))
+                    .await
+                    .ok(),
+                None => None,
+            };
+            (source, references, answered)
+        }
+    });
+    for (source, references, answered) in join_all(polls).await {
+        let mut answered = answered.unwrap_or_default();
+        for reference in references {
+            let answer = answered.remove(&reference).unwrap_or_else(|| {
+                Err(FetchError::new(
+                    FetchErrorKind::Unavailable,
+                    format!("the {source} backend gave no version for {reference} in time"),
+                ))
+            });
+            versions.insert(reference, answer);
+        }
+    }
+    backends.finish().await;
+    versions
+}
