@@ -10,6 +10,7 @@ mod file;
 mod json_key;
 #[cfg(any(feature = "vault", feature = "azure"))]
 mod retry;
+mod rotation;
 #[cfg(feature = "vault")]
 mod vault;
 
@@ -30,6 +31,7 @@ use crate::secret::SecretString;
 pub use aws::AwsBackend;
 pub use env::EnvBackend;
 pub use file::FileBackend;
+pub use rotation::{PendingSlot, RotationStore};
 
 /// Which backend serves a reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -196,6 +198,11 @@ pub trait Backend: Send + Sync {
             format!("the {} backend cannot store {reference}", self.source()),
         )
         .with_hint("store it where it is read from, or configure a backend that can (vault, aws_secrets_manager, azure_key_vault)"))
+    }
+
+    /// The pending-slot operations of `rotate`; `None` for backends that cannot rotate.
+    fn rotation(&self) -> Option<&dyn RotationStore> {
+        None
     }
 
     /// Called once after a launch's reads, before exec: release what the backend holds

@@ -168,7 +168,7 @@ pub async fn write(
 
 /// A KV v2 version's number and creation time, as reads (`data.metadata`) and writes (`data`)
 /// both report them.
-fn version_metadata(object: &Value) -> Metadata {
+pub(super) fn version_metadata(object: &Value) -> Metadata {
     Metadata {
         version: object
             .get("version")
@@ -212,7 +212,7 @@ pub fn key_value(
 }
 
 /// Turns a failed request into the message a user needs: what, where, and what to do.
-fn explain(
+pub(super) fn explain(
     failure: HttpFailure,
     http: &Http,
     secret: &SecretPath,
@@ -223,10 +223,11 @@ fn explain(
     let api_path = secret.api_path(kv_version);
     match failure {
         HttpFailure::Status { status: 403, .. } => {
-            let capability = if doing == "reading" {
-                "read"
-            } else {
-                "create\" and \"update"
+            let capability = match doing {
+                "reading" => "read",
+                // Deleting a pending slot deletes its metadata (every version).
+                "deleting" => "delete",
+                _ => "create\" and \"update",
             };
             FetchError::new(
                 FetchErrorKind::Denied,

@@ -15,6 +15,7 @@ mod http;
 mod kv;
 mod path;
 mod redirect;
+mod rotation;
 mod settings;
 mod target;
 
@@ -241,6 +242,10 @@ impl Backend for VaultBackend {
             &self.settings.auth.describe(),
         )
         .await
+    }
+
+    fn rotation(&self) -> Option<&dyn super::RotationStore> {
+        Some(self)
     }
 
     async fn finish(&self) {

@@ -1,0 +1,218 @@
+//! `rotate --status` and `--dry-run`: where each selected secret stands against its schedule,
+//! from the backend's own metadata (KV v2 `created_time` of the current version, the AWS
+//! version's `CreatedDate`, Key Vault's `attributes.updated`), and what a rotation would do.
+//! Both only read.
+
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use super::select::{Rotation, Schedule, rotation_of};
+use crate::backend::{Backend, Source, utc};
+use crate::duration::format_duration;
+use crate::reference::Reference;
+use crate::schema::RequiredSecret;
+
+/// One row of the status table.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub name: String,
+    pub backend: String,
+    pub version: String,
+    pub last_rotated: String,
+    pub due: String,
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Row {
+    /// States that fail `--status` (exit 1): something to do now.
+    pub fn needs_attention(&self) -> bool {
+        matches!(self.state, "overdue" | "pending" | "error" | "unknown")
+    }
+}
+
+/// What one secret looks like now, read once for status and plans.
+pub struct Observed<'a> {
+    pub secret: &'a RequiredSecret,
+    pub reference: Reference,
+    pub version: Option<String>,
+    pub schedule: Schedule,
+    /// The pending slot's rotation id, if a rotation is unfinished.
+    pub pending: Option<String>,
+    /// Why the secret could not be read (or has no dates).
+    pub problem: Option<String>,
+}
+
+pub fn row(observed: &Observed, source: Source, now: SystemTime) -> Row {
+    let schedule = observed.schedule;
+    let (state, detail) = if let Some(problem) = &observed.problem {
+        ("error", Some(problem.clone()))
+    } else if let Some(id) = &observed.pending {
+        (
+            "pending",
+            Some(format!(
+                "unfinished rotation {id}: rotate --resume or --abort"
+            )),
+        )
+    } else if schedule.every.is_none() {
+        ("unscheduled", None)
+    } else if schedule.updated.is_none() {
+        (
+            "unknown",
+            Some(format!("the {source} backend reports no date for it")),
+        )
+    } else if schedule.overdue(now) {
+        ("overdue", None)
+    } else {
+        ("ok", None)
+    };
+    Row {
+        name: observed.secret.name.clone(),
+        backend: source.to_string(),
+        version: observed.version.clone().unwrap_or_else(|| "-".into()),
+        last_rotated: schedule.updated.map(utc).unwrap_or_else(|| "-".into()),
+        due: schedule.due().map(utc).unwrap_or_else(|| "-".into()),
+        state,
+        detail,
+    }
+}
+
+pub fn print_table(rows: &[Row]) {
+    let headers = ["NAME", "BACKEND", "VERSION", "LAST ROTATED", "DUE", "STATE"];
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|row| {
+            let mut version = row.version.clone();
+            // AWS and Key Vault version ids are 32+ characters: enough to tell them apart.
+            if version.len() > 12 {
+                version.truncate(12);
+                version.push('…');
+            }
+            [
+                row.name.clone(),
+                row.backend.clone(),
+                version,
+                row.last_rotated.clone(),
+                row.due.clone(),
+                row.state.to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = headers.map(|header| header.chars().count());
+    for line in &cells {
+        for (width, cell) in widths.iter_mut().zip(line) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let print = |line: [&str; 6]| {
+        let text: Vec<String> = line
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", text.join("  ").trim_end());
+    };
+    print(headers);
+    for (line, row) in cells.iter().zip(rows) {
+        print(line.each_ref().map(String::as_str));
+        if let Some(detail) = &row.detail {
+            println!("  {}: {detail}", row.name);
+        }
+    }
+}
+
+/// The `--dry-run` plan of one secret: printed, nothing changed.
+pub fn print_plan(
+    observed: &Observed,
+    backend: &dyn Backend,
+    pending_location: Option<String>,
+    now: SystemTime,
+) {
+    let secret = observed.secret;
+    let schedule = observed.schedule;
+    println!("{} ({})", secret.name, secret.description);
+    println!(
+        "  backend:   {} {}",
+        backend.source(),
+        backend.location(&observed.reference)
+    );
+    println!(
+        "  current:   version {}{}",
+        observed.version.as_deref().unwrap_or("-"),
+        match schedule.updated {
+            Some(updated) => format!(
+                ", set {} ({} ago)",
+                utc(updated),
+                age(now.duration_since(updated).unwrap_or_default())
+            ),
+            None => String::new(),
+        }
+    );
+    let due = match (schedule.every, schedule.due()) {
+        (Some(every), Some(due)) => format!(
+            "{} (every {}){}",
+            utc(due),
+            format_duration(every),
+            if schedule.overdue(now) {
+                ", overdue"
+            } else {
+                ""
+            }
+        ),
+        (Some(every), None) => format!("unknown (every {})", format_duration(every)),
+        (None, _) => "no schedule (rotate_every is not set)".to_string(),
+    };
+    println!("  due:       {due}");
+    if let Some(problem) = &observed.problem {
+        println!("  would fail: {problem}");
+        return;
+    }
+    match (rotation_of(secret), pending_location) {
+        (Rotation::Refused { why, .. }, _) => println!("  would refuse: {} {why}", secret.name),
+        (_, None) => println!(
+            "  would refuse: the {} backend has no pending slot to rotate through",
+            backend.source()
+        ),
+        (Rotation::Key { length }, Some(pending)) => {
+            if let Some(id) = &observed.pending {
+                println!(
+                    "  would refuse: an unfinished rotation ({id}) holds {pending}; use --resume or --abort"
+                );
+                return;
+            }
+            println!(
+                "  steps:     create (a {length}-character URL-safe value in {pending}), set and test (nothing: no external system), promote (check-and-set against version {}), finish (remove the pending slot)",
+                observed.version.as_deref().unwrap_or("-")
+            );
+            println!("  previous:  {}", previous_kept(backend.source()));
+        }
+    }
+}
+
+/// Where the value being replaced stays readable after a rotation.
+fn previous_kept(source: Source) -> &'static str {
+    match source {
+        Source::AwsSecretsManager => "kept, staged AWSPREVIOUS (?version_stage=AWSPREVIOUS)",
+        Source::Vault => "kept as the secret's previous KV version (?version=N)",
+        Source::AzureKeyVault => "kept as the secret's previous Key Vault version (?version=ID)",
+        _ => "not kept",
+    }
+}
+
+/// `3d 4h`, `5m 2s`: an age to the nearest second, two units.
+fn age(duration: std::time::Duration) -> String {
+    let seconds = duration.as_secs();
+    let (days, hours, minutes) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+    );
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{seconds}s"),
+        (0, 0, _) => format!("{minutes}m {}s", seconds % 60),
+        (0, _, _) => format!("{hours}h {minutes}m"),
+        _ => format!("{days}d {hours}h"),
+    }
+}
