@@ -16,6 +16,8 @@ pub enum Action {
     BatchGetSecretValue,
     PutSecretValue,
     CreateSecret,
+    DescribeSecret,
+    UpdateSecretVersionStage,
 }
 
 impl fmt::Display for Action {
@@ -25,6 +27,8 @@ impl fmt::Display for Action {
             Action::BatchGetSecretValue => "BatchGetSecretValue",
             Action::PutSecretValue => "PutSecretValue",
             Action::CreateSecret => "CreateSecret",
+            Action::DescribeSecret => "DescribeSecret",
+            Action::UpdateSecretVersionStage => "UpdateSecretVersionStage",
         })
     }
 }
@@ -237,7 +241,10 @@ fn access_hint(action: Action, id: &str, region: &str) -> String {
         Action::GetSecretValue => format!(
             "grant secretsmanager:GetSecretValue on {resource} to the launcher's role (see examples/aws/iam-read-policy.json)"
         ),
-        Action::PutSecretValue | Action::CreateSecret => format!(
+        Action::PutSecretValue
+        | Action::CreateSecret
+        | Action::DescribeSecret
+        | Action::UpdateSecretVersionStage => format!(
             "grant secretsmanager:{action} on {resource} (see examples/aws/iam-rotation-policy.json)"
         ),
     }

@@ -7,6 +7,7 @@ mod errors;
 mod limit;
 mod read;
 mod request;
+mod rotation;
 mod store;
 mod value;
 
@@ -112,5 +113,9 @@ impl Backend for AwsBackend {
             location: &location,
         };
         store.store(&request, value, options).await
+    }
+
+    fn rotation(&self) -> Option<&dyn super::RotationStore> {
+        Some(self)
     }
 }

@@ -17,6 +17,7 @@ mod challenge;
 mod credential;
 mod errors;
 mod http;
+mod rotation;
 mod secret;
 mod settings;
 
@@ -383,6 +384,10 @@ impl Backend for AzureBackend {
             Ok(Err(why)) => Err(errors::unusable(&why, id, flow)),
             Err(_) => Ok(Metadata::default()),
         }
+    }
+
+    fn rotation(&self) -> Option<&dyn super::RotationStore> {
+        Some(self)
     }
 }
 

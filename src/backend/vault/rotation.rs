@@ -188,8 +188,13 @@ impl RotationStore for VaultBackend {
     async fn remove_pending(
         &self,
         reference: &Reference,
-        _slot: &PendingSlot,
+        slot: &PendingSlot,
     ) -> Result<(), FetchError> {
+        // Only our own slot: a concurrent rotation may have written one after ours was gone.
+        match self.pending(reference).await? {
+            Some(found) if found.rotation_id == slot.rotation_id => {}
+            _ => return Ok(()),
+        }
         let (_, _, pending, token) = self.rotation_target(reference).await?;
         let metadata = format!("{}/metadata/{}", pending.mount, pending.path);
         match self
