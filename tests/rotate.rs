@@ -121,6 +121,12 @@ fn scenario(backend: &Backend) {
         "{}",
         status.stdout()
     );
+    let check = backend.run(&["check"]);
+    check
+        .assert_code(0)
+        .assert_stdout_contains("api_key: overdue for rotation");
+    assert!(check.row("CRONOS_AI_API_KEY").ends_with("warning"));
+    assert!(check.row("CRONOS_AI_JWT_SECRET").ends_with("ok"));
     let only_ok = backend.run(&["rotate", "--status", "--jwt", "--encryption-key"]);
     only_ok.assert_code(0);
     let due = backend.run(&["rotate", "--all", "--due", "--dry-run"]);
@@ -436,10 +442,10 @@ fn moto_serves_the_promoted_version_to_unstaged_reads() {
     let id = "rotate-moto/labels";
     moto.create(id, "old-value-of-the-label-test");
     let old = moto.current_version(id);
-    let token = "0123456789abcdef0123456789abcdef";
+    let pending_version = "0123456789abcdef0123456789abcdef";
     moto.call(
         "PutSecretValue",
-        json!({"SecretId": id, "SecretString": "new-value-of-the-label-test", "ClientRequestToken": token, "VersionStages": ["AWSPENDING"]}),
+        json!({"SecretId": id, "SecretString": "new-value-of-the-label-test", "ClientRequestToken": pending_version, "VersionStages": ["AWSPENDING"]}),
     );
     let unstaged = moto.call("GetSecretValue", json!({"SecretId": id}));
     assert_eq!(
@@ -448,11 +454,11 @@ fn moto_serves_the_promoted_version_to_unstaged_reads() {
     );
     moto.call(
         "UpdateSecretVersionStage",
-        json!({"SecretId": id, "VersionStage": "AWSCURRENT", "MoveToVersionId": token, "RemoveFromVersionId": old}),
+        json!({"SecretId": id, "VersionStage": "AWSCURRENT", "MoveToVersionId": pending_version, "RemoveFromVersionId": old}),
     );
     let unstaged = moto.call("GetSecretValue", json!({"SecretId": id}));
     assert_eq!(unstaged["SecretString"], "new-value-of-the-label-test");
-    assert_eq!(unstaged["VersionId"], token);
+    assert_eq!(unstaged["VersionId"], pending_version);
     let batch = moto.call("BatchGetSecretValue", json!({"SecretIdList": [id]}));
     assert_eq!(
         batch["SecretValues"][0]["SecretString"],

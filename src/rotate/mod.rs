@@ -28,6 +28,30 @@ use status::Observed;
 
 pub use select::SELECTORS;
 
+/// `check`'s warning for a secret past its `rotate_every`, from the current version's date.
+pub fn overdue_warning(secret: &RequiredSecret, updated: Option<SystemTime>) -> Option<String> {
+    let schedule = Schedule {
+        updated,
+        every: secret.rotate_every,
+    };
+    let due = schedule.due()?;
+    schedule.overdue(SystemTime::now()).then(|| {
+        Problem::new(
+            &secret.name,
+            format!(
+                "overdue for rotation: last changed {}, due {}",
+                crate::backend::utc(updated.unwrap_or(due)),
+                crate::backend::utc(due)
+            ),
+        )
+        .with_hint(format!(
+            "cronos-secrets rotate {} (rotate --status lists every secret's schedule)",
+            secret.name
+        ))
+        .to_string()
+    })
+}
+
 /// What the command line asked for, decided by `commands::rotate`.
 pub struct Request {
     pub all: bool,
