@@ -382,7 +382,7 @@ pub struct SetArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("mode").args(["status", "dry_run", "resume", "abort"])))]
+#[command(group(clap::ArgGroup::new("mode").args(["status", "dry_run", "resume", "abort", "retire"])))]
 pub struct RotateArgs {
     /// Secret names of the required-secrets table (jwt_secret, api_key, …)
     #[arg(value_name = "NAME")]
@@ -440,6 +440,12 @@ pub struct RotateArgs {
     /// Remove the pending slot of the selected secrets' unfinished rotation, keeping the current value
     #[arg(long)]
     pub abort: bool,
+
+    /// Drop the selected secrets' previous value, so that launches no longer get
+    /// <VARIABLE>_PREVIOUS (the JWT secret's and API key's also end after their grace period;
+    /// the encryption key's only here, once the data is re-encrypted)
+    #[arg(long)]
+    pub retire: bool,
 
     /// Do not ask for confirmation (required when stdin is not a terminal)
     #[arg(short, long)]

@@ -152,9 +152,49 @@ pub async fn resolve(
             }
         })
         .collect();
+    let vars = without_unused_previous(vars, config, std::time::SystemTime::now());
     let resolution = Resolution { vars, extras };
     audit(&resolution)?;
     Ok(resolution)
+}
+
+/// Leaves out `<ENV>_PREVIOUS` variables that have nothing to give: no previous value (never
+/// rotated, retired: not found, or shorter than the secret's own minimum, Key Vault's retired
+/// marker), or past the grace period counted from the current version's date.
+fn without_unused_previous(
+    vars: Vec<ResolvedVar>,
+    config: &Config,
+    now: std::time::SystemTime,
+) -> Vec<ResolvedVar> {
+    use crate::schema::Previous;
+    let rotated_at = |index: usize| {
+        vars.iter()
+            .find(|var| var.planned.secret == Some(index))
+            .and_then(|var| var.reads.iter().find_map(|read| read.metadata.updated))
+    };
+    let unused: Vec<bool> = vars
+        .iter()
+        .map(|var| {
+            let Some(index) = var.planned.previous_of else {
+                return false;
+            };
+            let secret = &config.secrets[index];
+            let absent = match &var.value {
+                // Key Vault's retired marker is one character: never a key.
+                Ok(value) => value.char_len() < secret.min_length.max(2),
+                Err(_) => var.not_found,
+            };
+            let expired = match (secret.previous, rotated_at(index)) {
+                (Previous::For(grace), Some(at)) => at + grace <= now,
+                _ => false,
+            };
+            absent || expired
+        })
+        .collect();
+    vars.into_iter()
+        .zip(unused)
+        .filter_map(|(var, unused)| (!unused).then_some(var))
+        .collect()
 }
 
 /// One audit event per secret read (never the value), for every command and the library

@@ -23,10 +23,11 @@ fn bao() -> &'static OpenBao {
 const STEPS: [&str; 5] = ["create", "set", "test", "promote", "finish"];
 
 /// The table the scenarios rotate: the guide's three keys and its database password; the API
-/// key's schedule is one second, so that its real age makes it overdue.
+/// key's schedule and grace period are one second, so that its real age makes it overdue and
+/// its previous value expire.
 const TABLE: &str = "secrets:
   jwt_secret: {env: CRONOS_AI_JWT_SECRET, min_length: 32, rotate_every: 180d}
-  api_key: {env: CRONOS_AI_API_KEY, min_length: 32, rotate_every: 1s}
+  api_key: {env: CRONOS_AI_API_KEY, min_length: 32, rotate_every: 1s, previous_grace: 1s}
   encryption_key: {env: CRONOS_AI_ENCRYPTION_KEY, min_length: 32, rotate_every: 365d}
   database_password: {env: CRONOS_AI_DB_PASSWORD, min_length: 16, rotate_every: 90d}
 ";
@@ -74,12 +75,16 @@ impl Backend {
     }
 
     /// What a launch gets: `run -- env -0`.
-    fn launched(&self, env: &str) -> String {
+    fn launched_env(&self) -> std::collections::BTreeMap<String, String> {
         let outcome = (self.launch)()
             .args(["--no-env-file", "run", "--", "env", "-0"])
             .run();
         outcome.assert_code(0);
-        outcome.child_env()[env].clone()
+        outcome.child_env()
+    }
+
+    fn launched(&self, env: &str) -> String {
+        self.launched_env()[env].clone()
     }
 }
 
@@ -106,6 +111,11 @@ fn scenario(backend: &Backend) {
         .assert_stdout_contains("would refuse: database_password");
     assert_eq!(backend.value("jwt_secret"), JWT_SECRET);
     assert_eq!(backend.pending_value("jwt_secret"), None);
+    let before_any = backend.launched_env();
+    assert!(
+        !before_any.keys().any(|name| name.ends_with("_PREVIOUS")),
+        "no previous value before a rotation"
+    );
 
     // Status from real metadata: the API key's one-second schedule has passed.
     thread::sleep(Duration::from_millis(1100));
@@ -173,7 +183,20 @@ fn scenario(backend: &Backend) {
     assert_eq!(api.len(), 43);
     assert!(url_safe(&jwt) && url_safe(&api) && url_safe(&key));
     assert_eq!(backend.pending_value("jwt_secret"), None);
-    assert_eq!(backend.launched("CRONOS_AI_JWT_SECRET"), jwt);
+    // Launches get the new values, and the replaced keys beside them (the API key's one-second
+    // grace period is over by the second launch).
+    let env = backend.launched_env();
+    assert_eq!(env["CRONOS_AI_JWT_SECRET"], jwt);
+    assert_eq!(env["CRONOS_AI_JWT_SECRET_PREVIOUS"], JWT_SECRET);
+    assert_eq!(env["CRONOS_AI_ENCRYPTION_KEY_PREVIOUS"], ENCRYPTION_KEY);
+    assert!(!env.contains_key("CRONOS_AI_DB_PASSWORD_PREVIOUS"));
+    thread::sleep(Duration::from_millis(2100));
+    let env = backend.launched_env();
+    assert!(
+        !env.contains_key("CRONOS_AI_API_KEY_PREVIOUS"),
+        "grace period over"
+    );
+    assert_eq!(env["CRONOS_AI_JWT_SECRET_PREVIOUS"], JWT_SECRET);
     seen_values.extend([jwt.clone(), api.clone(), key.clone()]);
     let mut outputs = vec![rotated.stdout(), rotated.stderr()];
 
@@ -220,6 +243,11 @@ fn scenario(backend: &Backend) {
                 backend.value("jwt_secret"),
                 pending,
                 "completed with the pending value after {step}"
+            );
+            assert_eq!(
+                backend.launched("CRONOS_AI_JWT_SECRET_PREVIOUS"),
+                before,
+                "the replaced value is the previous one after {step}"
             );
         }
         assert_eq!(backend.pending_value("jwt_secret"), None);
@@ -272,6 +300,20 @@ fn scenario(backend: &Backend) {
         panic!("a concurrent rotation left a pending slot");
     }
     seen_values.push(after);
+
+    // --retire drops one previous value; the encryption key's stays until retired too.
+    let retired = backend.run(&["rotate", "--retire", "--jwt", "--yes"]);
+    retired
+        .assert_code(0)
+        .assert_stderr_contains("retired the previous value of jwt_secret");
+    outputs.extend([retired.stdout(), retired.stderr()]);
+    let env = backend.launched_env();
+    assert!(!env.contains_key("CRONOS_AI_JWT_SECRET_PREVIOUS"));
+    assert_eq!(env["CRONOS_AI_ENCRYPTION_KEY_PREVIOUS"], ENCRYPTION_KEY);
+    backend
+        .run(&["rotate", "--retire", "jwt_secret", "--yes"])
+        .assert_code(0)
+        .assert_stderr_contains("no previous value to retire");
 
     // No value in any output (RUST_LOG=trace for the runs above); audit_events checks the log.
     let last = backend.run(&["rotate", "--jwt", "--yes"]);

@@ -277,6 +277,19 @@ pub fn planned_location(reference: &Reference, config: &Config) -> String {
     }
 }
 
+/// Where `rotate` keeps a secret's previous value, as launches read it (`<ENV>_PREVIOUS`).
+pub fn previous_reference(name: &str, source: Source) -> Option<Reference> {
+    match source {
+        #[cfg(feature = "vault")]
+        Source::Vault => Some(vault::previous_reference(name)),
+        #[cfg(feature = "aws")]
+        Source::AwsSecretsManager => Some(aws::previous_reference(name)),
+        #[cfg(feature = "azure")]
+        Source::AzureKeyVault => Some(azure::previous_reference(name)),
+        _ => None,
+    }
+}
+
 fn not_built(source: Source) -> Problem {
     Problem::new(
         format!("backend {source}"),

@@ -39,13 +39,18 @@ pub trait RotationStore: Send + Sync {
     ) -> Result<(), FetchError>;
 
     /// Makes the slot's value current in one atomic step, only if the current version is still
-    /// `expected_current` (check-and-set); returns the new current version.
+    /// `expected_current` (check-and-set); returns the new current version. With
+    /// `keep_previous`, the replaced value goes to the previous slot (`previous_reference`).
     async fn promote(
         &self,
         reference: &Reference,
         slot: &PendingSlot,
         expected_current: Option<&str>,
+        keep_previous: bool,
     ) -> Result<Metadata, FetchError>;
+
+    /// Drops the previous value (`rotate --retire`); `false` when there was none.
+    async fn retire_previous(&self, reference: &Reference) -> Result<bool, FetchError>;
 
     /// Removes the slot (after promote: `finish`; without: `--abort`). Removing a slot that is
     /// already gone succeeds, so the step can be repeated after a crash.

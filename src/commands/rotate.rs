@@ -21,6 +21,8 @@ pub fn rotate(settings: &LaunchSettings, env: Environment, args: RotateArgs) -> 
         Action::Resume
     } else if args.abort {
         Action::Abort
+    } else if args.retire {
+        Action::Retire
     } else {
         Action::Rotate
     };
@@ -44,10 +46,16 @@ pub fn rotate(settings: &LaunchSettings, env: Environment, args: RotateArgs) -> 
         );
     }
     if !args.then.is_empty() && action != Action::Rotate && action != Action::Resume {
-        usage("--then runs after a rotation: it does not go with --status, --dry-run or --abort");
+        usage(
+            "--then runs after a rotation: it does not go with --status, --dry-run, --abort or --retire",
+        );
     }
     let config = launch::load_config(settings, &env)?;
-    if matches!(action, Action::Rotate | Action::Resume | Action::Abort) && !args.yes {
+    if matches!(
+        action,
+        Action::Rotate | Action::Resume | Action::Abort | Action::Retire
+    ) && !args.yes
+    {
         let what = if args.all {
             "every selected secret".to_string()
         } else {
@@ -81,6 +89,7 @@ fn confirmed(action: Action, what: &str) -> bool {
     let verb = match action {
         Action::Resume => "Complete the unfinished rotation of",
         Action::Abort => "Abort the unfinished rotation of",
+        Action::Retire => "Drop the previous value of",
         _ => "Rotate",
     };
     eprint!("{verb} {what}? [y/N] ");

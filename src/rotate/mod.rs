@@ -71,6 +71,7 @@ pub enum Action {
     Rotate,
     Resume,
     Abort,
+    Retire,
 }
 
 pub async fn rotate(mut config: Config, env: Environment, request: Request) -> Result<i32, Error> {
@@ -127,7 +128,7 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
             }
             0
         }
-        Action::Rotate | Action::Resume | Action::Abort => {
+        Action::Rotate | Action::Resume | Action::Abort | Action::Retire => {
             change(
                 &observed,
                 backend,
@@ -209,7 +210,9 @@ async fn change(
     for seen in observed {
         match select::rotation_of(seen.secret) {
             Rotation::Key { length } => lengths.push(length),
-            Rotation::Refused { why, hint } if action != Action::Abort => {
+            Rotation::Refused { why, hint }
+                if !matches!(action, Action::Abort | Action::Retire) =>
+            {
                 refused.push(
                     Problem::new(
                         &seen.secret.name,
@@ -239,12 +242,23 @@ async fn change(
             store,
             fault,
         };
+        let name = &seen.secret.name;
+        if action == Action::Retire {
+            match rotating.retire().await {
+                Ok(true) => eprintln!(
+                    "cronos-secrets: retired the previous value of {name}: launches no longer get {}_PREVIOUS",
+                    seen.secret.env
+                ),
+                Ok(false) => eprintln!("cronos-secrets: {name}: no previous value to retire"),
+                Err(problem) => failures.push(problem),
+            }
+            continue;
+        }
         let outcome = match action {
             Action::Resume => rotating.resume().await,
             Action::Abort => rotating.abort().await,
             _ => rotating.rotate(length).await,
         };
-        let name = &seen.secret.name;
         match outcome {
             Ok(Done::Rotated {
                 rotation_id,

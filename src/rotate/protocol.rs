@@ -11,7 +11,7 @@ use crate::logging::AUDIT_TARGET;
 use crate::problem::Problem;
 use crate::random::{random_bytes, random_secret};
 use crate::reference::Reference;
-use crate::schema::RequiredSecret;
+use crate::schema::{Previous, RequiredSecret};
 use crate::secret::SecretString;
 use crate::validate;
 
@@ -175,7 +175,7 @@ impl Rotating<'_> {
         } else {
             let promoted: Metadata = self
                 .store
-                .promote(&self.reference, slot, started_at)
+                .promote(&self.reference, slot, started_at, self.keeps_previous())
                 .await
                 .map_err(|error| self.problem(error))?;
             promoted.version
@@ -197,6 +197,29 @@ impl Rotating<'_> {
             rotation_id: slot.rotation_id.clone(),
             version,
         })
+    }
+
+    fn keeps_previous(&self) -> bool {
+        self.secret.previous != Previous::Never
+    }
+
+    /// `--retire`: drops the previous value, so launches no longer get `<ENV>_PREVIOUS`.
+    pub async fn retire(&self) -> Result<bool, Problem> {
+        let retired = self
+            .store
+            .retire_previous(&self.reference)
+            .await
+            .map_err(|error| self.problem(error))?;
+        tracing::info!(
+            target: AUDIT_TARGET,
+            secret = %self.secret.name,
+            step = "retire",
+            source = %self.backend.source(),
+            location = %self.location(),
+            retired,
+            "rotation step"
+        );
+        Ok(retired)
     }
 
     fn unfinished(&self, slot: &PendingSlot) -> Problem {

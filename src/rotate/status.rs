@@ -11,7 +11,7 @@ use super::select::{Rotation, Schedule, rotation_of};
 use crate::backend::{Backend, Source, utc};
 use crate::duration::format_duration;
 use crate::reference::Reference;
-use crate::schema::RequiredSecret;
+use crate::schema::{Previous, RequiredSecret};
 
 /// One row of the status table.
 #[derive(Debug, Serialize)]
@@ -186,19 +186,30 @@ pub fn print_plan(
                 "  steps:     create (a {length}-character URL-safe value in {pending}), set and test (nothing: no external system), promote (check-and-set against version {}), finish (remove the pending slot)",
                 observed.version.as_deref().unwrap_or("-")
             );
-            println!("  previous:  {}", previous_kept(backend.source()));
+            println!("  previous:  {}", previous_kept(secret, backend.source()));
         }
     }
 }
 
-/// Where the value being replaced stays readable after a rotation.
-fn previous_kept(source: Source) -> &'static str {
-    match source {
-        Source::AwsSecretsManager => "kept, staged AWSPREVIOUS (?version_stage=AWSPREVIOUS)",
-        Source::Vault => "kept as the secret's previous KV version (?version=N)",
-        Source::AzureKeyVault => "kept as the secret's previous Key Vault version (?version=ID)",
-        _ => "not kept",
-    }
+/// Where the value being replaced goes, and whether launches get it.
+fn previous_kept(secret: &RequiredSecret, source: Source) -> String {
+    let slot = match (source, secret.previous) {
+        (_, Previous::Never) => {
+            return "not kept in a previous slot (launches get only the new value)".to_string();
+        }
+        (Source::AwsSecretsManager, _) => "staged AWSPREVIOUS",
+        (Source::Vault, _) => "the secret's field \"previous\", in the same write",
+        (Source::AzureKeyVault, _) => "the sibling secret NAME-previous",
+        _ => "nowhere",
+    };
+    let until = match secret.previous {
+        Previous::For(grace) => format!("for {} after the rotation", format_duration(grace)),
+        _ => "until rotate --retire".to_string(),
+    };
+    format!(
+        "kept in {slot}; launches get it as {}_PREVIOUS {until}",
+        secret.env
+    )
 }
 
 /// `3d 4h`, `5m 2s`: an age to the nearest second, two units.

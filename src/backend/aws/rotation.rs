@@ -18,6 +18,16 @@ use crate::secret::SecretString;
 
 const CURRENT: &str = "AWSCURRENT";
 const PENDING: &str = "AWSPENDING";
+const PREVIOUS: &str = "AWSPREVIOUS";
+
+/// `secret://NAME?version_stage=AWSPREVIOUS`: the version promote moved AWSCURRENT from.
+pub fn previous_reference(name: &str) -> Reference {
+    let mut reference = Reference::named_secret(name);
+    reference
+        .params
+        .insert("version_stage".to_string(), PREVIOUS.to_string());
+    reference
+}
 
 /// Version id → staging labels, from `DescribeSecret`.
 type Stages = HashMap<String, Vec<String>>;
@@ -194,6 +204,8 @@ impl RotationStore for AwsBackend {
         reference: &Reference,
         slot: &PendingSlot,
         expected_current: Option<&str>,
+        // AWS moves AWSPREVIOUS itself, in the same call: nothing to keep by hand.
+        _keep_previous: bool,
     ) -> Result<Metadata, FetchError> {
         let read = self.whole_secret(reference)?;
         let stages = self.stages(reference, &read).await?;
@@ -227,6 +239,18 @@ impl RotationStore for AwsBackend {
         self.move_stage(reference, &read, CURRENT, Some(ours), current)
             .await?;
         Ok(version(ours))
+    }
+
+    async fn retire_previous(&self, reference: &Reference) -> Result<bool, FetchError> {
+        let read = self.whole_secret(reference)?;
+        let stages = self.stages(reference, &read).await?;
+        let Some(version) = holder(&stages, PREVIOUS) else {
+            return Ok(false);
+        };
+        let version = version.to_string();
+        self.move_stage(reference, &read, PREVIOUS, None, Some(&version))
+            .await?;
+        Ok(true)
     }
 
     async fn remove_pending(

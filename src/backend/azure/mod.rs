@@ -33,6 +33,7 @@ use tokio::sync::{Mutex, OnceCell, Semaphore};
 use self::challenge::Challenge;
 use self::errors::Doing;
 use self::http::{Answer, Http, Patience};
+pub use self::rotation::previous_reference;
 use self::secret::{SecretId, Target};
 use self::settings::EffectiveSettings;
 use super::json_key::{json_field, key_hint};

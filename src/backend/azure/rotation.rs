@@ -23,9 +23,17 @@ use crate::reference::Reference;
 use crate::secret::SecretString;
 
 const SUFFIX: &str = "-pending";
+const PREVIOUS_SUFFIX: &str = "_previous";
+
+/// `secret://NAME_previous` (`NAME-previous` in the vault): a sibling written before promote.
+pub fn previous_reference(name: &str) -> Reference {
+    Reference::named_secret(&format!("{name}{PREVIOUS_SUFFIX}"))
+}
 const ROTATION_ID: &str = "cronos-rotation-id";
 const BASE_VERSION: &str = "cronos-base-version";
 const STATE: &str = "cronos-rotation-state";
+/// What a retired previous slot holds: shorter than any secret's minimum, so never injected.
+const RETIRED: &str = "-";
 
 #[derive(Deserialize)]
 struct Tagged {
@@ -119,7 +127,20 @@ impl AzureBackend {
         })
     }
 
-    async fn current_version(&self, id: &SecretId) -> Result<Option<String>, FetchError> {
+    fn previous_id(&self, reference: &Reference) -> Result<SecretId, FetchError> {
+        let (id, _) = self.ids(reference)?;
+        let name = format!("{}{PREVIOUS_SUFFIX}", reference.target);
+        Ok(SecretId {
+            name: self.target(&Reference::named_secret(&name))?.id.name,
+            ..id
+        })
+    }
+
+    /// The current version's id and value.
+    async fn current_bundle(
+        &self,
+        id: &SecretId,
+    ) -> Result<(Option<String>, Option<String>), FetchError> {
         let bearer = self.authorize(id).await?;
         let answer = self.get_bundle(id, &bearer, Doing::Reading).await?;
         if answer.status != 200 {
@@ -130,9 +151,14 @@ impl AzureBackend {
                 Doing::Reading,
             ));
         }
-        Ok(answer
-            .json::<Value>()
-            .and_then(|bundle| bundle.get("id")?.as_str().and_then(secret::version_of_id)))
+        let bundle = answer.json::<Value>();
+        let version = bundle
+            .as_ref()
+            .and_then(|bundle| bundle.get("id")?.as_str().and_then(secret::version_of_id));
+        let value = bundle
+            .as_ref()
+            .and_then(|bundle| Some(bundle.get("value")?.as_str()?.to_string()));
+        Ok((version, value))
     }
 }
 
@@ -197,6 +223,7 @@ impl RotationStore for AzureBackend {
         reference: &Reference,
         slot: &PendingSlot,
         expected_current: Option<&str>,
+        keep_previous: bool,
     ) -> Result<Metadata, FetchError> {
         let (id, pending) = self.ids(reference)?;
         match self.read_slot(&pending).await? {
@@ -212,7 +239,7 @@ impl RotationStore for AzureBackend {
                 ));
             }
         }
-        let current = self.current_version(&id).await?;
+        let (current, replaced) = self.current_bundle(&id).await?;
         if let Some(expected) = expected_current
             && current.as_deref() != Some(expected)
         {
@@ -225,7 +252,46 @@ impl RotationStore for AzureBackend {
                 "another writer got there first: check the current value, then rotate --abort (and rotate again if needed)",
             ));
         }
+        // Before the promote: a crash in between leaves previous = current, which is harmless.
+        if let (true, Some(replaced)) = (keep_previous, replaced) {
+            let previous = self.previous_id(reference)?;
+            self.put(&previous, &json!({ "value": replaced })).await?;
+        }
         self.put(&id, &json!({ "value": text(slot)? })).await
+    }
+
+    async fn retire_previous(&self, reference: &Reference) -> Result<bool, FetchError> {
+        let previous = self.previous_id(reference)?;
+        let bearer = self.authorize(&previous).await?;
+        let answer = self.get_bundle(&previous, &bearer, Doing::Reading).await?;
+        match answer.status {
+            200 => {}
+            404 => return Ok(false),
+            _ => {
+                return Err(errors::explain(
+                    &answer,
+                    &previous,
+                    &self.settings.flow,
+                    Doing::Reading,
+                ));
+            }
+        }
+        if answer
+            .json::<Tagged>()
+            .and_then(|bundle| bundle.value)
+            .as_deref()
+            == Some(RETIRED)
+        {
+            return Ok(false);
+        }
+        // Deleting would leave the name soft-deleted (the next rotation could not write it):
+        // a marker too short to be any secret's value, which launches leave out.
+        self.put(
+            &previous,
+            &json!({ "value": RETIRED, "tags": { STATE: "retired" } }),
+        )
+        .await?;
+        Ok(true)
     }
 
     async fn remove_pending(

@@ -28,6 +28,7 @@ use tokio::sync::{OnceCell, Semaphore};
 
 use self::http::Http;
 use self::kv::{SecretData, SecretPath};
+pub use self::rotation::previous_reference;
 use self::settings::EffectiveSettings;
 pub use self::target::location;
 use super::{

@@ -18,6 +18,16 @@ use crate::secret::SecretString;
 const PENDING_SUFFIX: &str = ".pending";
 const ROTATION_ID: &str = "rotation_id";
 const BASE_VERSION: &str = "base_version";
+/// The field beside `value` that keeps the value a rotation replaced.
+const PREVIOUS: &str = "previous";
+
+/// `secret://NAME#previous`: the same KV secret, so launches read it in the same request.
+pub fn previous_reference(name: &str) -> Reference {
+    Reference {
+        key: Some(PREVIOUS.to_string()),
+        ..Reference::named_secret(name)
+    }
+}
 
 impl VaultBackend {
     /// The secret, its key, the pending sibling, and a token; only on KV v2, which alone has
@@ -145,13 +155,18 @@ impl RotationStore for VaultBackend {
         reference: &Reference,
         slot: &PendingSlot,
         expected_current: Option<&str>,
+        keep_previous: bool,
     ) -> Result<Metadata, FetchError> {
         let (secret, key, _, token) = self.rotation_target(reference).await?;
         let current = kv::read(&self.http, &token, &secret, 2, &self.auth()).await?;
         let cas: u64 = expected_current.and_then(|v| v.parse().ok()).unwrap_or(0);
         let mut keys = current.keys;
-        // The secret's other keys (a `username` beside `value`) stay as they are.
-        keys.insert(key, Value::String(utf8(slot)?.to_string()));
+        // The secret's other keys (a `username` beside `value`) stay as they are; the replaced
+        // value moves to `previous` in the same check-and-set write.
+        let replaced = keys.insert(key, Value::String(utf8(slot)?.to_string()));
+        if let (true, Some(replaced)) = (keep_previous, replaced) {
+            keys.insert(PREVIOUS.to_string(), replaced);
+        }
         let body = json!({ "data": keys, "options": { "cas": cas } });
         match self
             .http
@@ -183,6 +198,34 @@ impl RotationStore for VaultBackend {
                 &self.auth(),
             )),
         }
+    }
+
+    async fn retire_previous(&self, reference: &Reference) -> Result<bool, FetchError> {
+        let (secret, _, _, token) = self.rotation_target(reference).await?;
+        let current = kv::read(&self.http, &token, &secret, 2, &self.auth()).await?;
+        let mut keys = current.keys;
+        if keys.remove(PREVIOUS).is_none() {
+            return Ok(false);
+        }
+        let cas: u64 = current
+            .metadata
+            .version
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let body = json!({ "data": keys, "options": { "cas": cas } });
+        self.http
+            .send(
+                Method::POST,
+                &secret.api_path(2),
+                &[],
+                Some(&token),
+                Some(&body),
+            )
+            .await
+            .map_err(|failure| {
+                kv::explain(failure, &self.http, &secret, 2, "writing", &self.auth())
+            })?;
+        Ok(true)
     }
 
     async fn remove_pending(
