@@ -65,3 +65,6 @@ pub trait RotationStore: Send + Sync {
 pub fn conflict(message: impl Into<String>, hint: impl Into<String>) -> FetchError {
     FetchError::new(super::FetchErrorKind::Invalid, message).with_hint(hint)
 }
+
+/// What to do when promote finds the secret changed since the rotation started.
+pub const CHANGED_HINT: &str = "another writer got there first: check the current value, then rotate --abort (and rotate again if needed)";

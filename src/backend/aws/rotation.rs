@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use super::AwsBackend;
 use super::errors::{Action, CallFailure};
 use super::request::{Request, SecretRead};
-use crate::backend::rotation::conflict;
+use crate::backend::rotation::{CHANGED_HINT, conflict};
 use crate::backend::{Backend, FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore};
 use crate::reference::Reference;
 use crate::secret::SecretString;
@@ -232,7 +232,7 @@ impl RotationStore for AwsBackend {
                     "{}: changed since the rotation started (AWSCURRENT is version {current}, not {expected}); nothing was promoted",
                     self.location(reference)
                 ),
-                "another writer got there first: check the current value, then rotate --abort (and rotate again if needed)",
+                CHANGED_HINT,
             ));
         }
         // RemoveFromVersionId must still hold AWSCURRENT: the service's own check-and-set.

@@ -17,7 +17,7 @@ use super::AzureBackend;
 use super::errors::{self, Doing};
 use super::http::Patience;
 use super::secret::{self, SecretId};
-use crate::backend::rotation::conflict;
+use crate::backend::rotation::{CHANGED_HINT, conflict};
 use crate::backend::{FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore};
 use crate::reference::Reference;
 use crate::secret::SecretString;
@@ -249,7 +249,7 @@ impl RotationStore for AzureBackend {
                     id.location(),
                     current.as_deref().unwrap_or("-")
                 ),
-                "another writer got there first: check the current value, then rotate --abort (and rotate again if needed)",
+                CHANGED_HINT,
             ));
         }
         // Before the promote: a crash in between leaves previous = current, which is harmless.

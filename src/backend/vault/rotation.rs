@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::VaultBackend;
 use super::http::HttpFailure;
 use super::kv::{self, SecretPath};
-use crate::backend::rotation::conflict;
+use crate::backend::rotation::{CHANGED_HINT, conflict};
 use crate::backend::{FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore};
 use crate::reference::Reference;
 use crate::secret::SecretString;
@@ -66,6 +66,42 @@ impl VaultBackend {
     fn auth(&self) -> String {
         self.settings.auth.describe()
     }
+
+    /// A KV v2 write with check-and-set `cas` (0: create-only); a mismatch is `conflict()`.
+    async fn cas_write(
+        &self,
+        token: &SecretString,
+        secret: &SecretPath,
+        data: Value,
+        cas: u64,
+        conflict: impl FnOnce() -> FetchError,
+    ) -> Result<Metadata, FetchError> {
+        let body = json!({ "data": data, "options": { "cas": cas } });
+        match self
+            .http
+            .send(
+                Method::POST,
+                &secret.api_path(2),
+                &[],
+                Some(token),
+                Some(&body),
+            )
+            .await
+        {
+            Ok(answer) => Ok(kv::version_metadata(
+                answer.get("data").unwrap_or(&Value::Null),
+            )),
+            Err(failure) if is_cas_mismatch(&failure) => Err(conflict()),
+            Err(failure) => Err(kv::explain(
+                failure,
+                &self.http,
+                secret,
+                2,
+                "writing",
+                &self.auth(),
+            )),
+        }
+    }
 }
 
 #[async_trait]
@@ -111,43 +147,23 @@ impl RotationStore for VaultBackend {
         slot: &PendingSlot,
     ) -> Result<(), FetchError> {
         let (_, _, pending, token) = self.rotation_target(reference).await?;
-        let value = utf8(slot)?;
-        let body = json!({
-            "data": {
-                "value": value,
-                ROTATION_ID: slot.rotation_id,
-                BASE_VERSION: slot.base_version,
-            },
-            "options": { "cas": 0 },
+        let data = json!({
+            "value": utf8(slot)?,
+            ROTATION_ID: slot.rotation_id,
+            BASE_VERSION: slot.base_version,
         });
-        match self
-            .http
-            .send(
-                Method::POST,
-                &pending.api_path(2),
-                &[],
-                Some(&token),
-                Some(&body),
-            )
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(failure) if is_cas_mismatch(&failure) => Err(conflict(
+        let taken = || {
+            conflict(
                 format!(
                     "{}: a pending slot already exists (another rotation started first)",
                     pending.logical()
                 ),
                 "finish it with rotate --resume, or drop it with rotate --abort",
-            )),
-            Err(failure) => Err(kv::explain(
-                failure,
-                &self.http,
-                &pending,
-                2,
-                "writing",
-                &self.auth(),
-            )),
-        }
+            )
+        };
+        self.cas_write(&token, &pending, data, 0, taken)
+            .await
+            .map(|_| ())
     }
 
     async fn promote(
@@ -167,37 +183,17 @@ impl RotationStore for VaultBackend {
         if let (true, Some(replaced)) = (keep_previous, replaced) {
             keys.insert(PREVIOUS.to_string(), replaced);
         }
-        let body = json!({ "data": keys, "options": { "cas": cas } });
-        match self
-            .http
-            .send(
-                Method::POST,
-                &secret.api_path(2),
-                &[],
-                Some(&token),
-                Some(&body),
-            )
-            .await
-        {
-            Ok(answer) => Ok(kv::version_metadata(
-                answer.get("data").unwrap_or(&Value::Null),
-            )),
-            Err(failure) if is_cas_mismatch(&failure) => Err(conflict(
+        let changed = || {
+            conflict(
                 format!(
                     "{}: changed since the rotation started (expected version {cas}); nothing was promoted",
                     secret.logical()
                 ),
-                "another writer got there first: check the current value, then rotate --abort (and rotate again if needed)",
-            )),
-            Err(failure) => Err(kv::explain(
-                failure,
-                &self.http,
-                &secret,
-                2,
-                "writing",
-                &self.auth(),
-            )),
-        }
+                CHANGED_HINT,
+            )
+        };
+        self.cas_write(&token, &secret, Value::Object(keys), cas, changed)
+            .await
     }
 
     async fn retire_previous(&self, reference: &Reference) -> Result<bool, FetchError> {
@@ -212,19 +208,17 @@ impl RotationStore for VaultBackend {
             .version
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        let body = json!({ "data": keys, "options": { "cas": cas } });
-        self.http
-            .send(
-                Method::POST,
-                &secret.api_path(2),
-                &[],
-                Some(&token),
-                Some(&body),
+        let changed = || {
+            conflict(
+                format!(
+                    "{}: changed while retiring; nothing was retired",
+                    secret.logical()
+                ),
+                "run rotate --retire again",
             )
-            .await
-            .map_err(|failure| {
-                kv::explain(failure, &self.http, &secret, 2, "writing", &self.auth())
-            })?;
+        };
+        self.cas_write(&token, &secret, Value::Object(keys), cas, changed)
+            .await?;
         Ok(true)
     }
 
