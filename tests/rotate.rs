@@ -30,6 +30,7 @@ const TABLE: &str = "secrets:
   api_key: {env: CRONOS_AI_API_KEY, min_length: 32, rotate_every: 1s, previous_grace: 1s}
   encryption_key: {env: CRONOS_AI_ENCRYPTION_KEY, min_length: 32, rotate_every: 365d}
   database_password: {env: CRONOS_AI_DB_PASSWORD, min_length: 16, rotate_every: 90d}
+  redis_password: {env: CRONOS_AI_REDIS_PASSWORD, min_length: 16, rotate_every: 90d}
 ";
 
 /// One backend: how to reach it, how to plant, and the reference of a secret's pending slot.
@@ -101,6 +102,7 @@ fn scenario(backend: &Backend) {
         API_KEY.into(),
         ENCRYPTION_KEY.into(),
         DB_PASSWORD.into(),
+        REDIS_PASSWORD.into(),
     ];
 
     // Dry run: a plan, and nothing changes.
@@ -137,6 +139,11 @@ fn scenario(backend: &Backend) {
         .assert_stdout_contains("api_key: overdue for rotation");
     assert!(check.row("CRONOS_AI_API_KEY").ends_with("warning"));
     assert!(check.row("CRONOS_AI_JWT_SECRET").ends_with("ok"));
+    let json = backend.run(&["rotate", "--status", "--format", "json", "--api-key"]);
+    json.assert_code(1);
+    let rows: serde_json::Value = serde_json::from_str(&json.stdout()).expect("JSON");
+    assert_eq!(rows[0]["name"], "api_key");
+    assert_eq!(rows[0]["state"], "overdue");
     let only_ok = backend.run(&["rotate", "--status", "--jwt", "--encryption-key"]);
     only_ok.assert_code(0);
     let due = backend.run(&["rotate", "--all", "--due", "--dry-run"]);
@@ -145,22 +152,29 @@ fn scenario(backend: &Backend) {
     assert!(!due.stdout().contains("jwt_secret"), "{}", due.stdout());
 
     // Refusals: the database password, alone or in --all; nothing changes.
-    for args in [
-        &["rotate", "--database", "--yes"][..],
-        &["rotate", "--all", "--yes"][..],
+    for (args, name) in [
+        (&["rotate", "--database", "--yes"][..], "database_password"),
+        (&["rotate", "--redis", "--yes"][..], "redis_password"),
+        (&["rotate", "--all", "--yes"][..], "database_password"),
     ] {
         let refused = backend.run(args);
         refused
             .assert_code(1)
-            .assert_stderr_contains("refusing to rotate database_password");
+            .assert_stderr_contains(&format!("refusing to rotate {name}"));
     }
     assert_eq!(backend.value("database_password"), DB_PASSWORD);
+    assert_eq!(backend.value("redis_password"), REDIS_PASSWORD);
     assert_eq!(backend.value("jwt_secret"), JWT_SECRET);
     // Without --yes and without a terminal, nothing is asked and nothing changes.
     backend.run(&["rotate", "--jwt"]).assert_code(1);
     assert_eq!(backend.value("jwt_secret"), JWT_SECRET);
 
     // The selectors, then --then with the rotated names (never values).
+    let then_dir = tempfile::tempdir().expect("temp dir");
+    let then_script = format!(
+        "printf %s \"$CRONOS_SECRETS_ROTATED\" > {dir}/rotated.txt; env > {dir}/then-env.txt",
+        dir = then_dir.path().display()
+    );
     let rotated = backend.run(&[
         "rotate",
         "--jwt",
@@ -170,9 +184,24 @@ fn scenario(backend: &Backend) {
         "--then",
         "sh",
         "-c",
-        "printf %s \"$CRONOS_SECRETS_ROTATED\" > rotated.txt; env > then-env.txt",
+        &then_script,
     ]);
     rotated.assert_code(0);
+    assert_eq!(
+        read(&then_dir.path().join("rotated.txt")),
+        "jwt_secret,api_key,encryption_key"
+    );
+    let then_env = read(&then_dir.path().join("then-env.txt"));
+    for credential in [
+        "VAULT_TOKEN=",
+        "AZURE_CLIENT_SECRET=",
+        "CRONOS_SECRETS_CONFIG=",
+    ] {
+        assert!(
+            !then_env.contains(credential),
+            "--then gets no {credential}"
+        );
+    }
     let jwt = backend.value("jwt_secret");
     let api = backend.value("api_key");
     let key = backend.value("encryption_key");
@@ -376,6 +405,7 @@ fn vault_rotation() {
         ("api_key", API_KEY),
         ("encryption_key", ENCRYPTION_KEY),
         ("database_password", DB_PASSWORD),
+        ("redis_password", REDIS_PASSWORD),
     ] {
         bao.put("secret", &format!("{prefix}/{name}"), &[("value", value)]);
     }
@@ -420,6 +450,7 @@ fn aws_rotation() {
         ("api_key", API_KEY),
         ("encryption_key", ENCRYPTION_KEY),
         ("database_password", DB_PASSWORD),
+        ("redis_password", REDIS_PASSWORD),
     ] {
         moto.create(&format!("{prefix}/{name}"), value);
     }
@@ -457,6 +488,7 @@ fn azure_rotation() {
         ("api-key", API_KEY),
         ("encryption-key", ENCRYPTION_KEY),
         ("database-password", DB_PASSWORD),
+        ("redis-password", REDIS_PASSWORD),
     ] {
         fake.plant(0, name, value, json!({}));
     }
@@ -515,6 +547,22 @@ fn moto_serves_the_promoted_version_to_unstaged_reads() {
 
 #[test]
 fn env_backend_and_usage() {
+    Launch::new()
+        .file(
+            "config.yaml",
+            "secrets:\n  jwt_secret: {previous_grace: soon}\n",
+        )
+        .args([
+            "--config",
+            "config.yaml",
+            "--no-env-file",
+            "rotate",
+            "--status",
+        ])
+        .run()
+        .assert_code(125)
+        .assert_stderr_contains("previous_grace")
+        .assert_stderr_contains("until_retired");
     let refused = Launch::with_required()
         .args(["--no-env-file", "rotate", "--jwt", "--yes"])
         .run();
