@@ -48,3 +48,32 @@ impl Fault {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use super::*;
+
+    fn env(value: &str) -> Environment {
+        Environment::from_vars([(OsString::from(ROTATE_FAULT), OsString::from(value))])
+    }
+
+    #[test]
+    fn only_the_exact_form_arms_the_seam() {
+        assert_eq!(Fault::default().kill_after, None);
+        let armed = Fault::from_env(&env("sigkill-after:promote")).unwrap();
+        assert_eq!(armed.kill_after, Some(Step::Promote));
+        for wrong in [
+            "1",
+            "yes",
+            "promote",
+            "sigkill-after:",
+            "sigkill-after:commit",
+        ] {
+            assert!(Fault::from_env(&env(wrong)).is_err(), "{wrong}");
+        }
+        let unset = Fault::from_env(&Environment::default()).unwrap();
+        assert_eq!(unset.kill_after, None);
+    }
+}

@@ -161,18 +161,18 @@ async fn observe<'a>(
     };
     let mut observed = Vec::new();
     for (secret, reference) in selected.iter().zip(references) {
-        let (metadata, problem) = match answers.remove(&reference) {
+        let (metadata, mut problem) = match answers.remove(&reference) {
             Some(Ok(fetched)) => (fetched.metadata, None),
             Some(Err(error)) => (Default::default(), Some(error.message)),
             None => (Default::default(), None),
         };
-        let pending = match backend.rotation() {
-            Some(store) if problem.is_none() => match store.pending(&reference).await {
-                Ok(slot) => slot.map(|slot| slot.rotation_id),
-                Err(error) => Some(format!("unreadable ({})", error.message)),
-            },
-            _ => None,
-        };
+        let mut pending = None;
+        if let (Some(store), None) = (backend.rotation(), &problem) {
+            match store.pending(&reference).await {
+                Ok(slot) => pending = slot.map(|slot| slot.rotation_id),
+                Err(error) => problem = Some(format!("pending slot: {}", error.message)),
+            }
+        }
         observed.push(Observed {
             secret,
             reference,

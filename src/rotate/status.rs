@@ -227,3 +227,48 @@ fn age(duration: std::time::Duration) -> String {
         _ => format!("{days}d {hours}h"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::schema::cronos_ai_defaults;
+
+    #[test]
+    fn states_from_schedule_slot_and_problems() {
+        let table = cronos_ai_defaults();
+        let day = Duration::from_secs(86_400);
+        let now = SystemTime::UNIX_EPOCH + 1000 * day;
+        let observed =
+            |age_days: Option<u32>, pending: Option<&str>, problem: Option<&str>| Observed {
+                secret: &table[2],
+                reference: Reference::named_secret("jwt_secret"),
+                version: Some("3".into()),
+                schedule: Schedule {
+                    updated: age_days.map(|age| now - day * age),
+                    every: Some(180 * day),
+                },
+                pending: pending.map(str::to_string),
+                problem: problem.map(str::to_string),
+            };
+        let state = |seen: Observed| row(&seen, Source::Vault, now).state;
+        assert_eq!(state(observed(Some(10), None, None)), "ok");
+        assert_eq!(state(observed(Some(180), None, None)), "overdue");
+        assert_eq!(state(observed(Some(10), Some("ab12"), None)), "pending");
+        assert_eq!(state(observed(None, None, None)), "unknown");
+        assert_eq!(state(observed(Some(10), None, Some("denied"))), "error");
+        let ok = row(&observed(Some(10), None, None), Source::Vault, now);
+        assert!(!ok.needs_attention());
+        assert_eq!(ok.due, utc(now + 170 * day));
+        assert!(row(&observed(Some(200), None, None), Source::Vault, now).needs_attention());
+    }
+
+    #[test]
+    fn ages_read_as_two_units() {
+        assert_eq!(age(Duration::from_secs(42)), "42s");
+        assert_eq!(age(Duration::from_secs(3 * 60 + 5)), "3m 5s");
+        assert_eq!(age(Duration::from_secs(2 * 3600 + 60)), "2h 1m");
+        assert_eq!(age(Duration::from_secs(3 * 86_400 + 4 * 3600)), "3d 4h");
+    }
+}
