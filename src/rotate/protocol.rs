@@ -163,7 +163,9 @@ impl Rotating<'_> {
         slot: &PendingSlot,
         started_at: Option<&str>,
     ) -> Result<Done, Problem> {
-        // No external system checks a key: set and test have nothing to do (see `external`).
+        // No external system checks a key: set and test have nothing to do. The database and
+        // Redis steps plug in here through `external::ExternalSystem`: probe which of pending,
+        // current and previous logs in, set unless pending does, then test pending.
         for step in [Step::Set, Step::Test] {
             self.audit_named(slot, step.as_str(), None, Some("no external system"));
             self.fault.after(step);
