@@ -67,4 +67,4 @@ pub fn conflict(message: impl Into<String>, hint: impl Into<String>) -> FetchErr
 }
 
 /// What to do when promote finds the secret changed since the rotation started.
-pub const CHANGED_HINT: &str = "another writer got there first: check the current value, then rotate --abort (and rotate again if needed)";
+pub const CHANGED_HINT: &str = "another writer got there first: check the current value and rotate again if needed (a --resume that ends here leaves the slot: drop it with --abort)";

@@ -130,8 +130,16 @@ impl Rotating<'_> {
             None,
         );
         self.fault.after(Step::Create);
-        self.complete(&slot, current.metadata.version.as_deref())
-            .await
+        let completed = self
+            .complete(&slot, current.metadata.version.as_deref())
+            .await;
+        if completed.is_err() {
+            // Lost a race (promote found the secret changed): the new value was never current
+            // and no system holds it, so this run's own slot goes instead of blocking the next.
+            // (Once the database and Redis steps have run, the slot must stay for --resume.)
+            let _ = self.store.remove_pending(&self.reference, &slot).await;
+        }
+        completed
     }
 
     /// `--resume`: completes the pending slot's rotation with the pending value.
