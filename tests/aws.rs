@@ -124,13 +124,7 @@ fn the_guides_required_secrets_come_from_aws_in_one_batch_call() {
     }
     assert_stderr_clean(&outcome, &REQUIRED.map(|(_, value)| value));
     outcome.assert_stderr_contains(&format!("location=aws-sm {}/jwt_secret", test.prefix));
-    // The current values in one batch; beside it, the three keys' AWSPREVIOUS versions (a
-    // rotation's previous values, absent here), each a pinned read of its own.
-    assert_eq!(
-        test.calls(),
-        calls(&[("BatchGetSecretValue", 1), ("GetSecretValue", 3)])
-    );
-    assert!(!env.keys().any(|name| name.ends_with("_PREVIOUS")));
+    assert_eq!(test.calls(), calls(&[("BatchGetSecretValue", 1)]));
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::thread;
 use std::time::Duration;
@@ -33,10 +34,22 @@ const TABLE: &str = "secrets:
   redis_password: {env: CRONOS_AI_REDIS_PASSWORD, min_length: 16, rotate_every: 90d}
 ";
 
-/// One backend: how to reach it, how to plant, and the reference of a secret's pending slot.
+/// One backend: how to reach it, how to plant, the reference of a secret's pending slot, and
+/// the requests its server has answered so far (per kind; empty where the server does not
+/// count) with what a launch of the table costs when it reads `n` previous values.
 struct Backend {
     launch: Box<dyn Fn() -> Launch>,
     pending: Box<dyn Fn(&str) -> String>,
+    requests: Box<dyn Fn() -> BTreeMap<String, u64>>,
+    launch_cost: Box<dyn Fn(u64) -> BTreeMap<String, u64>>,
+}
+
+fn counts(entries: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    entries
+        .iter()
+        .filter(|(_, count)| *count > 0)
+        .map(|(kind, count)| (kind.to_string(), *count))
+        .collect()
 }
 
 impl Backend {
@@ -87,6 +100,34 @@ impl Backend {
     fn launched(&self, env: &str) -> String {
         self.launched_env()[env].clone()
     }
+
+    /// A launch that reads exactly `previous` previous values beyond the current ones (the
+    /// requests a launch made before rotation existed): asserted from the server's counts.
+    fn launched_reading_previous(&self, previous: u64) -> BTreeMap<String, String> {
+        let before = (self.requests)();
+        let env = self.launched_env();
+        let after = (self.requests)();
+        let made: BTreeMap<String, u64> = after
+            .into_iter()
+            .map(|(kind, count)| {
+                (
+                    kind.clone(),
+                    count - before.get(&kind).copied().unwrap_or(0),
+                )
+            })
+            .filter(|(_, count)| *count > 0)
+            .collect();
+        assert_eq!(made, (self.launch_cost)(previous), "requests of one launch");
+        let injected = env
+            .keys()
+            .filter(|name| name.ends_with("_PREVIOUS"))
+            .count();
+        assert_eq!(
+            injected as u64, previous,
+            "previous values injected: {env:?}"
+        );
+        env
+    }
 }
 
 fn url_safe(value: &str) -> bool {
@@ -113,11 +154,8 @@ fn scenario(backend: &Backend) {
         .assert_stdout_contains("would refuse: database_password");
     assert_eq!(backend.value("jwt_secret"), JWT_SECRET);
     assert_eq!(backend.pending_value("jwt_secret"), None);
-    let before_any = backend.launched_env();
-    assert!(
-        !before_any.keys().any(|name| name.ends_with("_PREVIOUS")),
-        "no previous value before a rotation"
-    );
+    // Never rotated: exactly the requests of a launch without rotation, no previous value.
+    backend.launched_reading_previous(0);
 
     // Status from real metadata: the API key's one-second schedule has passed.
     thread::sleep(Duration::from_millis(1100));
@@ -220,12 +258,14 @@ fn scenario(backend: &Backend) {
     assert_eq!(env["CRONOS_AI_ENCRYPTION_KEY_PREVIOUS"], ENCRYPTION_KEY);
     assert!(!env.contains_key("CRONOS_AI_DB_PASSWORD_PREVIOUS"));
     thread::sleep(Duration::from_millis(2100));
-    let env = backend.launched_env();
+    // One read per kept previous value; the API key's, past its grace, is not even read.
+    let env = backend.launched_reading_previous(2);
     assert!(
         !env.contains_key("CRONOS_AI_API_KEY_PREVIOUS"),
         "grace period over"
     );
     assert_eq!(env["CRONOS_AI_JWT_SECRET_PREVIOUS"], JWT_SECRET);
+    assert_eq!(env["CRONOS_AI_ENCRYPTION_KEY_PREVIOUS"], ENCRYPTION_KEY);
     seen_values.extend([jwt.clone(), api.clone(), key.clone()]);
     let mut outputs = vec![rotated.stdout(), rotated.stderr()];
 
@@ -336,19 +376,35 @@ fn scenario(backend: &Backend) {
         .assert_code(0)
         .assert_stderr_contains("retired the previous value of jwt_secret");
     outputs.extend([retired.stdout(), retired.stderr()]);
-    let env = backend.launched_env();
+    let env = backend.launched_reading_previous(1);
     assert!(!env.contains_key("CRONOS_AI_JWT_SECRET_PREVIOUS"));
     assert_eq!(env["CRONOS_AI_ENCRYPTION_KEY_PREVIOUS"], ENCRYPTION_KEY);
     backend
         .run(&["rotate", "--retire", "jwt_secret", "--yes"])
         .assert_code(0)
         .assert_stderr_contains("no previous value to retire");
+    // With the encryption key's retired too, a launch costs what it cost before any rotation.
+    let retired = backend.run(&["rotate", "--retire", "--encryption-key", "--yes"]);
+    retired
+        .assert_code(0)
+        .assert_stderr_contains("retired the previous value of encryption_key");
+    outputs.extend([retired.stdout(), retired.stderr()]);
+    backend.launched_reading_previous(0);
+    assert_eq!(
+        backend.value("encryption_key"),
+        key,
+        "retire keeps the current value"
+    );
 
     // No value in any output (RUST_LOG=trace for the runs above); audit_events checks the log.
+    let replaced = backend.value("jwt_secret");
     let last = backend.run(&["rotate", "--jwt", "--yes"]);
     last.assert_code(0);
     seen_values.push(backend.value("jwt_secret"));
     outputs.extend([last.stdout(), last.stderr()]);
+    // A rotation after a retire keeps a previous value again: one read, the replaced value.
+    let env = backend.launched_reading_previous(1);
+    assert_eq!(env["CRONOS_AI_JWT_SECRET_PREVIOUS"], replaced);
     for output in &outputs {
         for value in &seen_values {
             assert!(
@@ -422,6 +478,9 @@ fn vault_rotation() {
                 .env("CRONOS_SECRETS_CONFIG", "config.yaml")
         }),
         pending: Box::new(move |name| format!("vault://secret/{prefix}/{name}.pending")),
+        // OpenBao counts nothing; the previous value is a field of the same read anyway.
+        requests: Box::new(BTreeMap::new),
+        launch_cost: Box::new(|_| BTreeMap::new()),
     };
     scenario(&backend);
     audit_events(&backend);
@@ -469,6 +528,12 @@ fn aws_rotation() {
                 .env("AWS_ENDPOINT_URL", &endpoint)
         }),
         pending: Box::new(move |name| format!("aws-sm://{prefix}/{name}?version_stage=AWSPENDING")),
+        requests: Box::new(|| common::moto::moto().counts("ROTATEAWS")),
+        // The five current values in one batch; each previous value (AWSPREVIOUS) a pinned
+        // GetSecretValue, which cannot be batched.
+        launch_cost: Box::new(|previous| {
+            counts(&[("BatchGetSecretValue", 1), ("GetSecretValue", previous)])
+        }),
     };
     scenario(&backend);
     audit_events(&backend);
@@ -477,6 +542,32 @@ fn aws_rotation() {
         "aws-sm://{prefix}/jwt_secret?version_stage=AWSPREVIOUS"
     ));
     assert!(previous.is_some_and(|value| value.len() == 86));
+    // The marker is on the current version only (a label is on one version at a time).
+    let described = moto.call(
+        "DescribeSecret",
+        json!({"SecretId": format!("{prefix}/jwt_secret")}),
+    );
+    let marked: Vec<&Vec<serde_json::Value>> = described["VersionIdsToStages"]
+        .as_object()
+        .expect("stages")
+        .values()
+        .filter_map(|stages| stages.as_array())
+        .filter(|stages| stages.contains(&json!("CRONOS_PREVIOUS_KEPT")))
+        .collect();
+    assert_eq!(marked.len(), 1, "{described}");
+    assert!(marked[0].contains(&json!("AWSCURRENT")), "{described}");
+    // --retire takes it off with AWSPREVIOUS; the current value stays.
+    let current = backend.value("jwt_secret");
+    backend
+        .run(&["rotate", "--retire", "--jwt", "--yes"])
+        .assert_code(0);
+    let described = moto.call(
+        "DescribeSecret",
+        json!({"SecretId": format!("{prefix}/jwt_secret")}),
+    );
+    let labels = described["VersionIdsToStages"].to_string();
+    assert!(!labels.contains("CRONOS_PREVIOUS_KEPT") && !labels.contains("AWSPREVIOUS"));
+    assert_eq!(backend.value("jwt_secret"), current);
 }
 
 #[cfg(feature = "azure")]
@@ -503,9 +594,43 @@ fn azure_rotation() {
                 .file("config/cronos_ai.production.yaml", &config)
         }),
         pending: Box::new(|name| format!("azure-kv://{}-pending", name.replace('_', "-"))),
+        // The fake serves only this test in this binary: every request it logs is ours.
+        requests: Box::new(|| {
+            let mut kinds = BTreeMap::new();
+            for request in common::azure::shared().requests() {
+                let kind = request["kind"].as_str().unwrap_or_default().to_string();
+                *kinds.entry(kind).or_insert(0) += 1;
+            }
+            kinds
+        }),
+        // One challenge, one token, one GET per secret, and one per previous value (its
+        // sibling secret).
+        launch_cost: Box::new(|previous| {
+            counts(&[("challenge", 1), ("token", 1), ("get", 5 + previous)])
+        }),
     };
     scenario(&backend);
     audit_events(&backend);
+    // --retire takes the tag off the current version in place (UpdateSecret): no new version
+    // of the secret, the same value, and the sibling's value replaced by the retired marker.
+    let writes = |kind: &str| {
+        fake.requests()
+            .iter()
+            .filter(|request| request["kind"] == kind && request["name"] == "jwt-secret")
+            .count()
+    };
+    let (puts, patches) = (writes("put"), writes("patch"));
+    let current = backend.value("jwt_secret");
+    backend
+        .run(&["rotate", "--retire", "--jwt", "--yes"])
+        .assert_code(0)
+        .assert_stderr_contains("retired the previous value of jwt_secret");
+    assert_eq!((writes("put"), writes("patch")), (puts, patches + 1));
+    assert_eq!(backend.value("jwt_secret"), current);
+    assert_eq!(
+        backend.get("azure-kv://jwt-secret-previous").as_deref(),
+        Some("-")
+    );
 }
 
 /// moto 5.2 keeps serving the old value to reads that name no stage after AWSCURRENT moves;
@@ -538,6 +663,11 @@ fn moto_serves_the_promoted_version_to_unstaged_reads() {
         batch["SecretValues"][0]["SecretString"],
         "new-value-of-the-label-test"
     );
+    // Both reads carry the answered version's labels (launches find the previous-kept marker
+    // there), as AWS's do; AWSPENDING stays on the promoted version until removed, as on AWS.
+    let labels = json!(["AWSPENDING", "AWSCURRENT"]);
+    assert_eq!(batch["SecretValues"][0]["VersionStages"], labels);
+    assert_eq!(unstaged["VersionStages"], labels);
     let previous = moto.call(
         "GetSecretValue",
         json!({"SecretId": id, "VersionStage": "AWSPREVIOUS"}),

@@ -95,6 +95,11 @@ pub struct Metadata {
     pub updated: Option<SystemTime>,
     /// When the version stops being valid (Key Vault's `exp`).
     pub expires: Option<SystemTime>,
+    /// The version read is current and `rotate` kept the value it replaced in the previous
+    /// slot (AWS: the staging label `CRONOS_PREVIOUS_KEPT`; Key Vault: the tag
+    /// `cronos-previous: kept`; Vault: the field `previous`). Launches read the previous slot
+    /// only when it is set, so a secret never rotated costs no extra request.
+    pub previous_kept: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -275,6 +280,14 @@ pub fn planned_location(reference: &Reference, config: &Config) -> String {
         #[allow(unreachable_patterns)] // which sources remain depends on the features built
         _ => reference.to_string(),
     }
+}
+
+/// Whether reading a secret's previous value costs a request of its own (AWS: a pinned
+/// `GetSecretValue`, which cannot be batched; Key Vault: a GET of the sibling secret), so
+/// that launches read it only after the current read showed [`Metadata::previous_kept`].
+/// Vault's is a field of the same secret, answered by the same read.
+pub fn previous_costs_a_read(source: Source) -> bool {
+    !matches!(source, Source::Vault)
 }
 
 /// Where `rotate` keeps a secret's previous value, as launches read it (`<ENV>_PREVIOUS`).

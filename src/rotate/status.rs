@@ -1,6 +1,6 @@
 //! `rotate --status` and `--dry-run`: where each selected secret stands against its schedule,
 //! from the backend's own metadata (KV v2 `created_time` of the current version, the AWS
-//! version's `CreatedDate`, Key Vault's `attributes.updated`), and what a rotation would do.
+//! version's `CreatedDate`, Key Vault's `attributes.created`), and what a rotation would do.
 //! Both only read.
 
 use std::time::SystemTime;

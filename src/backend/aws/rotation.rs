@@ -3,6 +3,10 @@
 //! the rotation id; promote is `UpdateSecretVersionStage` moving `AWSCURRENT` to it (which
 //! moves `AWSPREVIOUS` to the old version, in one service-side step); finish removes
 //! `AWSPENDING` (AWS's own templates leave it on the new current version: aws-samples#168).
+//! A rotation that keeps the replaced value moves the label `CRONOS_PREVIOUS_KEPT` to the
+//! pending version before promoting it, so the version becomes current already marked: the
+//! launches that read it (whose answers carry its labels) then also read AWSPREVIOUS, and
+//! launches of a secret never rotated read nothing more.
 
 use std::collections::HashMap;
 
@@ -10,6 +14,7 @@ use async_trait::async_trait;
 
 use super::AwsBackend;
 use super::errors::{Action, CallFailure};
+use super::read::PREVIOUS_KEPT;
 use super::request::{Request, SecretRead};
 use crate::backend::rotation::{CHANGED_HINT, conflict};
 use crate::backend::{Backend, FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore};
@@ -204,8 +209,8 @@ impl RotationStore for AwsBackend {
         reference: &Reference,
         slot: &PendingSlot,
         expected_current: Option<&str>,
-        // AWS moves AWSPREVIOUS itself, in the same call: nothing to keep by hand.
-        _keep_previous: bool,
+        // AWS moves AWSPREVIOUS itself, in the same call; the marker says launches read it.
+        keep_previous: bool,
     ) -> Result<Metadata, FetchError> {
         let read = self.whole_secret(reference)?;
         let stages = self.stages(reference, &read).await?;
@@ -235,6 +240,14 @@ impl RotationStore for AwsBackend {
                 CHANGED_HINT,
             ));
         }
+        // The marker first, on the version not yet current: launches see the new value and
+        // the marker at once. A label is on one version at a time, so it leaves the old
+        // current version (whose own previous value, two rotations old, stops being served).
+        let marked = holder(&stages, PREVIOUS_KEPT);
+        if keep_previous && marked != Some(ours.as_str()) {
+            self.move_stage(reference, &read, PREVIOUS_KEPT, Some(ours), marked)
+                .await?;
+        }
         // RemoveFromVersionId must still hold AWSCURRENT: the service's own check-and-set.
         self.move_stage(reference, &read, CURRENT, Some(ours), current)
             .await?;
@@ -244,13 +257,21 @@ impl RotationStore for AwsBackend {
     async fn retire_previous(&self, reference: &Reference) -> Result<bool, FetchError> {
         let read = self.whole_secret(reference)?;
         let stages = self.stages(reference, &read).await?;
-        let Some(version) = holder(&stages, PREVIOUS) else {
-            return Ok(false);
-        };
-        let version = version.to_string();
-        self.move_stage(reference, &read, PREVIOUS, None, Some(&version))
-            .await?;
-        Ok(true)
+        let current = holder(&stages, CURRENT);
+        let mut retired = false;
+        // The marker first: once it is gone launches stop reading AWSPREVIOUS, whatever
+        // happens to the label after.
+        if let Some(marked) = holder(&stages, PREVIOUS_KEPT).map(str::to_string) {
+            self.move_stage(reference, &read, PREVIOUS_KEPT, None, Some(&marked))
+                .await?;
+            retired |= current == Some(marked.as_str());
+        }
+        if let Some(previous) = holder(&stages, PREVIOUS).map(str::to_string) {
+            self.move_stage(reference, &read, PREVIOUS, None, Some(&previous))
+                .await?;
+            retired = true;
+        }
+        Ok(retired)
     }
 
     async fn remove_pending(

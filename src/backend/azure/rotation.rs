@@ -5,10 +5,13 @@
 //! would leave the name soft-deleted, blocking the next rotation until purged).
 //! Between the comparison and the write there is no server-side guard: two rotations racing
 //! there are told apart by re-reading the sibling's rotation id.
+//! The previous slot (`<name>-previous`, and the tag saying it is kept) is `previous.rs`.
 
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -23,27 +26,19 @@ use crate::reference::Reference;
 use crate::secret::SecretString;
 
 const SUFFIX: &str = "-pending";
-const PREVIOUS_SUFFIX: &str = "_previous";
-
-/// `secret://NAME_previous` (`NAME-previous` in the vault): a sibling written before promote.
-pub fn previous_reference(name: &str) -> Reference {
-    Reference::named_secret(&format!("{name}{PREVIOUS_SUFFIX}"))
-}
 const ROTATION_ID: &str = "cronos-rotation-id";
 const BASE_VERSION: &str = "cronos-base-version";
-const STATE: &str = "cronos-rotation-state";
-/// What a retired previous slot holds: shorter than any secret's minimum, so never injected.
-const RETIRED: &str = "-";
+pub(super) const STATE: &str = "cronos-rotation-state";
 
 #[derive(Deserialize)]
-struct Tagged {
-    value: Option<String>,
+pub(super) struct Tagged {
+    pub(super) value: Option<String>,
     #[serde(default)]
-    tags: std::collections::HashMap<String, String>,
+    pub(super) tags: HashMap<String, String>,
 }
 
 impl AzureBackend {
-    fn ids(&self, reference: &Reference) -> Result<(SecretId, SecretId), FetchError> {
+    pub(super) fn ids(&self, reference: &Reference) -> Result<(SecretId, SecretId), FetchError> {
         let target = self.target(reference)?;
         if target.key.is_some() || target.id.version.is_some() {
             return Err(FetchError::new(
@@ -99,17 +94,27 @@ impl AzureBackend {
         }))
     }
 
-    async fn put(&self, id: &SecretId, body: &Value) -> Result<Metadata, FetchError> {
+    /// Writes a new version of the secret (SetSecret).
+    pub(super) async fn put(&self, id: &SecretId, body: &Value) -> Result<Metadata, FetchError> {
+        self.send_json(Method::PUT, &id.set_url(), id, body).await
+    }
+
+    pub(super) async fn send_json(
+        &self,
+        method: Method,
+        url: &str,
+        id: &SecretId,
+        body: &Value,
+    ) -> Result<Metadata, FetchError> {
         let bearer = self.authorize(id).await?;
         let body = SecretString::from(body.to_string());
-        let url = id.set_url();
         let flow = &self.settings.flow;
         let answer = self
             .http
             .send(
                 |client| {
                     client
-                        .put(&url)
+                        .request(method.clone(), url)
                         .header(AUTHORIZATION, bearer.clone())
                         .header(CONTENT_TYPE, "application/json")
                         .body(body.expose().to_vec())
@@ -127,20 +132,8 @@ impl AzureBackend {
         })
     }
 
-    fn previous_id(&self, reference: &Reference) -> Result<SecretId, FetchError> {
-        let (id, _) = self.ids(reference)?;
-        let name = format!("{}{PREVIOUS_SUFFIX}", reference.target);
-        Ok(SecretId {
-            name: self.target(&Reference::named_secret(&name))?.id.name,
-            ..id
-        })
-    }
-
-    /// The current version's id and value.
-    async fn current_bundle(
-        &self,
-        id: &SecretId,
-    ) -> Result<(Option<String>, Option<String>), FetchError> {
+    /// The current version's id, value and tags.
+    pub(super) async fn current_bundle(&self, id: &SecretId) -> Result<Current, FetchError> {
         let bearer = self.authorize(id).await?;
         let answer = self.get_bundle(id, &bearer, Doing::Reading).await?;
         if answer.status != 200 {
@@ -158,8 +151,22 @@ impl AzureBackend {
         let value = bundle
             .as_ref()
             .and_then(|bundle| Some(bundle.get("value")?.as_str()?.to_string()));
-        Ok((version, value))
+        let tags = bundle
+            .as_ref()
+            .and_then(|bundle| serde_json::from_value(bundle.get("tags")?.clone()).ok())
+            .unwrap_or_default();
+        Ok(Current {
+            version,
+            value,
+            tags,
+        })
     }
+}
+
+pub(super) struct Current {
+    pub(super) version: Option<String>,
+    pub(super) value: Option<String>,
+    pub(super) tags: HashMap<String, String>,
 }
 
 fn text(slot: &PendingSlot) -> Result<&str, FetchError> {
@@ -239,7 +246,11 @@ impl RotationStore for AzureBackend {
                 ));
             }
         }
-        let (current, replaced) = self.current_bundle(&id).await?;
+        let Current {
+            version: current,
+            value: replaced,
+            ..
+        } = self.current_bundle(&id).await?;
         if let Some(expected) = expected_current
             && current.as_deref() != Some(expected)
         {
@@ -252,46 +263,17 @@ impl RotationStore for AzureBackend {
                 CHANGED_HINT,
             ));
         }
-        // Before the promote: a crash in between leaves previous = current, which is harmless.
+        // Before the promote: a crash in between leaves previous = current, which is harmless
+        // (and unread: the current version carries no tag).
+        let mut promoted = json!({ "value": text(slot)? });
         if let (true, Some(replaced)) = (keep_previous, replaced) {
-            let previous = self.previous_id(reference)?;
-            self.put(&previous, &json!({ "value": replaced })).await?;
+            promoted["tags"] = self.keep_previous(reference, replaced).await?;
         }
-        self.put(&id, &json!({ "value": text(slot)? })).await
+        self.put(&id, &promoted).await
     }
 
     async fn retire_previous(&self, reference: &Reference) -> Result<bool, FetchError> {
-        let previous = self.previous_id(reference)?;
-        let bearer = self.authorize(&previous).await?;
-        let answer = self.get_bundle(&previous, &bearer, Doing::Reading).await?;
-        match answer.status {
-            200 => {}
-            404 => return Ok(false),
-            _ => {
-                return Err(errors::explain(
-                    &answer,
-                    &previous,
-                    &self.settings.flow,
-                    Doing::Reading,
-                ));
-            }
-        }
-        if answer
-            .json::<Tagged>()
-            .and_then(|bundle| bundle.value)
-            .as_deref()
-            == Some(RETIRED)
-        {
-            return Ok(false);
-        }
-        // Deleting would leave the name soft-deleted (the next rotation could not write it):
-        // a marker too short to be any secret's value, which launches leave out.
-        self.put(
-            &previous,
-            &json!({ "value": RETIRED, "tags": { STATE: "retired" } }),
-        )
-        .await?;
-        Ok(true)
+        self.retire_previous_slot(reference).await
     }
 
     async fn remove_pending(

@@ -102,8 +102,12 @@ pub async fn read(
     let (keys, metadata) = match kv_version {
         1 => (data, Metadata::default()),
         _ => {
-            let metadata = version_metadata(data.get("metadata").unwrap_or(&Value::Null));
-            (data.get("data").cloned().unwrap_or(Value::Null), metadata)
+            let keys = data.get("data").cloned().unwrap_or(Value::Null);
+            let metadata = Metadata {
+                previous_kept: keys.get(PREVIOUS_FIELD).is_some(),
+                ..version_metadata(data.get("metadata").unwrap_or(&Value::Null))
+            };
+            (keys, metadata)
         }
     };
     match keys {
@@ -122,6 +126,10 @@ pub async fn read(
         ))),
     }
 }
+
+/// The field beside `value` where `rotate` keeps the value it replaced (KV v2): read with
+/// the secret, so its presence is the current read's [`Metadata::previous_kept`].
+pub(super) const PREVIOUS_FIELD: &str = "previous";
 
 /// Sets one key, keeping the secret's other keys; KV v2 writes check-and-set against the
 /// version just read, so a concurrent writer is not silently overwritten.
@@ -179,6 +187,7 @@ pub(super) fn version_metadata(object: &Value) -> Metadata {
             .and_then(Value::as_str)
             .and_then(parse_rfc3339),
         expires: None,
+        previous_kept: false,
     }
 }
 

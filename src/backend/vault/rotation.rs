@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::VaultBackend;
 use super::http::HttpFailure;
-use super::kv::{self, SecretPath};
+use super::kv::{self, PREVIOUS_FIELD as PREVIOUS, SecretPath};
 use crate::backend::rotation::{CHANGED_HINT, conflict};
 use crate::backend::{FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore};
 use crate::reference::Reference;
@@ -18,8 +18,6 @@ use crate::secret::SecretString;
 const PENDING_SUFFIX: &str = ".pending";
 const ROTATION_ID: &str = "rotation_id";
 const BASE_VERSION: &str = "base_version";
-/// The field beside `value` that keeps the value a rotation replaced.
-const PREVIOUS: &str = "previous";
 
 /// `secret://NAME#previous`: the same KV secret, so launches read it in the same request.
 pub fn previous_reference(name: &str) -> Reference {

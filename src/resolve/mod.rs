@@ -1,8 +1,10 @@
 //! Fetching every reference of a plan: deduplicated, grouped per backend, all backends at once,
 //! within one overall deadline. A variable gets a value only when all of its references did.
 
+mod previous;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -90,9 +92,12 @@ pub async fn resolve(
         jitter,
         keep_launcher_env,
     } = options;
-    let references: BTreeSet<Reference> = plan
+    let now = SystemTime::now();
+    // First round: everything but the previous values whose slot costs a read of its own.
+    let first: BTreeSet<Reference> = plan
         .vars
         .iter()
+        .filter(|var| !previous::read_later(var, config))
         .flat_map(PlannedVar::references)
         .chain(
             extras
@@ -101,13 +106,7 @@ pub async fn resolve(
         )
         .cloned()
         .collect();
-    let mut groups: BTreeMap<Source, Vec<Reference>> = BTreeMap::new();
-    for reference in references {
-        groups
-            .entry(Source::of(&reference, config.backend))
-            .or_default()
-            .push(reference);
-    }
+    let groups = by_source(first, config);
     let sources: BTreeSet<Source> = groups.keys().copied().collect();
     // Before the deadline starts: the jitter spreads a rollout, it is not time to fetch.
     if let Some(max) = jitter
@@ -125,12 +124,29 @@ pub async fn resolve(
         keep_launcher_env,
     };
     let backends = Backends::build(&sources, &context).await?;
-    let answers = fetch_all(&backends, groups, timeout, deadline).await;
+    let mut answers = fetch_all(&backends, groups, timeout, deadline).await;
+    // Second round: the previous values the current reads show kept and within their grace;
+    // none at all for a launch whose secrets were never rotated. Their backend is built: it
+    // answered the current value that carried the marker.
+    let later: BTreeSet<Reference> = plan
+        .vars
+        .iter()
+        .filter(|var| previous::read_later(var, config))
+        .filter(|var| previous::wanted(var, plan, &answers, config, now))
+        .flat_map(PlannedVar::references)
+        .filter(|reference| !answers.contains_key(*reference))
+        .cloned()
+        .collect();
+    if !later.is_empty() {
+        let more = fetch_all(&backends, by_source(later, config), timeout, deadline).await;
+        answers.extend(more);
+    }
     // Bounded by each backend (Vault gives revocation what is left, at least a moment).
     backends.finish().await;
     let vars = plan
         .vars
         .iter()
+        .filter(|planned| previous::wanted(planned, plan, &answers, config, now))
         .map(|planned| {
             let joined = join(&planned.name, &planned.pieces, &answers, &backends);
             ResolvedVar {
@@ -152,49 +168,22 @@ pub async fn resolve(
             }
         })
         .collect();
-    let vars = without_unused_previous(vars, config, std::time::SystemTime::now());
+    let vars = previous::without_absent(vars, config);
     let resolution = Resolution { vars, extras };
     audit(&resolution)?;
     Ok(resolution)
 }
 
-/// Leaves out `<ENV>_PREVIOUS` variables that have nothing to give: no previous value (never
-/// rotated, retired: not found, or shorter than the secret's own minimum, Key Vault's retired
-/// marker), or past the grace period counted from the current version's date.
-fn without_unused_previous(
-    vars: Vec<ResolvedVar>,
-    config: &Config,
-    now: std::time::SystemTime,
-) -> Vec<ResolvedVar> {
-    use crate::schema::Previous;
-    let rotated_at = |index: usize| {
-        vars.iter()
-            .find(|var| var.planned.secret == Some(index))
-            .and_then(|var| var.reads.iter().find_map(|read| read.metadata.updated))
-    };
-    let unused: Vec<bool> = vars
-        .iter()
-        .map(|var| {
-            let Some(index) = var.planned.previous_of else {
-                return false;
-            };
-            let secret = &config.secrets[index];
-            let absent = match &var.value {
-                // Key Vault's retired marker is one character: never a key.
-                Ok(value) => value.char_len() < secret.min_length.max(2),
-                Err(_) => var.not_found,
-            };
-            let expired = match (secret.previous, rotated_at(index)) {
-                (Previous::For(grace), Some(at)) => at + grace <= now,
-                _ => false,
-            };
-            absent || expired
-        })
-        .collect();
-    vars.into_iter()
-        .zip(unused)
-        .filter_map(|(var, unused)| (!unused).then_some(var))
-        .collect()
+/// References grouped by the backend that serves them.
+fn by_source(references: BTreeSet<Reference>, config: &Config) -> BTreeMap<Source, Vec<Reference>> {
+    let mut groups: BTreeMap<Source, Vec<Reference>> = BTreeMap::new();
+    for reference in references {
+        groups
+            .entry(Source::of(&reference, config.backend))
+            .or_default()
+            .push(reference);
+    }
+    groups
 }
 
 /// One audit event per secret read (never the value), for every command and the library
