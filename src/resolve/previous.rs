@@ -72,3 +72,98 @@ pub(super) fn without_absent(vars: Vec<ResolvedVar>, config: &Config) -> Vec<Res
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::backend::Fetched;
+    use crate::env_vars::Environment;
+    use crate::expand::Piece;
+    use crate::plan::Origin;
+    use crate::secret::SecretString;
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    fn var(
+        name: &str,
+        target: &str,
+        secret: Option<usize>,
+        previous_of: Option<usize>,
+    ) -> PlannedVar {
+        PlannedVar {
+            name: name.to_string(),
+            origin: Origin::Backend,
+            pieces: vec![Piece::Ref(Reference::named_secret(target))],
+            secret,
+            alias_of: None,
+            previous_of,
+        }
+    }
+
+    /// Whether the previous value of the table's secret `index` is wanted when its current
+    /// read answered `metadata`.
+    fn wanted_after(index: usize, metadata: Metadata, now: SystemTime) -> bool {
+        let config = crate::config::load(None, &Environment::from_vars([])).unwrap();
+        let name = &config.secrets[index].name;
+        let plan = Plan {
+            vars: vec![
+                var("CURRENT", name, Some(index), None),
+                var(
+                    "CURRENT_PREVIOUS",
+                    &format!("{name}_previous"),
+                    None,
+                    Some(index),
+                ),
+            ],
+            ..Plan::default()
+        };
+        let answer = Answer {
+            source: Source::AzureKeyVault,
+            result: Ok(Fetched {
+                value: SecretString::from("current-value"),
+                metadata,
+            }),
+        };
+        let answers = BTreeMap::from([(Reference::named_secret(name), answer)]);
+        assert!(wanted(&plan.vars[0], &plan, &answers, &config, now));
+        wanted(&plan.vars[1], &plan, &answers, &config, now)
+    }
+
+    #[test]
+    fn a_previous_value_is_wanted_only_when_marked_and_within_its_grace() {
+        let (jwt, encryption) = (2, 3);
+        let now = SystemTime::UNIX_EPOCH + 20_000 * DAY;
+        let kept = |updated: Option<SystemTime>| Metadata {
+            previous_kept: true,
+            updated,
+            ..Metadata::default()
+        };
+        // Never rotated (or retired): no marker, whatever the date.
+        let unmarked = Metadata {
+            updated: Some(now),
+            ..Metadata::default()
+        };
+        assert!(!wanted_after(jwt, unmarked, now));
+        // The JWT secret's seven days.
+        assert!(wanted_after(jwt, kept(Some(now - 6 * DAY)), now));
+        assert!(!wanted_after(jwt, kept(Some(now - 7 * DAY)), now));
+        // No date to count from: kept until retired.
+        assert!(wanted_after(jwt, kept(None), now));
+        // The encryption key's until retired.
+        assert!(wanted_after(encryption, kept(Some(now - 400 * DAY)), now));
+    }
+
+    #[test]
+    fn only_previous_values_in_a_backend_of_their_own_read_later() {
+        let mut config = crate::config::load(None, &Environment::from_vars([])).unwrap();
+        let previous = var("P", "jwt_secret_previous", None, Some(2));
+        let current = var("C", "jwt_secret", Some(2), None);
+        config.backend = crate::config::BackendKind::AwsSecretsManager;
+        assert!(read_later(&previous, &config));
+        assert!(!read_later(&current, &config));
+        config.backend = crate::config::BackendKind::Vault;
+        assert!(!read_later(&previous, &config));
+    }
+}
