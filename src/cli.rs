@@ -204,6 +204,22 @@ pub enum Command {
         cronos-secrets scan --live --env-file .env.production   (also the current values)\n  \
         cronos-secrets scan --update-baseline     (accept today's findings)")]
     Scan(ScanArgs),
+
+    /// Rotate secrets crash-safely: a pending slot, check-and-set promote, resumable after kill -9
+    ///
+    /// Each rotation generates a new value, stores it in a pending slot that launches never
+    /// read (AWS: a version staged AWSPENDING; Vault KV v2: NAME.pending; Key Vault:
+    /// NAME-pending), makes it current in one check-and-set step, then removes the slot. A run
+    /// killed at any point leaves the slot: a later rotation refuses, naming it, until
+    /// --resume completes it with the pending value or --abort removes it. The database and
+    /// Redis passwords are refused: this build cannot change them where they are checked.
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets rotate --all --dry-run\n  \
+        cronos-secrets rotate --jwt --api-key --backend vault --yes\n  \
+        cronos-secrets rotate --status              (exit 1 when something is overdue: for cron and CI)\n  \
+        cronos-secrets rotate --all --due --yes --then kubectl rollout restart deployment/cronos-ai\n  \
+        cronos-secrets rotate --resume jwt_secret   (after a crash: finish with the pending value)")]
+    Rotate(RotateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -455,6 +471,92 @@ pub struct SetArgs {
     /// value too short, empty or holding NUL is never stored
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("mode").args(["status", "dry_run", "resume", "abort", "retire"])))]
+pub struct RotateArgs {
+    /// Secret names of the required-secrets table (jwt_secret, api_key, …)
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Every secret of the required-secrets table
+    #[arg(long)]
+    pub all: bool,
+
+    /// The database password (database_password)
+    #[arg(long)]
+    pub database: bool,
+
+    /// The Redis password (redis_password)
+    #[arg(long)]
+    pub redis: bool,
+
+    /// The JWT secret (jwt_secret)
+    #[arg(long)]
+    pub jwt: bool,
+
+    /// The API key (api_key)
+    #[arg(long)]
+    pub api_key: bool,
+
+    /// The encryption key (encryption_key)
+    #[arg(long)]
+    pub encryption_key: bool,
+
+    /// Rotate in this backend instead of the configured one
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub backend: Option<RotateBackend>,
+
+    /// Only the selected secrets past their rotate_every (or with an unfinished rotation)
+    #[arg(long)]
+    pub due: bool,
+
+    /// Print what would be done (versions, ages, due dates, steps) and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// A table of name, backend, version, last rotated, due date and state (all secrets unless
+    /// some are selected); exit 1 when one is overdue or has an unfinished rotation
+    #[arg(long)]
+    pub status: bool,
+
+    /// Output format of --status
+    #[arg(long, value_enum, default_value_t = CheckFormat::Table, requires = "status")]
+    pub format: CheckFormat,
+
+    /// Complete the unfinished rotation of the selected secrets with its pending value
+    #[arg(long)]
+    pub resume: bool,
+
+    /// Remove the pending slot of the selected secrets' unfinished rotation, keeping the current value
+    #[arg(long)]
+    pub abort: bool,
+
+    /// Drop the selected secrets' previous value, so that launches no longer get
+    /// <VARIABLE>_PREVIOUS (the JWT secret's and API key's also end after their grace period;
+    /// the encryption key's only here, once the data is re-encrypted)
+    #[arg(long)]
+    pub retire: bool,
+
+    /// Do not ask for confirmation (required when stdin is not a terminal)
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// After a successful rotation run CMD (the rest of the line, without a shell), with
+    /// CRONOS_SECRETS_ROTATED set to the rotated names, comma-separated
+    #[arg(long, value_name = "CMD", num_args = 1.., allow_hyphen_values = true)]
+    pub then: Vec<OsString>,
+}
+
+/// Backends `rotate --backend` accepts (the config's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum RotateBackend {
+    Env,
+    Vault,
+    AwsSecretsManager,
+    AzureKeyVault,
 }
 
 #[derive(Debug, Args)]

@@ -8,8 +8,10 @@ use std::ffi::{OsStr, OsString};
 pub const CONFIG: &str = "CRONOS_SECRETS_CONFIG";
 /// `CRONOS_SECRETS_<KEY>` overrides `secrets_manager.<key>` of the config.
 pub const CONFIG_OVERRIDE_PREFIX: &str = "CRONOS_SECRETS_";
+/// Crash tests only: `sigkill-after:STEP` makes `rotate` kill itself after STEP.
+pub const ROTATE_FAULT: &str = "CRONOS_SECRETS_ROTATE_FAULT";
 /// Variables with the override prefix that are settings of the tool, not config keys.
-pub const TOOL_SETTINGS: &[&str] = &[CONFIG];
+pub const TOOL_SETTINGS: &[&str] = &[CONFIG, ROTATE_FAULT];
 /// Selects `.env.<env>` and `config/cronos_ai.<env>.yaml`; default `production`.
 pub const APP_ENV: &str = "CRONOS_AI_ENV";
 /// Log filter, as for every `tracing` program.

@@ -57,6 +57,7 @@ mod problem;
 mod random;
 mod reference;
 mod resolve;
+mod rotate;
 mod scan;
 mod schema;
 mod secret;

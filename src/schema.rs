@@ -14,9 +14,39 @@ pub struct RequiredSecret {
     /// Minimum length in characters.
     pub min_length: usize,
     pub rotate_every: Option<Duration>,
+    /// After a rotation, how long launches also get the replaced value (`<ENV>_PREVIOUS`).
+    pub previous: Previous,
     /// Human name for messages: "Database password".
     pub description: String,
     pub optional: bool,
+}
+
+/// Whether launches get a rotated secret's previous value beside the current one, so that the
+/// application accepts what was signed or encrypted with either during a grace period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Previous {
+    Never,
+    /// For this long after the rotation (the current version's date).
+    For(Duration),
+    /// Until `rotate --retire` (the encryption key: data stays encrypted with the old key
+    /// until the operator re-encrypts it).
+    UntilRetired,
+}
+
+/// The default grace period of a rotated JWT secret or API key: longer than the usual token
+/// lifetimes (access tokens of minutes to hours, refresh tokens of days).
+pub const DEFAULT_PREVIOUS_GRACE: Duration = Duration::from_secs(7 * 86_400);
+
+impl Previous {
+    /// The guide's keys keep their previous value; passwords do not (a database has one
+    /// password per role, and alternating users are the database steps' business).
+    pub fn default_for(name: &str) -> Previous {
+        match name {
+            "jwt_secret" | "api_key" => Previous::For(DEFAULT_PREVIOUS_GRACE),
+            "encryption_key" => Previous::UntilRetired,
+            _ => Previous::Never,
+        }
+    }
 }
 
 impl RequiredSecret {
@@ -47,6 +77,7 @@ pub fn cronos_ai_defaults() -> Vec<RequiredSecret> {
                 aliases: aliases.iter().map(|alias| alias.to_string()).collect(),
                 min_length,
                 rotate_every: Some(Duration::from_secs(days * DAY)),
+                previous: Previous::default_for(name),
                 description: description.to_string(),
                 optional: false,
             }

@@ -214,6 +214,7 @@ mod tests {
                 pieces: vec![Piece::Text(SecretString::from("entry"))],
                 secret: None,
                 alias_of: None,
+                previous_of: None,
             }],
             ..Plan::default()
         }

@@ -10,6 +10,7 @@ mod file;
 mod json_key;
 #[cfg(any(feature = "vault", feature = "azure"))]
 mod retry;
+mod rotation;
 #[cfg(any(feature = "vault", feature = "azure"))]
 mod tls;
 #[cfg(feature = "vault")]
@@ -32,6 +33,7 @@ use crate::secret::SecretString;
 pub use aws::AwsBackend;
 pub use env::EnvBackend;
 pub use file::FileBackend;
+pub use rotation::{PendingSlot, RotationStore};
 
 /// Which backend serves a reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -95,6 +97,11 @@ pub struct Metadata {
     pub updated: Option<SystemTime>,
     /// When the version stops being valid (Key Vault's `exp`).
     pub expires: Option<SystemTime>,
+    /// The version read is current and `rotate` kept the value it replaced in the previous
+    /// slot (AWS: the staging label `CRONOS_PREVIOUS_KEPT`; Key Vault: the tag
+    /// `cronos-previous: kept`; Vault: the field `previous`). Launches read the previous slot
+    /// only when it is set, so a secret never rotated costs no extra request.
+    pub previous_kept: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -255,6 +262,11 @@ pub trait Backend: Send + Sync {
         .with_hint("store it where it is read from, or configure a backend that can (vault, aws_secrets_manager, azure_key_vault)"))
     }
 
+    /// The pending-slot operations of `rotate`; `None` for backends that cannot rotate.
+    fn rotation(&self) -> Option<&dyn RotationStore> {
+        None
+    }
+
     /// Called once after a launch's reads, before exec: release what the backend holds
     /// (Vault revokes a token it obtained by login when asked to).
     async fn finish(&self) {}
@@ -301,6 +313,25 @@ impl Backends {
         Ok(Backends { built })
     }
 
+    /// Builds those of `sources` not built yet: a second round of reads may need a backend
+    /// whose first-round references a watcher all reused.
+    pub async fn add(
+        &mut self,
+        sources: &BTreeSet<Source>,
+        context: &BuildContext<'_>,
+    ) -> Result<(), Problem> {
+        let missing: BTreeSet<Source> = sources
+            .iter()
+            .copied()
+            .filter(|source| !self.built.contains_key(source))
+            .collect();
+        if !missing.is_empty() {
+            self.built
+                .extend(Backends::build(&missing, context).await?.built);
+        }
+        Ok(())
+    }
+
     pub fn get(&self, source: Source) -> Option<&Arc<dyn Backend>> {
         self.built.get(&source)
     }
@@ -324,6 +355,30 @@ pub fn planned_location(reference: &Reference, config: &Config) -> String {
         Source::AzureKeyVault => azure::planned_location(reference, config),
         #[allow(unreachable_patterns)] // which sources remain depends on the features built
         _ => reference.to_string(),
+    }
+}
+
+/// Whether reading a secret's previous value costs a request of its own (AWS: a pinned
+/// `GetSecretValue`, which cannot be batched; Key Vault: a GET of the sibling secret), so
+/// that launches read it only after the current read showed [`Metadata::previous_kept`].
+/// Vault's is a field of the same secret, answered by the same read.
+pub fn previous_costs_a_read(source: Source) -> bool {
+    !matches!(source, Source::Vault)
+}
+
+/// Where `rotate` keeps a secret's previous value, as launches read it (`<ENV>_PREVIOUS`).
+pub fn previous_reference(name: &str, source: Source) -> Option<Reference> {
+    match source {
+        #[cfg(feature = "vault")]
+        Source::Vault => Some(vault::previous_reference(name)),
+        #[cfg(feature = "aws")]
+        Source::AwsSecretsManager => Some(aws::previous_reference(name)),
+        #[cfg(feature = "azure")]
+        Source::AzureKeyVault => Some(azure::previous_reference(name)),
+        _ => {
+            let _ = name; // every backend that keeps one may be left out of this build
+            None
+        }
     }
 }
 

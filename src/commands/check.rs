@@ -9,6 +9,7 @@ use crate::cli::{CheckArgs, CheckFormat};
 use crate::env_vars::Environment;
 use crate::error::Error;
 use crate::launch::{self, LaunchSettings, Prepared};
+use crate::rotate;
 use crate::validate::Severity;
 
 #[derive(Debug, Serialize)]
@@ -100,6 +101,22 @@ fn checked_rows(prepared: &Prepared, settings: &LaunchSettings) -> Result<(Vec<R
             .reads
             .iter()
             .find(|read| read.metadata.version.is_some() || read.metadata.updated.is_some());
+        let secret = var
+            .planned
+            .secret
+            .map(|index| &prepared.config.secrets[index]);
+        let updated = metadata.and_then(|read| read.metadata.updated);
+        let overdue = secret.and_then(|secret| rotate::overdue_warning(secret, updated));
+        let status = match (worst, &overdue) {
+            (None, None) => "ok",
+            (None | Some(Severity::Warning), _) => "warning",
+            (Some(Severity::Error), _) => "error",
+        };
+        let mut problems: Vec<String> = findings
+            .iter()
+            .map(|finding| finding.problem.to_string())
+            .collect();
+        problems.extend(overdue);
         rows.push(Row {
             variable: var.planned.name.clone(),
             source,
@@ -111,15 +128,8 @@ fn checked_rows(prepared: &Prepared, settings: &LaunchSettings) -> Result<(Vec<R
                 .iter()
                 .find_map(|read| read.metadata.expires)
                 .map(backend::utc),
-            status: match worst {
-                None => "ok",
-                Some(Severity::Warning) => "warning",
-                Some(Severity::Error) => "error",
-            },
-            problems: findings
-                .iter()
-                .map(|finding| finding.problem.to_string())
-                .collect(),
+            status,
+            problems,
         });
     }
     let resolved_names: Vec<&str> = outcome

@@ -7,6 +7,7 @@ mod get;
 mod install;
 mod man_and_completions;
 mod render;
+mod rotate;
 mod run;
 mod scan;
 mod set;
@@ -42,7 +43,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Cli::command()
             .error(
                 clap::error::ErrorKind::MissingSubcommand,
-                "a command is required: run, check, render, export, get, set, generate, install or scan",
+                "a command is required: run, check, render, export, get, set, generate, install, scan or rotate",
             )
             .exit();
     };
@@ -72,6 +73,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Generate(args) => generate::generate(&args),
         Command::Install(args) => install::install(&args),
         Command::Scan(args) => scan::scan(&settings, env, &args),
+        Command::Rotate(args) => rotate::rotate(&settings, env, args),
     }
 }
 

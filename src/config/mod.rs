@@ -152,6 +152,7 @@ pub(crate) const SECRET_KEYS: &[&str] = &[
     "aliases",
     "min_length",
     "rotate_every",
+    "previous_grace",
     "description",
     "optional",
 ];

@@ -237,12 +237,28 @@ impl ConfigReader<'_> {
                         .error(&[SECRETS, name, "rotate_every"], &message, None)
                 })?),
             };
+            let previous = match settings.string("previous_grace")? {
+                None => schema::Previous::default_for(name),
+                Some(text) if text.trim() == "until_retired" => schema::Previous::UntilRetired,
+                Some(text) => match parse_duration(&text, BareUnit::Days) {
+                    Ok(grace) if grace.is_zero() => schema::Previous::Never,
+                    Ok(grace) => schema::Previous::For(grace),
+                    Err(message) => {
+                        return Err(self.document.error(
+                            &[SECRETS, name, "previous_grace"],
+                            &format!("{message}, or until_retired"),
+                            None,
+                        ));
+                    }
+                },
+            };
             secrets.push(RequiredSecret {
                 name: name.to_string(),
                 env,
                 aliases: settings.string_list("aliases")?,
                 min_length: settings.integer("min_length")?.unwrap_or(1) as usize,
                 rotate_every,
+                previous,
                 description: settings
                     .string("description")?
                     .unwrap_or_else(|| schema::describe_name(name)),

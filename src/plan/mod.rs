@@ -62,6 +62,9 @@ pub struct PlannedVar {
     pub secret: Option<usize>,
     /// The alias it was found under (`DATABASE_PASSWORD` for `CRONOS_AI_DB_PASSWORD`).
     pub alias_of: Option<String>,
+    /// `CRONOS_AI_JWT_SECRET_PREVIOUS`: the previous value of `Config::secrets[index]`,
+    /// optional (absent until a rotation, and after `rotate --retire` or the grace period).
+    pub previous_of: Option<usize>,
 }
 
 impl PlannedVar {
@@ -127,5 +130,6 @@ fn planned(name: &str, origin: Origin, pieces: Vec<Piece>) -> PlannedVar {
         pieces,
         secret: None,
         alias_of: None,
+        previous_of: None,
     }
 }

@@ -6,10 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::env_files::FileEntry;
 use super::{Origin, PlanRequest, PlannedVar, planned};
+use crate::backend::{self, Source};
 use crate::config::BackendKind;
 use crate::envfile::Value;
 use crate::expand::Piece;
 use crate::reference::Reference;
+use crate::schema::Previous;
 use crate::secret::SecretString;
 
 /// What the env files contribute once precedence is applied.
@@ -54,6 +56,7 @@ pub(super) fn bind_required_secrets(
     vars: &mut BTreeMap<String, PlannedVar>,
 ) -> Vec<usize> {
     let mut missing = Vec::new();
+    let mut previous = Vec::new();
     for (index, secret) in request.config.secrets.iter().enumerate() {
         let found = secret.variables().find_map(|name| {
             if let Some(var) = vars.get(name) {
@@ -80,6 +83,18 @@ pub(super) fn bind_required_secrets(
                 continue;
             }
         };
+        if var.origin == Origin::Backend && secret.previous != Previous::Never {
+            let name = format!("{}_PREVIOUS", secret.env);
+            let source = Source::from(request.config.backend);
+            if request.env.get(&name).is_none()
+                && let Some(reference) = backend::previous_reference(&secret.name, source)
+            {
+                previous.push(PlannedVar {
+                    previous_of: Some(index),
+                    ..planned(&name, Origin::Backend, vec![Piece::Ref(reference)])
+                });
+            }
+        }
         vars.insert(
             secret.env.clone(),
             PlannedVar {
@@ -87,6 +102,10 @@ pub(super) fn bind_required_secrets(
                 ..var
             },
         );
+    }
+    // A previous value the env files or the environment give wins, as for any variable.
+    for var in previous {
+        vars.entry(var.name.clone()).or_insert(var);
     }
     missing
 }

@@ -150,6 +150,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self.dispatch("POST")
 
+    def do_PATCH(self):
+        self.dispatch("PATCH")
+
     def dispatch(self, method):
         url = urllib.parse.urlsplit(self.path)
         query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
@@ -212,6 +215,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         if method == "PUT" and len(parts) == 2:
             self.put_secret(vault, parts[1])
+            return
+        if method == "PATCH" and len(parts) == 3:
+            self.update_secret(vault, parts[1], parts[2])
             return
         self.kv_error(405, "BadRequest", "method not allowed")
 
@@ -288,6 +294,41 @@ class Handler(BaseHTTPRequestHandler):
         entry = plant(vault, name, value, body.get("attributes") or {}, body.get("contentType"), body.get("tags"))
         log("put", vault=vault, name=name)
         self.send(200, self.bundle(vault, entry["name"], entry))
+
+    def update_secret(self, vault, name, version):
+        """UpdateSecret: changes one version's contentType, attributes and tags in place (no
+        new version; the value cannot change); `tags` replaces the version's tag set, and
+        `attributes.updated` becomes now. Answers the bundle without its value."""
+        raw = self.body()
+        if self.forced("patch", name):
+            return
+        try:
+            body = json.loads(raw or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError
+        except ValueError:
+            self.kv_error(400, "BadParameter", "The request body is not valid JSON.")
+            return
+        with LOCK:
+            versions = STATE["vaults"].get(vault, {}).get(name.lower()) or []
+            matches = [v for v in versions if v["version"] == version]
+            if matches:
+                entry = matches[0]
+                if "tags" in body:
+                    entry["tags"] = dict(body["tags"] or {})
+                if body.get("contentType") is not None:
+                    entry["contentType"] = body["contentType"]
+                for key in ("enabled", "exp", "nbf"):
+                    value = (body.get("attributes") or {}).get(key)
+                    if value is not None:
+                        entry["attributes"][key] = value
+                entry["attributes"]["updated"] = int(time.time())
+        if not matches:
+            self.kv_error(404, "SecretNotFound",
+                          "A secret with (name/id) %s/%s was not found in this key vault." % (name, version))
+            return
+        log("patch", vault=vault, name=name, version=version)
+        self.send(200, self.bundle(vault, versions[0]["name"], entry, with_value=False))
 
     def list_versions(self, vault, name, query):
         log("list", vault=vault, name=name)

@@ -14,6 +14,13 @@ one `moto_server` runs); this middleware only looks at it first:
   FLAKY      the key's 1st request -> ThrottlingException, 2nd -> 500 InternalServiceError
   THROTTLED  every request -> ThrottlingException
 
+and corrects one moto bug (5.2.x, the latest): after UpdateSecretVersionStage moves
+AWSCURRENT, reads that name no stage (GetSecretValue without VersionStage/VersionId, and
+BatchGetSecretValue) keep answering the old version, because moto serves them from
+`default_version_id`, which only PutSecretValue updates. Real AWS serves the version staged
+AWSCURRENT. The wrapper points `default_version_id` at the new AWSCURRENT version after each
+such call (tests/rotate.rs `moto_serves_the_promoted_version_to_unstaged_reads` shows it).
+
     python3 moto_counting.py --port 5000
 """
 
@@ -24,11 +31,14 @@ import json
 import re
 import threading
 
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.secretsmanager.models import secretsmanager_backends
 from werkzeug.serving import run_simple
 
 BATCH_LIMIT = 20
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+REGION = re.compile(r"Credential=[^/,\s]+/[0-9]+/([^/,\s]+)/")
 # Secret names and ARNs; AWS refuses a whole batch when one id is not one.
 VALID_ID = re.compile(r"[A-Za-z0-9/_+=.@:-]+")
 
@@ -113,7 +123,29 @@ class Counting:
             return aws_error(start_response, "400 Bad Request", "AccessDeniedException", denied(action))
         if "KMSFAIL" in key and action in ("GetSecretValue", "BatchGetSecretValue"):
             return self.decryption_failure(environ, start_response, action, body)
+        if action == "UpdateSecretVersionStage":
+            return self.stage_moved(environ, start_response, body)
         return self.app(environ, start_response)
+
+    def stage_moved(self, environ, start_response, body):
+        """Passes the call to moto, then makes moto's unstaged reads follow AWSCURRENT."""
+        status = []
+
+        def capture(code, headers, exc_info=None):
+            status.append(code)
+            return start_response(code, headers, exc_info)
+
+        answer = list(self.app(environ, capture))
+        request = json.loads(body or b"{}")
+        moved = request.get("VersionStage") == "AWSCURRENT" and request.get("MoveToVersionId")
+        if status and status[0].startswith("200") and moved:
+            match = REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
+            region = match.group(1) if match else "us-east-1"
+            backend = secretsmanager_backends[DEFAULT_ACCOUNT_ID][region]
+            secret = backend.describe_secret(request["SecretId"])
+            with lock:
+                secret.set_default_version_id(request["MoveToVersionId"])
+        return answer
 
     def decryption_failure(self, environ, start_response, action, body):
         message = "Secrets Manager can't decrypt the protected secret text using the provided KMS key."

@@ -16,8 +16,9 @@ pub enum Action {
     BatchGetSecretValue,
     PutSecretValue,
     CreateSecret,
-    /// The watcher's version poll (`run --watch`).
+    /// The watcher's version poll (`run --watch`) and rotate's look at the staging labels.
     DescribeSecret,
+    UpdateSecretVersionStage,
 }
 
 impl fmt::Display for Action {
@@ -28,6 +29,7 @@ impl fmt::Display for Action {
             Action::PutSecretValue => "PutSecretValue",
             Action::CreateSecret => "CreateSecret",
             Action::DescribeSecret => "DescribeSecret",
+            Action::UpdateSecretVersionStage => "UpdateSecretVersionStage",
         })
     }
 }
@@ -240,11 +242,13 @@ fn access_hint(action: Action, id: &str, region: &str) -> String {
         Action::GetSecretValue => format!(
             "grant secretsmanager:GetSecretValue on {resource} to the launcher's role (see examples/aws/iam-read-policy.json)"
         ),
-        Action::PutSecretValue | Action::CreateSecret => format!(
-            "grant secretsmanager:{action} on {resource} (see examples/aws/iam-rotation-policy.json)"
-        ),
+        Action::PutSecretValue | Action::CreateSecret | Action::UpdateSecretVersionStage => {
+            format!(
+                "grant secretsmanager:{action} on {resource} (see examples/aws/iam-rotation-policy.json)"
+            )
+        }
         Action::DescribeSecret => format!(
-            "grant secretsmanager:DescribeSecret on {resource} to the watcher's role (run --watch polls it instead of reading values)"
+            "grant secretsmanager:DescribeSecret on {resource}: run --watch polls it instead of reading values, and rotate reads the staging labels with it (see examples/aws/iam-rotation-policy.json)"
         ),
     }
 }

@@ -7,6 +7,7 @@ mod errors;
 mod limit;
 mod read;
 mod request;
+mod rotation;
 mod store;
 mod value;
 mod versions;
@@ -28,6 +29,7 @@ use read::{BatchReader, ReadFailure};
 use request::{Request, SecretRead};
 
 pub use request::location;
+pub use rotation::previous_reference;
 
 pub struct AwsBackend {
     connection: Connection,
@@ -118,5 +120,9 @@ impl Backend for AwsBackend {
             location: &location,
         };
         store.store(&request, value, options).await
+    }
+
+    fn rotation(&self) -> Option<&dyn super::RotationStore> {
+        Some(self)
     }
 }

@@ -24,6 +24,10 @@ use crate::secret::SecretString;
 pub const BATCH_LIMIT: usize = 20;
 /// Calls in flight at once, against Secrets Manager's per-account request rate.
 const MAX_IN_FLIGHT: usize = 8;
+/// The staging label `rotate` puts on a current version whose replaced value it kept
+/// (AWSPREVIOUS): both read calls return the labels of the version they answer, so a launch
+/// learns whether there is a previous value to read without asking for it.
+pub const PREVIOUS_KEPT: &str = "CRONOS_PREVIOUS_KEPT";
 
 /// Why one secret version could not be read, and by which call.
 #[derive(Debug, Clone)]
@@ -220,6 +224,7 @@ impl From<SecretValueEntry> for Answered {
                 entry.secret_binary,
                 entry.version_id,
                 entry.created_date,
+                entry.version_stages.unwrap_or_default(),
             ),
         }
     }
@@ -231,6 +236,7 @@ fn version_of_output(output: GetSecretValueOutput) -> SecretVersion {
         output.secret_binary,
         output.version_id,
         output.created_date,
+        output.version_stages.unwrap_or_default(),
     )
 }
 
@@ -241,6 +247,7 @@ fn version(
     binary: Option<Blob>,
     version_id: Option<String>,
     created: Option<DateTime>,
+    stages: Vec<String>,
 ) -> SecretVersion {
     let payload = match (string, binary) {
         (Some(text), _) => Payload::Text(SecretString::from(text)),
@@ -253,6 +260,7 @@ fn version(
             version: version_id,
             updated: created.and_then(|date| SystemTime::try_from(date).ok()),
             expires: None,
+            previous_kept: stages.iter().any(|stage| stage == PREVIOUS_KEPT),
         },
     }
 }

@@ -17,6 +17,8 @@ mod challenge;
 mod credential;
 mod errors;
 mod http;
+mod previous;
+mod rotation;
 mod secret;
 mod settings;
 
@@ -32,6 +34,7 @@ use tokio::sync::{Mutex, OnceCell, Semaphore};
 use self::challenge::Challenge;
 use self::errors::Doing;
 use self::http::{Answer, Http, Patience};
+pub use self::previous::previous_reference;
 use self::secret::{SecretId, Target};
 use self::settings::EffectiveSettings;
 use super::json_key::{json_field, key_hint};
@@ -401,6 +404,10 @@ impl Backend for AzureBackend {
             Ok(Err(why)) => Err(errors::unusable(&why, id, flow)),
             Err(_) => Ok(Metadata::default()),
         }
+    }
+
+    fn rotation(&self) -> Option<&dyn super::RotationStore> {
+        Some(self)
     }
 }
 

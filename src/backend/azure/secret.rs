@@ -13,6 +13,10 @@ use crate::secret::SecretString;
 
 /// The data-plane API version: stable, and served by every cloud (public, China, US Gov).
 pub const API_VERSION: &str = "7.4";
+/// The tag (name, value) `rotate` writes on a new current version whose replaced value it
+/// kept in the `-previous` sibling: the bundle a launch reads carries its tags, so a launch
+/// reads the sibling only when it is there.
+pub const PREVIOUS_KEPT_TAG: (&str, &str) = ("cronos-previous", "kept");
 
 /// One secret version in one vault: the unit of a read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -32,7 +36,8 @@ impl SecretId {
         }
     }
 
-    /// The GET URL of this version (the latest when none is pinned).
+    /// The GET URL of this version (the latest when none is pinned); with a version, also the
+    /// PATCH URL that updates its attributes and tags in place (UpdateSecret).
     pub fn url(&self) -> String {
         format!("{}?api-version={API_VERSION}", self.location())
     }
@@ -179,11 +184,14 @@ struct Bundle {
     value: Option<String>,
     id: Option<String>,
     attributes: Option<Attributes>,
+    #[serde(default)]
+    tags: Option<std::collections::HashMap<String, String>>,
 }
 
 #[derive(Deserialize, Default)]
 struct Attributes {
     enabled: Option<bool>,
+    created: Option<i64>,
     updated: Option<i64>,
     exp: Option<i64>,
     nbf: Option<i64>,
@@ -225,10 +233,21 @@ pub fn version(body: &[u8], now: SystemTime) -> Result<Result<Version, Unusable>
         value,
         metadata: Metadata {
             version: bundle.id.as_deref().and_then(version_of_id),
-            updated: attributes.updated.and_then(unix_time),
+            // When the value was set: `updated` also moves when a version's attributes or tags
+            // change (`rotate --retire` removes a tag in place), which leaves the value as old.
+            updated: attributes
+                .created
+                .or(attributes.updated)
+                .and_then(unix_time),
             expires,
+            previous_kept: bundle.tags.is_some_and(|tags| has_previous_kept(&tags)),
         },
     }))
+}
+
+pub fn has_previous_kept(tags: &std::collections::HashMap<String, String>) -> bool {
+    let (name, value) = PREVIOUS_KEPT_TAG;
+    tags.get(name).map(String::as_str) == Some(value)
 }
 
 /// The version id of a secret id: its last path segment.
@@ -306,6 +325,12 @@ mod tests {
         .unwrap();
         assert_eq!(usable.metadata.version.as_deref(), Some("abc123"));
         assert!(usable.metadata.expires.is_some());
+        assert!(!usable.metadata.previous_kept);
+        let tagged = r#"{"value":"v","tags":{"cronos-previous":"kept"},"attributes":{}}"#;
+        let tagged = version(tagged.as_bytes(), now).unwrap().ok().unwrap();
+        assert!(tagged.metadata.previous_kept);
+        let untagged = r#"{"value":"v","tags":null,"attributes":{}}"#;
+        assert!(version(untagged.as_bytes(), now).is_ok());
         assert!(matches!(
             version(bundle(r#"{"enabled":false}"#).as_bytes(), now).unwrap(),
             Err(Unusable::Disabled)

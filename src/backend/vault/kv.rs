@@ -102,8 +102,12 @@ pub async fn read(
     let (keys, metadata) = match kv_version {
         1 => (data, Metadata::default()),
         _ => {
-            let metadata = version_metadata(data.get("metadata").unwrap_or(&Value::Null));
-            (data.get("data").cloned().unwrap_or(Value::Null), metadata)
+            let keys = data.get("data").cloned().unwrap_or(Value::Null);
+            let metadata = Metadata {
+                previous_kept: keys.get(PREVIOUS_FIELD).is_some(),
+                ..version_metadata(data.get("metadata").unwrap_or(&Value::Null))
+            };
+            (keys, metadata)
         }
     };
     match keys {
@@ -122,6 +126,10 @@ pub async fn read(
         ))),
     }
 }
+
+/// The field beside `value` where `rotate` keeps the value it replaced (KV v2): read with
+/// the secret, so its presence is the current read's [`Metadata::previous_kept`].
+pub(super) const PREVIOUS_FIELD: &str = "previous";
 
 /// Sets one key, keeping the secret's other keys; KV v2 writes check-and-set against the
 /// version just read, so a concurrent writer is not silently overwritten.
@@ -168,7 +176,7 @@ pub async fn write(
 
 /// A KV v2 version's number and creation time, as reads (`data.metadata`) and writes (`data`)
 /// both report them.
-fn version_metadata(object: &Value) -> Metadata {
+pub(super) fn version_metadata(object: &Value) -> Metadata {
     Metadata {
         version: object
             .get("version")
@@ -179,6 +187,7 @@ fn version_metadata(object: &Value) -> Metadata {
             .and_then(Value::as_str)
             .and_then(parse_rfc3339),
         expires: None,
+        previous_kept: false,
     }
 }
 
@@ -212,7 +221,7 @@ pub fn key_value(
 }
 
 /// Turns a failed request into the message a user needs: what, where, and what to do.
-fn explain(
+pub(super) fn explain(
     failure: HttpFailure,
     http: &Http,
     secret: &SecretPath,
@@ -223,10 +232,11 @@ fn explain(
     let api_path = secret.api_path(kv_version);
     match failure {
         HttpFailure::Status { status: 403, .. } => {
-            let capability = if doing == "reading" {
-                "read"
-            } else {
-                "create\" and \"update"
+            let capability = match doing {
+                "reading" => "read",
+                // Deleting a pending slot deletes its metadata (every version).
+                "deleting" => "delete",
+                _ => "create\" and \"update",
             };
             FetchError::new(
                 FetchErrorKind::Denied,

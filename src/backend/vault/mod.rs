@@ -15,6 +15,7 @@ mod http;
 mod kv;
 mod path;
 mod redirect;
+mod rotation;
 mod settings;
 mod target;
 mod token_life;
@@ -29,6 +30,7 @@ use tokio::sync::{OnceCell, Semaphore};
 
 use self::http::Http;
 use self::kv::{SecretData, SecretPath};
+pub use self::rotation::previous_reference;
 use self::settings::EffectiveSettings;
 pub use self::target::location;
 use super::{
@@ -247,6 +249,10 @@ impl Backend for VaultBackend {
             &self.settings.auth.describe(),
         )
         .await
+    }
+
+    fn rotation(&self) -> Option<&dyn super::RotationStore> {
+        Some(self)
     }
 
     async fn finish(&self) {

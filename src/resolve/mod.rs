@@ -1,8 +1,10 @@
 //! Fetching every reference of a plan: deduplicated, grouped per backend, all backends at once,
 //! within one overall deadline. A variable gets a value only when all of its references did.
 
+mod previous;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -110,6 +112,9 @@ pub async fn resolve_reusing(
         jitter,
         keep_launcher_env,
     } = options;
+    let now = SystemTime::now();
+    // First round: everything but the previous values whose slot costs a read of its own; a
+    // watcher's values of unchanged versions are reused, not fetched.
     let mut groups = references_by_source(plan, extras, config);
     let mut reused = BTreeMap::new();
     for (&source, references) in groups.iter_mut() {
@@ -146,14 +151,35 @@ pub async fn resolve_reusing(
         deadline,
         keep_launcher_env,
     };
-    let backends = Backends::build(&sources, &context).await?;
+    let mut backends = Backends::build(&sources, &context).await?;
     let mut answers = fetch_all(&backends, groups, timeout, deadline).await;
     answers.extend(reused);
+    // Second round: the previous values the current reads show kept and within their grace;
+    // none at all for a launch whose secrets were never rotated.
+    let later: BTreeSet<Reference> = plan
+        .vars
+        .iter()
+        .filter(|var| previous::read_later(var, config))
+        .filter(|var| previous::wanted(var, plan, &answers, config, now))
+        .flat_map(PlannedVar::references)
+        .filter(|reference| !answers.contains_key(*reference))
+        .cloned()
+        .collect();
+    if !later.is_empty() {
+        let later = by_source(later, config);
+        // A watcher may have reused every current value of that backend: built only now.
+        backends
+            .add(&later.keys().copied().collect(), &context)
+            .await?;
+        let more = fetch_all(&backends, later, timeout, deadline).await;
+        answers.extend(more);
+    }
     // Bounded by each backend (Vault gives revocation what is left, at least a moment).
     backends.finish().await;
     let vars = plan
         .vars
         .iter()
+        .filter(|planned| previous::wanted(planned, plan, &answers, config, now))
         .map(|planned| {
             let joined = join(&planned.name, &planned.pieces, &answers, &backends);
             ResolvedVar {
@@ -175,6 +201,7 @@ pub async fn resolve_reusing(
             }
         })
         .collect();
+    let vars = previous::without_absent(vars, config);
     let fetched = answers
         .iter()
         .filter_map(|(reference, answer)| {
@@ -190,8 +217,10 @@ pub async fn resolve_reusing(
     Ok(resolution)
 }
 
-/// Every distinct reference of the plan and the extras, grouped by the backend that serves it:
-/// what a launch fetches, and what the watcher (`run --watch`) polls.
+/// Every distinct reference of the plan and the extras that a launch reads in its first round,
+/// grouped by the backend that serves it: what a launch fetches first, and what the watcher
+/// (`run --watch`) polls. Previous values read in a second round follow their current
+/// value's version, so they are not polled themselves.
 pub fn references_by_source(
     plan: &Plan,
     extras: &[PlaceholderValue],
@@ -200,6 +229,7 @@ pub fn references_by_source(
     let references: BTreeSet<Reference> = plan
         .vars
         .iter()
+        .filter(|var| !previous::read_later(var, config))
         .flat_map(PlannedVar::references)
         .chain(
             extras
@@ -208,6 +238,14 @@ pub fn references_by_source(
         )
         .cloned()
         .collect();
+    by_source(references, config)
+}
+
+/// References grouped by the backend that serves them.
+fn by_source(
+    references: BTreeSet<Reference>,
+    config: &Config,
+) -> BTreeMap<Source, Vec<Reference>> {
     let mut groups: BTreeMap<Source, Vec<Reference>> = BTreeMap::new();
     for reference in references {
         groups

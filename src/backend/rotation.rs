@@ -1,0 +1,70 @@
+//! What `rotate` needs from a backend besides reads: a **pending slot** that launches never
+//! read, an atomic promote guarded by the version read at the start, and removal of the slot.
+//! Each backend implements it in its own folder (`vault/rotation.rs`, `aws/rotation.rs`,
+//! `azure/rotation.rs`), so that each keeps describing its own locations.
+
+use async_trait::async_trait;
+
+use super::{FetchError, Metadata};
+use crate::reference::Reference;
+use crate::secret::SecretString;
+
+/// One pending value, stored durably before anything else changes. It is the rotation's only
+/// journal: the rotation id and the version the rotation started from live beside the value,
+/// in the backend, never on local disk.
+#[derive(Debug, Clone)]
+pub struct PendingSlot {
+    /// 32 hex characters; on AWS the pending version's `ClientRequestToken` (its version id).
+    pub rotation_id: String,
+    pub value: SecretString,
+    /// The current version when the slot was created (AWS: not recorded, the staging labels
+    /// carry the guard instead).
+    pub base_version: Option<String>,
+}
+
+#[async_trait]
+pub trait RotationStore: Send + Sync {
+    /// Where the pending slot of `reference` lives, for plans, audit events and messages.
+    fn pending_location(&self, reference: &Reference) -> String;
+
+    /// The pending slot, if one exists.
+    async fn pending(&self, reference: &Reference) -> Result<Option<PendingSlot>, FetchError>;
+
+    /// Stores the slot, create-only: an existing slot (another rotation's) is an error naming
+    /// it, never overwritten.
+    async fn create_pending(
+        &self,
+        reference: &Reference,
+        slot: &PendingSlot,
+    ) -> Result<(), FetchError>;
+
+    /// Makes the slot's value current in one atomic step, only if the current version is still
+    /// `expected_current` (check-and-set); returns the new current version. With
+    /// `keep_previous`, the replaced value goes to the previous slot (`previous_reference`).
+    async fn promote(
+        &self,
+        reference: &Reference,
+        slot: &PendingSlot,
+        expected_current: Option<&str>,
+        keep_previous: bool,
+    ) -> Result<Metadata, FetchError>;
+
+    /// Drops the previous value (`rotate --retire`); `false` when there was none.
+    async fn retire_previous(&self, reference: &Reference) -> Result<bool, FetchError>;
+
+    /// Removes the slot (after promote: `finish`; without: `--abort`). Removing a slot that is
+    /// already gone succeeds, so the step can be repeated after a crash.
+    async fn remove_pending(
+        &self,
+        reference: &Reference,
+        slot: &PendingSlot,
+    ) -> Result<(), FetchError>;
+}
+
+/// The error for a write that lost a race or found a slot it did not expect.
+pub fn conflict(message: impl Into<String>, hint: impl Into<String>) -> FetchError {
+    FetchError::new(super::FetchErrorKind::Invalid, message).with_hint(hint)
+}
+
+/// What to do when promote finds the secret changed since the rotation started.
+pub const CHANGED_HINT: &str = "another writer got there first: check the current value and rotate again if needed (a --resume that ends here leaves the slot: drop it with --abort)";

@@ -1,0 +1,60 @@
+//! The *set* and *test* steps: the system that checks a rotated password (PostgreSQL, Redis).
+//! This is the seam the database and Redis steps plug into; no system implements it yet, so
+//! `select::rotation_of` refuses their passwords by name rather than changing them only in the
+//! store.
+//!
+//! Every method is re-entrant and starts from the real state: after a crash, `probe` says
+//! which of the pending, current and previous credentials the system accepts, and the
+//! protocol goes on from there (set again, or straight to test and promote).
+
+#![allow(dead_code)] // the interface of the database and Redis steps, implemented by neither yet
+
+use async_trait::async_trait;
+
+use crate::secret::SecretString;
+
+/// A login: with alternating users the user name changes with the password, in one secret.
+pub struct Credential {
+    pub username: Option<String>,
+    pub password: SecretString,
+}
+
+/// The credentials a probe tries, in this order.
+pub struct Candidates<'a> {
+    pub pending: &'a Credential,
+    pub current: &'a Credential,
+    pub previous: Option<&'a Credential>,
+}
+
+/// Which candidate the system accepts now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    Pending,
+    Current,
+    Previous,
+    /// None logs in: stop and ask a human; nothing is changed.
+    None,
+}
+
+/// Why a step failed; the message names the system and never holds a value.
+pub enum StepError {
+    /// The system refused the value itself (a password policy): generate a new pending value
+    /// once, never replay it forever.
+    Rejected(String),
+    /// Anything else (network, permissions): keep the pending value, the step can be rerun.
+    Failed(String),
+}
+
+#[async_trait]
+pub trait ExternalSystem: Send + Sync {
+    /// `postgresql cronos_user@db:5432/cronos_ai`, for plans, audit events and messages.
+    fn describe(&self) -> String;
+
+    async fn probe(&self, candidates: &Candidates<'_>) -> Result<Accepted, StepError>;
+
+    /// Makes the system accept `pending` (logging in with `current`, or an admin login).
+    async fn set(&self, pending: &Credential, current: &Credential) -> Result<(), StepError>;
+
+    /// Logs in with `pending` over a fresh connection.
+    async fn test(&self, pending: &Credential) -> Result<(), StepError>;
+}

@@ -1,0 +1,299 @@
+//! `rotate`: the guide's rotation script, crash-safe on every backend (see `protocol`), with a
+//! schedule that `--status` enforces (see `status`).
+
+mod external;
+mod fault;
+mod protocol;
+mod select;
+mod status;
+mod then;
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::time::SystemTime;
+
+use crate::backend::{Backend, Backends, BuildContext, Source, deadline_after};
+use crate::config::{BackendKind, Config};
+use crate::env_vars::Environment;
+use crate::error::Error;
+use crate::logging;
+use crate::problem::Problem;
+use crate::reference::Reference;
+use crate::schema::RequiredSecret;
+
+use fault::Fault;
+use protocol::{Done, Rotating};
+use select::{Rotation, Schedule};
+use status::Observed;
+
+pub use select::SELECTORS;
+
+/// `check`'s warning for a secret past its `rotate_every`, from the current version's date.
+pub fn overdue_warning(secret: &RequiredSecret, updated: Option<SystemTime>) -> Option<String> {
+    let schedule = Schedule {
+        updated,
+        every: secret.rotate_every,
+    };
+    let due = schedule.due()?;
+    schedule.overdue(SystemTime::now()).then(|| {
+        Problem::new(
+            &secret.name,
+            format!(
+                "overdue for rotation: last changed {}, due {}",
+                crate::backend::utc(updated.unwrap_or(due)),
+                crate::backend::utc(due)
+            ),
+        )
+        .with_hint(format!(
+            "cronos-secrets rotate {} (rotate --status lists every secret's schedule)",
+            secret.name
+        ))
+        .to_string()
+    })
+}
+
+/// What the command line asked for, decided by `commands::rotate`.
+pub struct Request {
+    pub all: bool,
+    /// Table names: the guide's flags (`--jwt` → `jwt_secret`) and names given as arguments.
+    pub names: Vec<String>,
+    pub backend: Option<BackendKind>,
+    pub due_only: bool,
+    pub action: Action,
+    pub then: Vec<OsString>,
+    pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Status { json: bool },
+    DryRun,
+    Rotate,
+    Resume,
+    Abort,
+    Retire,
+}
+
+pub async fn rotate(mut config: Config, env: Environment, request: Request) -> Result<i32, Error> {
+    if let Some(kind) = request.backend {
+        config.backend = kind;
+    }
+    let fault = match request.action {
+        Action::Rotate | Action::Resume => Fault::from_env(&env)?,
+        _ => Fault::default(),
+    };
+    let status_all = matches!(request.action, Action::Status { .. }) && request.names.is_empty();
+    let selected = select::select(&config.secrets, request.all || status_all, &request.names)?;
+    let source = Source::from(config.backend);
+    let deadline = deadline_after(request.timeout);
+    let context = BuildContext {
+        config: &config,
+        env: &env,
+        deadline,
+        keep_launcher_env: false,
+    };
+    let backends = Backends::build(&BTreeSet::from([source]), &context).await?;
+    let backend = backends.get(source).expect("built above").as_ref();
+    let now = SystemTime::now();
+    let observed = observe(&selected, backend, source).await;
+    let observed: Vec<Observed> = observed
+        .into_iter()
+        .filter(|seen| !request.due_only || seen.schedule.overdue(now) || seen.pending.is_some())
+        .collect();
+    let code = match request.action {
+        Action::Status { json } => {
+            let rows: Vec<status::Row> = observed
+                .iter()
+                .map(|seen| status::row(seen, source, now))
+                .collect();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).expect("rows serialize")
+                );
+            } else {
+                status::print_table(&rows);
+            }
+            i32::from(rows.iter().any(status::Row::needs_attention))
+        }
+        Action::DryRun => {
+            if observed.is_empty() {
+                eprintln!("cronos-secrets: nothing to rotate (no selected secret is due)");
+            }
+            for seen in &observed {
+                let pending = backend
+                    .rotation()
+                    .map(|store| store.pending_location(&seen.reference));
+                status::print_plan(seen, backend, pending, now);
+            }
+            0
+        }
+        Action::Rotate | Action::Resume | Action::Abort | Action::Retire => {
+            change(
+                &observed,
+                backend,
+                fault,
+                request.action,
+                &request.then,
+                &env,
+            )
+            .await?
+        }
+    };
+    backends.finish().await;
+    Ok(code)
+}
+
+/// Reads each secret's current version and pending slot (no values leave this function).
+async fn observe<'a>(
+    selected: &[&'a RequiredSecret],
+    backend: &dyn Backend,
+    source: Source,
+) -> Vec<Observed<'a>> {
+    let references: Vec<Reference> = selected
+        .iter()
+        .map(|secret| Reference::named_secret(&secret.name))
+        .collect();
+    let mut answers = if source.is_remote() {
+        backend.fetch(&references).await
+    } else {
+        Default::default()
+    };
+    let mut observed = Vec::new();
+    for (secret, reference) in selected.iter().zip(references) {
+        let (metadata, mut problem) = match answers.remove(&reference) {
+            Some(Ok(fetched)) => (fetched.metadata, None),
+            Some(Err(error)) => (Default::default(), Some(error.message)),
+            None => (Default::default(), None),
+        };
+        let mut pending = None;
+        if let (Some(store), None) = (backend.rotation(), &problem) {
+            match store.pending(&reference).await {
+                Ok(slot) => pending = slot.map(|slot| slot.rotation_id),
+                Err(error) => problem = Some(format!("pending slot: {}", error.message)),
+            }
+        }
+        observed.push(Observed {
+            secret,
+            reference,
+            version: metadata.version,
+            schedule: Schedule {
+                updated: metadata.updated,
+                every: secret.rotate_every,
+            },
+            pending,
+            problem,
+        });
+    }
+    observed
+}
+
+/// Rotates, resumes or aborts each observed secret; refusals are decided for all of them
+/// before anything changes.
+async fn change(
+    observed: &[Observed<'_>],
+    backend: &dyn Backend,
+    fault: Fault,
+    action: Action,
+    then: &[OsString],
+    env: &Environment,
+) -> Result<i32, Error> {
+    let Some(store) = backend.rotation() else {
+        return Ok(refuse(vec![Problem::new(
+            format!("backend {}", backend.source()),
+            "has no pending slot to rotate through: a value written straight into a .env file or the environment could be lost in a crash, and nothing guards against a concurrent writer",
+        )
+        .with_hint("rotate in vault, aws_secrets_manager or azure_key_vault (--backend), or store a new value by hand: cronos-secrets generate")]));
+    };
+    let mut refused = Vec::new();
+    let mut lengths = Vec::new();
+    for seen in observed {
+        match select::rotation_of(seen.secret) {
+            Rotation::Key { length } => lengths.push(length),
+            Rotation::Refused { why, hint }
+                if !matches!(action, Action::Abort | Action::Retire) =>
+            {
+                refused.push(
+                    Problem::new(
+                        &seen.secret.name,
+                        format!("refusing to rotate {}: it {why}", seen.secret.name),
+                    )
+                    .with_hint(hint),
+                );
+                lengths.push(0);
+            }
+            Rotation::Refused { .. } => lengths.push(0),
+        }
+    }
+    if !refused.is_empty() {
+        return Ok(refuse(refused));
+    }
+    if observed.is_empty() {
+        eprintln!("cronos-secrets: nothing to rotate (no selected secret is due)");
+        return Ok(0);
+    }
+    let mut rotated = Vec::new();
+    let mut failures = Vec::new();
+    for (seen, length) in observed.iter().zip(lengths) {
+        let rotating = Rotating {
+            secret: seen.secret,
+            reference: seen.reference.clone(),
+            backend,
+            store,
+            fault,
+        };
+        let name = &seen.secret.name;
+        if action == Action::Retire {
+            match rotating.retire().await {
+                Ok(true) => eprintln!(
+                    "cronos-secrets: retired the previous value of {name}: launches no longer get {}_PREVIOUS",
+                    seen.secret.env
+                ),
+                Ok(false) => eprintln!("cronos-secrets: {name}: no previous value to retire"),
+                Err(problem) => failures.push(problem),
+            }
+            continue;
+        }
+        let outcome = match action {
+            Action::Resume => rotating.resume().await,
+            Action::Abort => rotating.abort().await,
+            _ => rotating.rotate(length).await,
+        };
+        match outcome {
+            Ok(Done::Rotated {
+                rotation_id,
+                version,
+            }) => {
+                eprintln!(
+                    "cronos-secrets: rotated {name} (rotation {rotation_id}, now version {})",
+                    version.as_deref().unwrap_or("-")
+                );
+                rotated.push(name.clone());
+            }
+            Ok(Done::Aborted { rotation_id }) => {
+                eprintln!(
+                    "cronos-secrets: aborted rotation {rotation_id} of {name}: the pending slot is removed"
+                );
+            }
+            Ok(Done::NothingPending) => {
+                eprintln!("cronos-secrets: {name}: no pending rotation");
+            }
+            Err(problem) => failures.push(problem),
+        }
+    }
+    logging::check_audit_written()?;
+    let mut code = 0;
+    if !rotated.is_empty() && !then.is_empty() {
+        code = then::run(then, &rotated, env);
+    }
+    if !failures.is_empty() {
+        code = refuse(failures);
+    }
+    Ok(code)
+}
+
+/// Refusals exit 1, like failures of a step: non-zero, never 2 (usage errors).
+fn refuse(problems: Vec<Problem>) -> i32 {
+    eprintln!("cronos-secrets: error: {}", Error::Problems(problems));
+    1
+}

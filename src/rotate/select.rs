@@ -1,0 +1,146 @@
+//! Which secrets a `rotate` command line means (the guide's selectors, names, `--due`), and
+//! whether each can be rotated by this build: a key the application checks itself (JWT
+//! secret, API key, encryption key) needs only the store; a password checked by another
+//! system (the database, Redis) must change there too, and is refused until that system's
+//! steps exist (see `external`).
+
+use std::time::{Duration, SystemTime};
+
+use crate::problem::Problem;
+use crate::schema::RequiredSecret;
+
+/// The guide's selectors and the table names they stand for.
+pub const SELECTORS: [(&str, &str); 5] = [
+    ("--database", "database_password"),
+    ("--redis", "redis_password"),
+    ("--jwt", "jwt_secret"),
+    ("--api-key", "api_key"),
+    ("--encryption-key", "encryption_key"),
+];
+
+/// How a secret's new value comes about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// Generated and stored; the application reads it at its next start. `length` characters
+    /// of the URL-safe base64 alphabet (they may end up in URLs and headers).
+    Key { length: usize },
+    /// Refused: why, and what to do instead.
+    Refused { why: String, hint: String },
+}
+
+/// `secrets.token_urlsafe(32)`: 256 bits, the guide's API-key recipe.
+const KEY_LENGTH: usize = 43;
+/// `secrets.token_urlsafe(64)`: the guide's JWT-secret recipe.
+const JWT_LENGTH: usize = 86;
+
+pub fn rotation_of(secret: &RequiredSecret) -> Rotation {
+    let key = |length: usize| Rotation::Key {
+        length: length.max(secret.min_length),
+    };
+    match secret.name.as_str() {
+        "jwt_secret" => key(JWT_LENGTH),
+        "api_key" | "encryption_key" => key(KEY_LENGTH),
+        "database_password" | "redis_password" => {
+            let system = if secret.name == "redis_password" {
+                "Redis"
+            } else {
+                "the database"
+            };
+            Rotation::Refused {
+                why: format!(
+                    "is a password {system} checks, and this build has no rotation steps for {system} (no rotation: section is in effect): changing it only in the store would lock the application out"
+                ),
+                hint: "rotate the others by name (--jwt --api-key --encryption-key), and this one with the README's manual recipe".to_string(),
+            }
+        }
+        _ => Rotation::Refused {
+            why: "has no known rotation: cronos-secrets rotates the guide's JWT secret, API key and encryption key, and cannot tell whether another system checks this value".to_string(),
+            hint: "store a new value with: cronos-secrets generate | cronos-secrets set NAME, after changing it where it is checked".to_string(),
+        },
+    }
+}
+
+/// The selected secrets, in table order, each once. `names` holds the guide's flags turned
+/// into table names, plus names given as arguments.
+pub fn select<'a>(
+    table: &'a [RequiredSecret],
+    all: bool,
+    names: &[String],
+) -> Result<Vec<&'a RequiredSecret>, Problem> {
+    for name in names {
+        if !table.iter().any(|secret| &secret.name == name) {
+            let known: Vec<&str> = table.iter().map(|secret| secret.name.as_str()).collect();
+            return Err(
+                Problem::new(name, "is not a secret of the required-secrets table")
+                    .with_hint(format!("choose one of: {}", known.join(", "))),
+            );
+        }
+    }
+    Ok(table
+        .iter()
+        .filter(|secret| all || names.contains(&secret.name))
+        .collect())
+}
+
+/// Where a secret stands against its schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    pub updated: Option<SystemTime>,
+    pub every: Option<Duration>,
+}
+
+impl Schedule {
+    pub fn due(&self) -> Option<SystemTime> {
+        Some(self.updated? + self.every?)
+    }
+
+    /// Past its due date (a secret with no schedule is never overdue).
+    pub fn overdue(&self, now: SystemTime) -> bool {
+        self.due().is_some_and(|due| due <= now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::cronos_ai_defaults;
+
+    #[test]
+    fn keys_rotate_and_passwords_are_refused() {
+        let table = cronos_ai_defaults();
+        let rotations: Vec<_> = table.iter().map(rotation_of).collect();
+        assert!(matches!(rotations[0], Rotation::Refused { .. }));
+        assert!(matches!(rotations[1], Rotation::Refused { .. }));
+        assert_eq!(rotations[2], Rotation::Key { length: 86 });
+        assert_eq!(rotations[3], Rotation::Key { length: 43 });
+        assert_eq!(rotations[4], Rotation::Key { length: 43 });
+    }
+
+    #[test]
+    fn selection_keeps_table_order_and_names_unknown_secrets() {
+        let table = cronos_ai_defaults();
+        let picked = select(&table, false, &["api_key".into(), "jwt_secret".into()]).unwrap();
+        let names: Vec<_> = picked.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["jwt_secret", "api_key"]);
+        assert_eq!(select(&table, true, &[]).unwrap().len(), 5);
+        let error = select(&table, false, &["jwt".into()]).unwrap_err();
+        assert!(error.to_string().contains("jwt_secret"), "{error}");
+    }
+
+    #[test]
+    fn overdue_from_the_last_change() {
+        let day = Duration::from_secs(86_400);
+        let now = SystemTime::UNIX_EPOCH + 100 * day;
+        let schedule = |age_days: u32| Schedule {
+            updated: Some(now - day * age_days),
+            every: Some(90 * day),
+        };
+        assert!(!schedule(89).overdue(now));
+        assert!(schedule(90).overdue(now));
+        let unscheduled = Schedule {
+            updated: Some(now - 400 * day),
+            every: None,
+        };
+        assert!(!unscheduled.overdue(now));
+    }
+}
