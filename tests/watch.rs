@@ -5,6 +5,7 @@
 mod common;
 mod watch_support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -466,6 +467,66 @@ fn aws_polls_describe_secret_and_restarts_on_a_new_current_version() {
     moto().put(id, "aws-secret-value-0002");
     running.wait_for_starts(2);
     assert_eq!(running.starts()[1], "aws-secret-value-0002");
+}
+
+/// Credential helpers the launcher runs itself (AWS `credential_process`) keep working in
+/// watch mode: the supervisor reaps the program's tree and orphans, never the helper the SDK
+/// is waiting for (that would fail every poll with "No child processes").
+#[test]
+fn a_credential_process_keeps_working_while_the_supervisor_reaps() {
+    let id = "watch-aws/helper";
+    moto().create(id, "aws-helper-value-0001");
+    let launch = Launch::new()
+        .file(
+            "config.yaml",
+            "secrets_manager:\n  enabled: true\n  backend: aws_secrets_manager\nsecrets: {}\n",
+        )
+        .file(
+            "helper.sh",
+            "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIDWATCHHELPER\", \"SecretAccessKey\": \"fake-secret-access-key\"}'\n",
+        )
+        .file("no-credentials", "");
+    let helper = launch.path("helper.sh");
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let launch = launch.file(
+        "aws-config",
+        &format!("[default]\ncredential_process = {}\n", helper.display()),
+    );
+    let config = launch.path("aws-config");
+    let credentials = launch.path("no-credentials");
+    let launch = launch
+        .env("CRONOS_SECRETS_CONFIG", "config.yaml")
+        .remove_env("AWS_ACCESS_KEY_ID")
+        .remove_env("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_CONFIG_FILE", &config.display().to_string())
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            &credentials.display().to_string(),
+        )
+        .env("AWS_REGION", REGION)
+        .env("AWS_ENDPOINT_URL", &moto().endpoint)
+        .env("APP_SECRET", &format!("aws-sm://{id}"));
+    let mut running = Running::start(watching(launch, &[]), "plain", &[]);
+    running.wait_for_starts(1);
+    assert_eq!(running.starts()[0], "aws-helper-value-0001");
+    // Several polls, each building a client that runs the helper again.
+    std::thread::sleep(Duration::from_secs(2));
+    moto().put(id, "aws-helper-value-0002");
+    running.wait_for_starts(2);
+    assert_eq!(running.starts()[1], "aws-helper-value-0002");
+    let polls = moto()
+        .counts("AKIDWATCHHELPER")
+        .get("DescribeSecret")
+        .copied()
+        .unwrap_or(0);
+    assert!(polls >= 2, "the helper's credentials made {polls} polls");
+    running.signal(Signal::SIGTERM);
+    running.wait_exit();
+    assert!(
+        !running.stderr().contains("No child processes"),
+        "{}",
+        running.stderr()
+    );
 }
 
 /// A short-lived, renewable VAULT_TOKEN outlives its TTL: the watcher renews it.

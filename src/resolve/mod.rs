@@ -242,10 +242,7 @@ pub fn references_by_source(
 }
 
 /// References grouped by the backend that serves them.
-fn by_source(
-    references: BTreeSet<Reference>,
-    config: &Config,
-) -> BTreeMap<Source, Vec<Reference>> {
+fn by_source(references: BTreeSet<Reference>, config: &Config) -> BTreeMap<Source, Vec<Reference>> {
     let mut groups: BTreeMap<Source, Vec<Reference>> = BTreeMap::new();
     for reference in references {
         groups

@@ -119,18 +119,52 @@ pub struct Reaped {
     pub status: i32,
 }
 
-/// Reaps every child that has ended, without blocking.
-pub fn reap_all() -> Vec<Reaped> {
-    let mut reaped = Vec::new();
-    loop {
-        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(pid, code)) => reaped.push(Reaped { pid, status: code }),
-            Ok(WaitStatus::Signaled(pid, signal, _)) => reaped.push(Reaped {
+/// Reaps, without blocking, what has ended among `known` (the program, hooks) and the
+/// orphans reparented to us. It leaves alone the launcher's own helpers — an AWS
+/// `credential_process`, `az account get-access-token` — which run in the launcher's process
+/// group and are waited for by the code that started them: reaping one first would leave that
+/// code with ECHILD ("No child processes") and fail the poll.
+pub fn reap_ended(known: &[Pid]) -> Vec<Reaped> {
+    let own_group = nix::unistd::getpgrp();
+    let mut candidates: Vec<Pid> = known.to_vec();
+    candidates.extend(
+        ended_children()
+            .into_iter()
+            .filter(|(_, group)| *group != own_group)
+            .map(|(pid, _)| pid),
+    );
+    candidates.sort_unstable();
+    candidates.dedup();
+    candidates
+        .into_iter()
+        .filter_map(|pid| match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(pid, code)) => Some(Reaped { pid, status: code }),
+            Ok(WaitStatus::Signaled(pid, signal, _)) => Some(Reaped {
                 pid,
                 status: 128 + signal as i32,
             }),
-            // Without WUNTRACED/WCONTINUED nothing else is reported; stop anyway if it is.
-            Ok(_) | Err(_) => return reaped,
-        }
-    }
+            // Still running (StillAlive), or not ours to wait for.
+            Ok(_) | Err(_) => None,
+        })
+        .collect()
+}
+
+/// Our children that have ended (zombies), each with its process group, from /proc.
+fn ended_children() -> Vec<(Pid, Pid)> {
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let pid: i32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // "PID (COMM) STATE PPID PGRP …": COMM may hold spaces and parentheses.
+            let mut fields = stat.get(stat.rfind(')')? + 2..)?.split(' ');
+            let state = fields.next()?;
+            let parent: u32 = fields.next()?.parse().ok()?;
+            let group: i32 = fields.next()?.parse().ok()?;
+            (state == "Z" && parent == me).then(|| (Pid::from_raw(pid), Pid::from_raw(group)))
+        })
+        .collect()
 }

@@ -272,7 +272,8 @@ impl State<'_> {
 
     /// Reaps everything; returns the program's status when the launcher should exit with it.
     fn reap(&mut self) -> Result<Option<i32>, Error> {
-        for reaped in child::reap_all() {
+        let known: Vec<Pid> = self.child.iter().chain(&self.hooks).copied().collect();
+        for reaped in child::reap_ended(&known) {
             if Some(reaped.pid) == self.child {
                 self.child = None;
                 self.stop_deadline = None;
