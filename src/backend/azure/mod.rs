@@ -208,6 +208,38 @@ impl AzureBackend {
         }
     }
 
+    /// A write (`PUT` of a new version, `PATCH` of a version's tags) with a JSON body that may
+    /// hold a value; any answer but 200 is explained as an error.
+    async fn write_json(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        id: &SecretId,
+        body: &serde_json::Value,
+    ) -> Result<Answer, FetchError> {
+        let bearer = self.authorize(id).await?;
+        let body = SecretString::from(body.to_string());
+        let flow = &self.settings.flow;
+        let answer = self
+            .http
+            .send(
+                |client| {
+                    client
+                        .request(method.clone(), url)
+                        .header(AUTHORIZATION, bearer.clone())
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(body.expose().to_vec())
+                },
+                Patience::Deadline,
+            )
+            .await
+            .map_err(|failure| errors::unreachable(&failure, id, flow, Doing::Writing))?;
+        if answer.status != 200 {
+            return Err(errors::explain(&answer, id, flow, Doing::Writing));
+        }
+        Ok(answer)
+    }
+
     async fn read(&self, id: &SecretId) -> Result<Fetched, FetchError> {
         let bearer = self.authorize(id).await?;
         let _permit = self.permits.acquire().await.map_err(|_| {
@@ -379,25 +411,14 @@ impl Backend for AzureBackend {
                 "pass --create to create it, or check the name and secrets_manager.azure_vault_url",
             ));
         }
-        let body = SecretString::from(serde_json::json!({ "value": text }).to_string());
-        let url = id.set_url();
         let answer = self
-            .http
-            .send(
-                |client| {
-                    client
-                        .put(&url)
-                        .header(AUTHORIZATION, bearer.clone())
-                        .header(reqwest::header::CONTENT_TYPE, "application/json")
-                        .body(body.expose().to_vec())
-                },
-                Patience::Deadline,
+            .write_json(
+                reqwest::Method::PUT,
+                &id.set_url(),
+                id,
+                &serde_json::json!({ "value": text }),
             )
-            .await
-            .map_err(|failure| errors::unreachable(&failure, id, flow, Doing::Writing))?;
-        if answer.status != 200 {
-            return Err(errors::explain(&answer, id, flow, Doing::Writing));
-        }
+            .await?;
         match secret::version(&answer.body, SystemTime::now()) {
             Ok(Ok(version)) => Ok(version.metadata),
             // Written, though not usable yet (a vault policy may set nbf/exp): say so at once.

@@ -12,13 +12,11 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AzureBackend;
 use super::errors::{self, Doing};
-use super::http::Patience;
 use super::secret::{self, SecretId};
 use crate::backend::rotation::{CHANGED_HINT, conflict};
 use crate::backend::{FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore};
@@ -106,26 +104,7 @@ impl AzureBackend {
         id: &SecretId,
         body: &Value,
     ) -> Result<Metadata, FetchError> {
-        let bearer = self.authorize(id).await?;
-        let body = SecretString::from(body.to_string());
-        let flow = &self.settings.flow;
-        let answer = self
-            .http
-            .send(
-                |client| {
-                    client
-                        .request(method.clone(), url)
-                        .header(AUTHORIZATION, bearer.clone())
-                        .header(CONTENT_TYPE, "application/json")
-                        .body(body.expose().to_vec())
-                },
-                Patience::Deadline,
-            )
-            .await
-            .map_err(|failure| errors::unreachable(&failure, id, flow, Doing::Writing))?;
-        if answer.status != 200 {
-            return Err(errors::explain(&answer, id, flow, Doing::Writing));
-        }
+        let answer = self.write_json(method, url, id, body).await?;
         Ok(match secret::version(&answer.body, SystemTime::now()) {
             Ok(Ok(version)) => version.metadata,
             _ => Metadata::default(),
