@@ -21,7 +21,7 @@ use crate::backend::{Backend, FetchError, FetchErrorKind, Metadata, PendingSlot,
 use crate::reference::Reference;
 use crate::secret::SecretString;
 
-const CURRENT: &str = "AWSCURRENT";
+use super::versions::CURRENT_STAGE as CURRENT;
 const PENDING: &str = "AWSPENDING";
 const PREVIOUS: &str = "AWSPREVIOUS";
 
@@ -65,17 +65,7 @@ impl AwsBackend {
     }
 
     async fn stages(&self, reference: &Reference, read: &SecretRead) -> Result<Stages, FetchError> {
-        let described = self
-            .connection
-            .client
-            .describe_secret()
-            .secret_id(&read.id)
-            .send()
-            .await
-            .map_err(|error| {
-                self.failed(reference, read, Action::DescribeSecret)(CallFailure::from_sdk(error))
-            })?;
-        Ok(described.version_ids_to_stages.unwrap_or_default())
+        self.describe_stages(read, &self.location(reference)).await
     }
 
     async fn move_stage(

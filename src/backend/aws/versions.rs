@@ -2,7 +2,7 @@
 //! (`VersionIdsToStages`) without the value, one call per secret however many references
 //! share it. A version-id pin never changes and costs no call.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::AwsBackend;
 use super::errors::{Action, CallFailure};
@@ -10,7 +10,7 @@ use super::request::{Request, SecretRead};
 use crate::backend::{Backend, FetchError, FetchErrorKind, Version, Versions};
 use crate::reference::Reference;
 
-const CURRENT_STAGE: &str = "AWSCURRENT";
+pub(super) const CURRENT_STAGE: &str = "AWSCURRENT";
 
 pub async fn versions(backend: &AwsBackend, references: &[Reference]) -> Versions {
     let mut versions = Versions::new();
@@ -45,25 +45,10 @@ async fn version_of(
         return Ok(Version::new(format!("aws:{}:{version_id}", read.id)));
     }
     let stage = read.version_stage.as_deref().unwrap_or(CURRENT_STAGE);
-    let connection = &backend.connection;
-    let described = connection
-        .client
-        .describe_secret()
-        .secret_id(&read.id)
-        .send()
-        .await
-        .map_err(|error| {
-            CallFailure::from_sdk(error).describe(
-                read,
-                location,
-                Action::DescribeSecret,
-                &connection.service,
-            )
-        })?;
-    described
-        .version_ids_to_stages()
+    backend
+        .describe_stages(read, location)
+        .await?
         .into_iter()
-        .flatten()
         .find(|(_, stages)| stages.iter().any(|label| label == stage))
         .map(|(version_id, _)| Version::new(format!("aws:{}:{version_id}", read.id)))
         .ok_or_else(|| {
@@ -75,4 +60,31 @@ async fn version_of(
                 "the running program is kept; label a version with the stage, or fix the reference",
             )
         })
+}
+
+impl AwsBackend {
+    /// Version id → staging labels (`DescribeSecret`): what the watcher polls and what rotate
+    /// reads the pending and previous versions from.
+    pub(super) async fn describe_stages(
+        &self,
+        read: &SecretRead,
+        location: &str,
+    ) -> Result<HashMap<String, Vec<String>>, FetchError> {
+        let connection = &self.connection;
+        let described = connection
+            .client
+            .describe_secret()
+            .secret_id(&read.id)
+            .send()
+            .await
+            .map_err(|error| {
+                CallFailure::from_sdk(error).describe(
+                    read,
+                    location,
+                    Action::DescribeSecret,
+                    &connection.service,
+                )
+            })?;
+        Ok(described.version_ids_to_stages.unwrap_or_default())
+    }
 }
