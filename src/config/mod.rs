@@ -1,7 +1,7 @@
 //! The config file (the guide's `config/cronos_ai.production.yaml`), `CRONOS_SECRETS_*`
 //! overrides and `${VAR}` expansion, turned once into a validated [`Config`].
 //!
-//! The file belongs to the application: only `secrets_manager:` and `secrets:` are ours, other
+//! The file belongs to the application: only `secrets_manager:`, `secrets:` and `rotation:` are ours, other
 //! top-level keys are ignored, but a near miss of ours (`secret_manager:`) is an error, because a
 //! typo must not silently select the defaults.
 
@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 
 mod document;
 mod reader;
+mod rotation;
 mod typed_mapping;
+
+pub use rotation::{DatabaseSettings, RedisSettings, RotationSettings, SslMode, Strategy};
 
 use crate::bounded;
 use crate::env_vars::{self, Environment};
@@ -107,6 +110,8 @@ pub struct Config {
     pub aws: AwsSettings,
     pub azure: AzureSettings,
     pub secrets: Vec<RequiredSecret>,
+    /// `rotation:`: the systems `rotate --database` and `--redis` change passwords in.
+    pub rotation: RotationSettings,
 }
 
 /// A problem with the config, where it is, and what to do.

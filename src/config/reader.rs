@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use serde_yaml_ng::{Mapping, Value};
 
 use super::document::Document;
+use super::rotation::{self, ROTATION};
 use super::typed_mapping::TypedMapping;
 use super::{
-    AwsSettings, Config, ConfigError, ConfigOrigin, MANAGER_KEYS, SECRET_KEYS, SECRETS,
-    SECRETS_MANAGER, VAULT_AUTH_KEYS,
+    AwsSettings, Config, ConfigError, ConfigOrigin, MANAGER_KEYS, RotationSettings, SECRET_KEYS,
+    SECRETS, SECRETS_MANAGER, VAULT_AUTH_KEYS,
 };
 use crate::duration::{BareUnit, parse_duration};
 use crate::env_vars::{self, CONFIG_OVERRIDE_PREFIX, Environment};
@@ -93,25 +94,30 @@ impl ConfigReader<'_> {
             None => schema::cronos_ai_defaults(),
             Some(value) => self.secrets(value)?,
         };
+        let rotation = match root.get(ROTATION) {
+            None => RotationSettings::default(),
+            Some(value) => rotation::read(&self.document, value)?,
+        };
         Ok(Config {
             backend,
             vault,
             aws,
             azure,
             secrets,
+            rotation,
         })
     }
 
     fn check_top_level(&self, root: &Mapping) -> Result<(), ConfigError> {
         for key in root.keys().filter_map(Value::as_str) {
-            if key == SECRETS_MANAGER || key == SECRETS {
+            if key == SECRETS_MANAGER || key == SECRETS || key == ROTATION {
                 continue;
             }
             let normalized = key.to_ascii_lowercase().replace('-', "_");
             let near = |ours: &str, distance| {
                 normalized == ours || strsim::damerau_levenshtein(&normalized, ours) <= distance
             };
-            let intended = [(SECRETS_MANAGER, 2), (SECRETS, 1)]
+            let intended = [(SECRETS_MANAGER, 2), (SECRETS, 1), (ROTATION, 1)]
                 .into_iter()
                 .find(|(ours, distance)| near(ours, *distance));
             if let Some((ours, _)) = intended {

@@ -24,7 +24,7 @@ pub(super) struct TypedMapping<'a> {
 }
 
 impl TypedMapping<'_> {
-    fn error(&self, key: &str, message: &str, hint: Option<String>) -> ConfigError {
+    pub(super) fn error(&self, key: &str, message: &str, hint: Option<String>) -> ConfigError {
         let mut path = self.path.to_vec();
         path.push(key);
         self.document.error(&path, message, hint)
