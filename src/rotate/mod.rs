@@ -3,6 +3,7 @@
 
 mod external;
 mod fault;
+mod postgres;
 mod protocol;
 mod select;
 mod status;
