@@ -121,7 +121,7 @@ impl Target {
         let tls = tokio_rustls::TlsConnector::from(Arc::clone(config))
             .connect(name, tcp)
             .await
-            .map_err(|error| WireError::Io(format!("TLS handshake: {error}")))?;
+            .map_err(|error| WireError::Tls(format!("TLS handshake: {error}")))?;
         Ok(Stream {
             io: Box::new(tls),
             private: true,

@@ -102,6 +102,9 @@ impl Postgres {
             (_, WireError::Io(message)) => Problem::new(self.describe(), message).with_hint(
                 "check host and port in rotation.database, and that the server is running",
             ),
+            (_, WireError::Tls(message)) => Problem::new(self.describe(), message).with_hint(
+                "with sslmode verify-full, rotation.database.sslrootcert must hold the CA of the server's certificate and host must be a name in it",
+            ),
             (_, WireError::Protocol(message)) => Problem::new(self.describe(), message),
         };
         StepError::Failed(problem.to_string())

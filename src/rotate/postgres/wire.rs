@@ -14,6 +14,8 @@ const PROTOCOL_3_0: i32 = 196_608;
 pub enum WireError {
     /// The network: connect, read, write, TLS (text written by us or the OS, never the server).
     Io(String),
+    /// The TLS handshake: most often the certificate (its CA, its names).
+    Tls(String),
     /// The server broke the protocol or sent what we refuse to handle.
     Protocol(String),
     /// An ErrorResponse. `message` is the server's text: shown only for login errors, never for
