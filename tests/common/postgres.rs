@@ -3,6 +3,9 @@
 //! 127.0.0.1 port and a unix socket in its temporary directory. One per test binary; it runs as
 //! uid 65534 when the tests run as root (PostgreSQL refuses root), and is stopped, its
 //! directory removed, when the test process ends.
+//!
+//! Over TCP, three user names get other methods, for the tests that refuse them:
+//! `trust_user` (trust), `md5_user` (md5), `cleartext_user` (password). None is created here.
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -145,7 +148,7 @@ impl Postgres {
         let port = free_port();
         std::fs::write(
             data.join("pg_hba.conf"),
-            "local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\n",
+            "local all all scram-sha-256\nhost all trust_user 127.0.0.1/32 trust\nhost all md5_user 127.0.0.1/32 md5\nhost all cleartext_user 127.0.0.1/32 password\nhostssl all all 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\n",
         )
         .expect("write pg_hba.conf");
         let settings = format!(

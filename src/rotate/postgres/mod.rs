@@ -347,3 +347,71 @@ impl ExternalSystem for Postgres {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server_error(sqlstate: &str) -> ServerError {
+        ServerError {
+            sqlstate: sqlstate.into(),
+            message: "password is too short: planted-value".into(),
+        }
+    }
+
+    #[test]
+    fn a_refused_value_is_rejected_and_the_server_text_is_not_repeated() {
+        let rejected = statement_failed(
+            "postgresql app@db:5432/x",
+            "setting",
+            &server_error("22023"),
+        );
+        let StepError::Rejected(message) = rejected else {
+            panic!("class 22 is the value refused");
+        };
+        assert!(message.contains("SQLSTATE 22023") && !message.contains("planted-value"));
+        let failed = statement_failed(
+            "postgresql app@db:5432/x",
+            "setting",
+            &server_error("42501"),
+        );
+        let StepError::Failed(message) = failed else {
+            panic!("a permission is not the value's fault");
+        };
+        assert!(message.contains("permission denied") && !message.contains("planted-value"));
+    }
+
+    #[test]
+    fn setup_sql_quotes_every_name() {
+        let settings = crate::config::DatabaseSettings {
+            host: "localhost".into(),
+            port: 5432,
+            dbname: "my db".into(),
+            admin_user: "postgres".into(),
+            admin_password: crate::reference::Reference::parse(
+                "env://ADMIN",
+                std::path::Path::new("."),
+            )
+            .expect("a reference"),
+            role: "app".into(),
+            strategy: crate::config::Strategy::Alternating,
+            alternate_role: "app_b".into(),
+            group_role: "App\"Group".into(),
+            sslmode: crate::config::SslMode::Prefer,
+            sslrootcert: None,
+        };
+        assert_eq!(
+            setup_sql(&settings),
+            [
+                "CREATE ROLE \"App\"\"Group\" NOLOGIN;  -- unless the role exists",
+                "CREATE ROLE \"app\" LOGIN;  -- unless the role exists",
+                "CREATE ROLE \"app_b\" LOGIN;  -- unless the role exists",
+                "GRANT \"App\"\"Group\" TO \"app\", \"app_b\";",
+                "ALTER ROLE \"app\" SET role = 'App\"Group';",
+                "ALTER ROLE \"app_b\" SET role = 'App\"Group';",
+                "REASSIGN OWNED BY \"app\", \"app_b\" TO \"App\"\"Group\";",
+                "GRANT CONNECT ON DATABASE \"my db\" TO \"App\"\"Group\";",
+            ]
+        );
+    }
+}

@@ -2,7 +2,7 @@
 
 use tokio::io::BufStream;
 
-use super::connect::{Io, Target};
+use super::connect::{Io, Stream, Target};
 use super::scram;
 use super::wire::{self, Message, Reader, WireError};
 use crate::secret::SecretString;
@@ -27,7 +27,16 @@ impl Session {
         password: &SecretString,
         database: &str,
     ) -> Result<Session, WireError> {
-        let opened = target.open().await?;
+        Session::start(target.open().await?, user, password, database).await
+    }
+
+    /// [`login`](Self::login) over a stream already open.
+    async fn start(
+        opened: Stream,
+        user: &str,
+        password: &SecretString,
+        database: &str,
+    ) -> Result<Session, WireError> {
         let private = opened.private;
         let mut session = Session {
             stream: BufStream::new(opened.io),
@@ -203,4 +212,132 @@ fn unexpected(kind: u8, during: &str) -> WireError {
         "an unexpected message ({}) during {during}",
         char::from(kind).escape_default()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut frame = vec![kind];
+        frame.extend_from_slice(&i32::try_from(body.len() + 4).unwrap_or(0).to_be_bytes());
+        frame.extend_from_slice(body);
+        frame
+    }
+
+    fn authentication(code: i32, data: &[u8]) -> Vec<u8> {
+        let mut body = code.to_be_bytes().to_vec();
+        body.extend_from_slice(data);
+        message(b'R', &body)
+    }
+
+    /// A server that answers each client message with the next reply, extending the SCRAM
+    /// nonce it was sent where a reply holds `{nonce}`; the error of our login.
+    async fn login_against(replies: Vec<Vec<u8>>, private: bool) -> String {
+        let (client, mut server) = tokio::io::duplex(64 * 1024);
+        let peer = tokio::spawn(async move {
+            let mut nonce = String::new();
+            for (index, reply) in replies.into_iter().enumerate() {
+                if index > 0 {
+                    let _kind = server.read_u8().await;
+                }
+                let length = server.read_i32().await.unwrap_or(4);
+                let mut body = vec![0u8; usize::try_from(length - 4).unwrap_or(0)];
+                if server.read_exact(&mut body).await.is_err() {
+                    return;
+                }
+                let text = String::from_utf8_lossy(&body);
+                if let Some(start) = text.find("r=") {
+                    nonce = text[start + 2..]
+                        .split(',')
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                }
+                let body = String::from_utf8_lossy(reply.get(5..).unwrap_or_default());
+                let reply = if body.contains("{nonce}") {
+                    message(reply[0], body.replace("{nonce}", &nonce).as_bytes())
+                } else {
+                    reply
+                };
+                if server.write_all(&reply).await.is_err() {
+                    return;
+                }
+            }
+            let mut rest = Vec::new();
+            let _ = server.read_to_end(&mut rest).await;
+        });
+        let opened = Stream {
+            io: Box::new(client),
+            private,
+        };
+        let password = SecretString::from("pencil-pencil-pencil");
+        let outcome = Session::start(opened, "app", &password, "db").await;
+        peer.abort();
+        match outcome {
+            Ok(_) => "logged in".into(),
+            Err(WireError::Protocol(message)) => message,
+            Err(other) => format!("{other:?}"),
+        }
+    }
+
+    fn sasl() -> Vec<u8> {
+        authentication(10, b"SCRAM-SHA-256\0\0")
+    }
+
+    fn challenge() -> Vec<u8> {
+        authentication(11, b"r={nonce}server,s=c2FsdHNhbHQ=,i=4096")
+    }
+
+    #[tokio::test]
+    async fn a_server_that_does_not_know_the_verifier_is_caught() {
+        let wrong = authentication(12, b"v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+        let error = login_against(vec![sasl(), challenge(), wrong], false).await;
+        assert!(error.contains("SCRAM signature is wrong"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_skips_the_end_of_scram_is_caught() {
+        let error = login_against(vec![sasl(), authentication(0, b"")], false).await;
+        assert!(error.contains("before finishing SCRAM"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn weak_or_unknown_methods_and_huge_messages_are_refused() {
+        let cleartext = login_against(vec![authentication(3, b"")], false).await;
+        assert!(cleartext.contains("clear text"), "{cleartext}");
+        let md5 = login_against(vec![authentication(5, b"salt")], true).await;
+        assert!(md5.contains("MD5"), "{md5}");
+        let gss = login_against(vec![authentication(7, b"")], true).await;
+        assert!(gss.contains("code 7"), "{gss}");
+        let mut huge = vec![b'R'];
+        huge.extend_from_slice(&0x7fff_fff0i32.to_be_bytes());
+        let huge = login_against(vec![huge], true).await;
+        assert!(huge.contains("at most"), "{huge}");
+    }
+
+    #[tokio::test]
+    async fn trust_logs_in_without_checking_a_password() {
+        let (client, mut server) = tokio::io::duplex(64 * 1024);
+        let ready = [authentication(0, b""), message(b'Z', b"I")].concat();
+        let peer = tokio::spawn(async move {
+            let mut startup = [0u8; 4];
+            let _ = server.read_exact(&mut startup).await;
+            let length = usize::try_from(i32::from_be_bytes(startup) - 4).unwrap_or(0);
+            let mut body = vec![0u8; length];
+            let _ = server.read_exact(&mut body).await;
+            let _ = server.write_all(&ready).await;
+            let mut rest = Vec::new();
+            let _ = server.read_to_end(&mut rest).await;
+        });
+        let opened = Stream {
+            io: Box::new(client),
+            private: false,
+        };
+        let session = Session::start(opened, "app", &SecretString::from("x"), "db").await;
+        assert!(session.is_ok_and(|session| !session.password_checked));
+        peer.abort();
+    }
 }
