@@ -7,8 +7,10 @@
 #![allow(dead_code)] // until `rotate --database` builds it (the lead's wiring, src/rotate/systems.rs)
 
 mod connect;
+mod errors;
 mod scram;
 mod session;
+mod setup;
 mod sql;
 mod tls;
 mod wire;
@@ -21,21 +23,16 @@ use crate::config::DatabaseSettings;
 use crate::problem::Problem;
 use crate::secret::SecretString;
 use connect::Target;
+use errors::Doing;
 use session::Session;
-use wire::{ServerError, WireError};
+use wire::WireError;
+
+pub use setup::setup_sql;
 
 pub struct Postgres {
     settings: DatabaseSettings,
     admin_password: SecretString,
     deadline: Instant,
-}
-
-/// What a step was doing when the server answered with an error: a login's message is shown
-/// (it names the user, never a value); a statement's is not (it may quote the statement).
-#[derive(Clone, Copy)]
-enum Doing<'a> {
-    Login(&'a str),
-    Statement(&'a str),
 }
 
 impl Postgres {
@@ -87,27 +84,7 @@ impl Postgres {
     }
 
     fn failed(&self, doing: Doing<'_>, error: WireError) -> StepError {
-        let problem = match (doing, error) {
-            (Doing::Login(user), WireError::Server(error)) => Problem::new(
-                self.describe(),
-                format!(
-                    "{user} cannot log in to {}: {} (SQLSTATE {})",
-                    self.settings.dbname, error.message, error.sqlstate
-                ),
-            )
-            .with_optional_hint(login_hint(&error.sqlstate)),
-            (Doing::Statement(what), WireError::Server(error)) => {
-                return statement_failed(&self.describe(), what, &error);
-            }
-            (_, WireError::Io(message)) => Problem::new(self.describe(), message).with_hint(
-                "check host and port in rotation.database, and that the server is running",
-            ),
-            (_, WireError::Tls(message)) => Problem::new(self.describe(), message).with_hint(
-                "with sslmode verify-full, rotation.database.sslrootcert must hold the CA of the server's certificate and host must be a name in it",
-            ),
-            (_, WireError::Protocol(message)) => Problem::new(self.describe(), message),
-        };
-        StepError::Failed(problem.to_string())
+        errors::failed(&self.describe(), &self.settings.dbname, doing, error)
     }
 
     async fn login(
@@ -142,102 +119,6 @@ impl Postgres {
         self.login(target, user, &self.admin_password)
             .await
             .map_err(|error| self.failed(Doing::Login(user), error))
-    }
-
-    /// The alternating strategy's roles: the group, both login roles in it, each session
-    /// acting as the group. Safe to run again; one line per statement run, never a value.
-    pub async fn setup(&self) -> Result<Vec<String>, StepError> {
-        self.within(async {
-            let target = self.target().await?;
-            let mut admin = self.admin(&target).await?;
-            let existing: Vec<String> = admin
-                .query(&sql::existing_roles(&self.settings))
-                .await
-                .map_err(|error| self.failed(Doing::Statement("reading pg_roles"), error))?
-                .into_iter()
-                .filter_map(|row| row.into_iter().next().flatten())
-                .collect();
-            let mut done = Vec::new();
-            for statement in sql::setup_statements(&self.settings) {
-                if let Some(role) = &statement.creates
-                    && existing.contains(role)
-                {
-                    done.push(format!("role {role} exists (left as it is)"));
-                    continue;
-                }
-                admin
-                    .query(&statement.sql)
-                    .await
-                    .map_err(|error| self.failed(Doing::Statement(&statement.done), error))?;
-                done.push(statement.done);
-            }
-            admin.close().await;
-            Ok(done)
-        })
-        .await
-    }
-}
-
-/// The set-up as SQL text, for `--dry-run` and the docs (`CREATE ROLE`s are skipped for roles
-/// that exist).
-pub fn setup_sql(settings: &DatabaseSettings) -> Vec<String> {
-    sql::setup_statements(settings)
-        .into_iter()
-        .map(|statement| match statement.creates {
-            Some(_) => format!("{};  -- unless the role exists", statement.sql),
-            None => format!("{};", statement.sql),
-        })
-        .collect()
-}
-
-fn login_hint(sqlstate: &str) -> Option<String> {
-    Some(
-        match sqlstate {
-            "28P01" => "check the password (for the admin: rotation.database.admin_password)",
-            "28000" => "check pg_hba.conf: it must let this user in from here, with scram-sha-256",
-            "3D000" => "check rotation.database.dbname",
-            "53300" => "the server has no free connection slot; retry later",
-            "57P03" => "the server is starting up or shutting down; retry later",
-            _ => return None,
-        }
-        .to_string(),
-    )
-}
-
-/// A failed statement: its SQLSTATE and a fixed explanation, never the server's text (a
-/// message about `ALTER ROLE` may quote it). Class 22 is the value refused (a password policy
-/// such as passwordcheck): a new value may pass, the same one never will.
-fn statement_failed(system: &str, what: &str, error: &ServerError) -> StepError {
-    let code = error.sqlstate.as_str();
-    let (explanation, hint) = match code {
-        _ if code.starts_with("22") => (
-            "the server refused the new value",
-            "a password policy (passwordcheck, check_password_hook) refused it; a new value will be generated",
-        ),
-        "42501" => (
-            "permission denied",
-            "the admin user needs CREATEROLE (or superuser) and, for the set-up, membership in the roles it changes",
-        ),
-        "42704" => (
-            "a role does not exist",
-            "check rotation.database.role; with strategy alternating, run the set-up first",
-        ),
-        "0LP01" | "2BP01" | "55006" => (
-            "the roles or objects are in a state this statement cannot change",
-            "look at the server log around this time",
-        ),
-        _ => (
-            "the statement failed",
-            "look at the server log around this time",
-        ),
-    };
-    let problem = Problem::new(system, format!("{what}: {explanation} (SQLSTATE {code})"))
-        .with_hint(hint)
-        .to_string();
-    if code.starts_with("22") {
-        StepError::Rejected(problem)
-    } else {
-        StepError::Failed(problem)
     }
 }
 
@@ -345,73 +226,5 @@ impl ExternalSystem for Postgres {
             Ok(())
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn server_error(sqlstate: &str) -> ServerError {
-        ServerError {
-            sqlstate: sqlstate.into(),
-            message: "password is too short: planted-value".into(),
-        }
-    }
-
-    #[test]
-    fn a_refused_value_is_rejected_and_the_server_text_is_not_repeated() {
-        let rejected = statement_failed(
-            "postgresql app@db:5432/x",
-            "setting",
-            &server_error("22023"),
-        );
-        let StepError::Rejected(message) = rejected else {
-            panic!("class 22 is the value refused");
-        };
-        assert!(message.contains("SQLSTATE 22023") && !message.contains("planted-value"));
-        let failed = statement_failed(
-            "postgresql app@db:5432/x",
-            "setting",
-            &server_error("42501"),
-        );
-        let StepError::Failed(message) = failed else {
-            panic!("a permission is not the value's fault");
-        };
-        assert!(message.contains("permission denied") && !message.contains("planted-value"));
-    }
-
-    #[test]
-    fn setup_sql_quotes_every_name() {
-        let settings = crate::config::DatabaseSettings {
-            host: "localhost".into(),
-            port: 5432,
-            dbname: "my db".into(),
-            admin_user: "postgres".into(),
-            admin_password: crate::reference::Reference::parse(
-                "env://ADMIN",
-                std::path::Path::new("."),
-            )
-            .expect("a reference"),
-            role: "app".into(),
-            strategy: crate::config::Strategy::Alternating,
-            alternate_role: "app_b".into(),
-            group_role: "App\"Group".into(),
-            sslmode: crate::config::SslMode::Prefer,
-            sslrootcert: None,
-        };
-        assert_eq!(
-            setup_sql(&settings),
-            [
-                "CREATE ROLE \"App\"\"Group\" NOLOGIN;  -- unless the role exists",
-                "CREATE ROLE \"app\" LOGIN;  -- unless the role exists",
-                "CREATE ROLE \"app_b\" LOGIN;  -- unless the role exists",
-                "GRANT \"App\"\"Group\" TO \"app\", \"app_b\";",
-                "ALTER ROLE \"app\" SET role = 'App\"Group';",
-                "ALTER ROLE \"app_b\" SET role = 'App\"Group';",
-                "REASSIGN OWNED BY \"app\", \"app_b\" TO \"App\"\"Group\";",
-                "GRANT CONNECT ON DATABASE \"my db\" TO \"App\"\"Group\";",
-            ]
-        );
     }
 }
