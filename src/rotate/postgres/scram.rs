@@ -54,13 +54,16 @@ struct Keys {
 }
 
 fn keys(password: &[u8], salt: &[u8], iterations: u32) -> Keys {
-    let salted = salted_password(password, salt, iterations);
+    // The salted password logs in as well as the password does: not left in memory.
+    let mut salted = salted_password(password, salt, iterations);
     let client = hmac(&salted, b"Client Key");
-    Keys {
+    let keys = Keys {
         stored: Sha256::digest(client).into(),
         server: hmac(&salted, b"Server Key"),
         client,
-    }
+    };
+    zeroize::Zeroize::zeroize(&mut salted);
+    keys
 }
 
 /// `SCRAM-SHA-256$4096:<salt>$<StoredKey>:<ServerKey>`, with a fresh random salt.

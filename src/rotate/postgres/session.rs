@@ -94,7 +94,9 @@ impl Session {
                     let mut body = Vec::new();
                     wire::put_cstring(&mut body, password.expose(), "the password")?;
                     self.password_checked = true;
-                    self.send(b'p', &body).await?;
+                    let sent = self.send(b'p', &body).await;
+                    zeroize::Zeroize::zeroize(&mut body);
+                    sent?;
                 }
                 5 => {
                     return Err(WireError::Protocol(
