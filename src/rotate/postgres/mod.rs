@@ -27,6 +27,7 @@ use errors::Doing;
 use session::Session;
 use wire::WireError;
 
+#[allow(unused_imports)] // until `rotate --database --setup --dry-run` prints it
 pub use setup::setup_sql;
 
 pub struct Postgres {
