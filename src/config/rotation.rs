@@ -55,15 +55,6 @@ pub enum Strategy {
     Alternating,
 }
 
-impl Strategy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Strategy::Single => "single",
-            Strategy::Alternating => "alternating",
-        }
-    }
-}
-
 /// libpq's `sslmode`, the four that matter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SslMode {
