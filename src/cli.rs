@@ -474,7 +474,7 @@ pub struct SetArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("mode").args(["status", "dry_run", "resume", "abort", "retire", "setup"])))]
+#[command(group(clap::ArgGroup::new("mode").args(["status", "dry_run", "resume", "abort", "retire"])))]
 pub struct RotateArgs {
     /// Secret names of the required-secrets table (jwt_secret, api_key, …)
     #[arg(value_name = "NAME")]
@@ -540,8 +540,9 @@ pub struct RotateArgs {
     pub retire: bool,
 
     /// With --database and rotation.database.strategy: alternating, create the second login
-    /// role and the group role that holds the privileges (idempotent; sets no password)
-    #[arg(long, requires = "database")]
+    /// role and the group role that holds the privileges (idempotent; sets no password; with
+    /// --dry-run, print the SQL)
+    #[arg(long, requires = "database", conflicts_with_all = ["status", "resume", "abort", "retire"])]
     pub setup: bool,
 
     /// Do not ask for confirmation (required when stdin is not a terminal)

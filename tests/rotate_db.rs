@@ -415,6 +415,12 @@ fn alternating(store: &Store, role: &str, kills: bool) {
     };
     let other = format!("{role}_b");
     let group = format!("{role}_group");
+    // --dry-run prints the set-up's SQL and changes nothing.
+    db.run(&["rotate", "--database", "--setup", "--dry-run"])
+        .assert_code(0)
+        .assert_stdout_contains(&format!("GRANT \"{group}\" TO \"{role}\", \"{other}\";"));
+    let groups = pg().admin_sql(&format!("SELECT count(*) FROM pg_roles WHERE rolname = '{group}'"));
+    assert_eq!(groups, "0", "a dry run creates no role");
     // The secret holds a password only (from single): --setup stores it as the first role's
     // pair, so launches read #username before any alternating rotation. Twice: idempotent.
     let setup = db.run(&["rotate", "--database", "--setup", "--yes"]);

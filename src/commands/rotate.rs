@@ -11,7 +11,11 @@ use crate::launch::{self, LaunchSettings};
 use crate::rotate::{self, Action, Request, SELECTORS};
 
 pub fn rotate(settings: &LaunchSettings, env: Environment, args: RotateArgs) -> Result<i32, Error> {
-    let action = if args.status {
+    let action = if args.setup {
+        Action::Setup {
+            dry_run: args.dry_run,
+        }
+    } else if args.status {
         Action::Status {
             json: args.format == CheckFormat::Json,
         }
@@ -23,8 +27,6 @@ pub fn rotate(settings: &LaunchSettings, env: Environment, args: RotateArgs) -> 
         Action::Abort
     } else if args.retire {
         Action::Retire
-    } else if args.setup {
-        Action::Setup
     } else {
         Action::Rotate
     };
@@ -55,7 +57,11 @@ pub fn rotate(settings: &LaunchSettings, env: Environment, args: RotateArgs) -> 
     let config = launch::load_config(settings, &env)?;
     if matches!(
         action,
-        Action::Rotate | Action::Resume | Action::Abort | Action::Retire | Action::Setup
+        Action::Rotate
+            | Action::Resume
+            | Action::Abort
+            | Action::Retire
+            | Action::Setup { dry_run: false }
     ) && !args.yes
     {
         let what = if args.all {
@@ -92,7 +98,7 @@ fn confirmed(action: Action, what: &str) -> bool {
         Action::Resume => "Complete the unfinished rotation of",
         Action::Abort => "Abort the unfinished rotation of",
         Action::Retire => "Drop the previous value of",
-        Action::Setup => "Create the login roles and the group (strategy: alternating) for",
+        Action::Setup { .. } => "Create the login roles and the group (strategy: alternating) for",
         _ => "Rotate",
     };
     eprint!("{verb} {what}? [y/N] ");

@@ -76,8 +76,9 @@ pub enum Action {
     Resume,
     Abort,
     Retire,
-    /// `--database --setup`: creates the roles of `strategy: alternating` once.
-    Setup,
+    /// `--database --setup`: creates the roles of `strategy: alternating` once (or, with
+    /// `--dry-run`, prints the SQL).
+    Setup { dry_run: bool },
 }
 
 pub async fn rotate(mut config: Config, env: Environment, request: Request) -> Result<i32, Error> {
@@ -100,7 +101,7 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
     };
     // The systems whose passwords change, and the backends their admin passwords are in.
     let systems: Vec<System> = match request.action {
-        Action::Rotate | Action::Resume | Action::Abort | Action::Setup => selected
+        Action::Rotate | Action::Resume | Action::Abort | Action::Setup { dry_run: false } => selected
             .iter()
             .filter_map(|secret| match select::rotation_of(secret, &config.rotation) {
                 Rotation::Password { system, .. } => Some(system),
@@ -112,8 +113,8 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
     let mut sources = systems::sources(&config, &systems);
     sources.insert(source);
     let backends = Backends::build(&sources, &context).await?;
-    if request.action == Action::Setup {
-        let code = setup(&config, &backends, deadline, fault).await;
+    if let Action::Setup { dry_run } = request.action {
+        let code = setup(&config, &backends, deadline, fault, dry_run).await;
         backends.finish().await;
         return code;
     }
@@ -168,7 +169,7 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
             run.change(&observed, request.action, &request.then, &env)
                 .await?
         }
-        Action::Setup => unreachable!("returned above"),
+        Action::Setup { .. } => unreachable!("returned above"),
     };
     backends.finish().await;
     Ok(code)
@@ -356,6 +357,7 @@ async fn setup(
     backends: &Backends,
     deadline: tokio::time::Instant,
     fault: Fault,
+    dry_run: bool,
 ) -> Result<i32, Error> {
     let Some(database) = &config.rotation.database else {
         return Ok(refuse(vec![Problem::new(
@@ -370,6 +372,12 @@ async fn setup(
             "is single: --setup creates the second login role and the group of strategy: alternating, which single does not use",
         )
         .with_hint("set strategy: alternating first")]));
+    }
+    if dry_run {
+        for statement in postgres::setup_sql(database) {
+            println!("{statement}");
+        }
+        return Ok(0);
     }
     let settings = database.clone();
     let admin = match systems::admin(System::Database, config, backends).await {

@@ -4,7 +4,6 @@
 //!
 //! Every connection is fresh and lives for one step, all of it before the rotation's deadline.
 
-#![allow(dead_code)] // until `rotate --database` builds it (the lead's wiring, src/rotate/systems.rs)
 
 mod connect;
 mod errors;
@@ -27,7 +26,6 @@ use errors::Doing;
 use session::Session;
 use wire::WireError;
 
-#[allow(unused_imports)] // until `rotate --database --setup --dry-run` prints it
 pub use setup::setup_sql;
 
 pub struct Postgres {
