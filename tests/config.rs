@@ -201,3 +201,46 @@ fn secrets_table_replaces_the_defaults() {
         "sk_live_0123456789abcdefghij"
     );
 }
+
+/// `rotation:` is ours: an admin password typed into it is refused without being echoed, and
+/// its keys and values are checked like the rest.
+#[test]
+fn rotation_section_refuses_literal_passwords_and_typos() {
+    let literal = "Hunter2-the-admin-password";
+    let refused = Launch::with_required()
+        .file(
+            "c.yaml",
+            &format!("rotation:\n  database:\n    admin_password: {literal}\n"),
+        )
+        .args(["--config", "c.yaml", "check"])
+        .run();
+    refused
+        .assert_code(125)
+        .assert_stderr_contains("c.yaml:3: rotation.database.admin_password")
+        .assert_stderr_contains("must be a reference")
+        .assert_stderr_contains("secret://postgres_admin_password");
+    assert!(!refused.stderr().contains(literal), "the literal is not echoed");
+    for (text, expected) in [
+        (
+            "rotation:\n  redis:\n    admin_password: env://A\n    usr: cronos\n",
+            "did you mean \"user\"?",
+        ),
+        (
+            "rotation:\n  database:\n    admin_password: env://A\n    strategy: blue-green\n",
+            "expected single (one role, the guide's recipe) or alternating",
+        ),
+        (
+            "rotation:\n  database:\n    admin_password: env://A\n    sslmode: verify-ca\n",
+            "unsupported sslmode \"verify-ca\"",
+        ),
+        ("rotation:\n  redis: {}\n", "admin_password: is required"),
+        ("rotations:\n  redis: {}\n", "did you mean \"rotation\"?"),
+    ] {
+        Launch::with_required()
+            .file("c.yaml", text)
+            .args(["--config", "c.yaml", "check"])
+            .run()
+            .assert_code(125)
+            .assert_stderr_contains(expected);
+    }
+}

@@ -105,3 +105,39 @@ pub fn slot_value(text: &str, password_key: &str) -> (SecretString, Option<Strin
     }
     (SecretString::from(text), None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(username: Option<&str>) -> PendingSlot {
+        PendingSlot {
+            rotation_id: "0".repeat(32),
+            value: SecretString::from("p4ss-\"word\""),
+            base_version: None,
+            username: username.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_pair_round_trips_through_the_json_shape() {
+        let text = slot_text(&slot(Some("cronos_user_b")), "password", "test").unwrap();
+        let object: serde_json::Value = serde_json::from_slice(text.expose()).unwrap();
+        assert_eq!(object["username"], "cronos_user_b");
+        assert_eq!(object["password"], "p4ss-\"word\"");
+        let (value, username) = slot_value(text.expose_str().unwrap(), "password");
+        assert_eq!(value.expose(), b"p4ss-\"word\"");
+        assert_eq!(username.as_deref(), Some("cronos_user_b"));
+        // Read with another backend's key, it is not a pair: the whole text.
+        assert_eq!(slot_value(text.expose_str().unwrap(), "value").1, None);
+    }
+
+    #[test]
+    fn a_bare_value_stays_bare() {
+        let text = slot_text(&slot(None), "value", "test").unwrap();
+        assert_eq!(text.expose(), b"p4ss-\"word\"");
+        let (value, username) = slot_value("{\"username\": \"u\"}", "value");
+        assert_eq!(value.expose(), b"{\"username\": \"u\"}");
+        assert_eq!(username, None);
+    }
+}

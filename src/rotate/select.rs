@@ -149,6 +149,30 @@ mod tests {
     }
 
     #[test]
+    fn passwords_rotate_where_the_config_says_their_system_is() {
+        let table = cronos_ai_defaults();
+        let text = "rotation:\n  redis:\n    admin_password: env://REDIS_ADMIN\n";
+        let env = crate::env_vars::Environment::from_vars([]);
+        let config = crate::config::from_text(
+            &crate::config::ConfigOrigin::BuiltIn,
+            text,
+            &env,
+        )
+        .unwrap();
+        assert!(matches!(
+            rotation_of(&table[0], &config.rotation),
+            Rotation::Refused { .. }
+        ));
+        assert_eq!(
+            rotation_of(&table[1], &config.rotation),
+            Rotation::Password {
+                system: System::Redis,
+                length: 43
+            }
+        );
+    }
+
+    #[test]
     fn selection_keeps_table_order_and_names_unknown_secrets() {
         let table = cronos_ai_defaults();
         let picked = select(&table, false, &["api_key".into(), "jwt_secret".into()]).unwrap();
