@@ -4,9 +4,11 @@
 mod external;
 mod fault;
 mod protocol;
+mod redis;
 mod select;
 mod status;
 mod then;
+mod tls;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
