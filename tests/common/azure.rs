@@ -1,12 +1,11 @@
 //! The in-repo fake of Azure Key Vault and its token endpoints (`azure_fake.py`), served over
-//! HTTPS from a CA made here with the openssl CLI, on free 127.0.0.1 ports. One shared fake per
+//! HTTPS from the test CA (`tls.rs`), on free 127.0.0.1 ports. One shared fake per
 //! test binary for tests that only plant secrets (each with its own names and client ids);
 //! tests that turn global knobs (rate limits, a slow token endpoint) start their own.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -14,60 +13,9 @@ use serde_json::{Value, json};
 
 use super::Launch;
 use super::server::{Server, free_port};
+pub use super::tls::tls;
 
 pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-
-pub struct Tls {
-    pub dir: PathBuf,
-    pub ca: PathBuf,
-    pub cert: PathBuf,
-    pub key: PathBuf,
-}
-
-/// A CA and a server certificate for 127.0.0.1 and localhost, made once per test binary.
-pub fn tls() -> &'static Tls {
-    static TLS: OnceLock<Tls> = OnceLock::new();
-    TLS.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir").keep();
-        let run = |args: &[&str]| {
-            let output = Command::new("openssl")
-                .args(args)
-                .current_dir(&dir)
-                .output()
-                .expect("openssl");
-            assert!(
-                output.status.success(),
-                "openssl {args:?}: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        };
-        run(&[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-            "/CN=cronos-secrets test CA", "-keyout", "ca.key", "-out", "ca.pem",
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ]);
-        run(&[
-            "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
-            "server.key", "-out", "server.csr",
-        ]);
-        std::fs::write(
-            dir.join("server.ext"),
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
-        )
-        .expect("write ext");
-        run(&[
-            "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-out", "server.pem", "-extfile", "server.ext",
-        ]);
-        Tls {
-            ca: dir.join("ca.pem"),
-            cert: dir.join("server.pem"),
-            key: dir.join("server.key"),
-            dir,
-        }
-    })
-}
 
 pub struct AzureFake {
     server: Server,

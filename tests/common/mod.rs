@@ -7,7 +7,9 @@ pub mod deadline;
 pub mod fake_http;
 pub mod moto;
 pub mod openbao;
+pub mod redis;
 pub mod server;
+pub mod tls;
 pub mod tools;
 
 use std::collections::BTreeMap;

@@ -109,8 +109,10 @@ impl Redis {
                 "check rotation.redis.tls_ca (the CA that signed the server's certificate) and tls_server_name"
             }
             ConnectionError::TimedOut => "check the network path to Redis, or raise --timeout",
-            ConnectionError::Protocol(_) if !self.settings.tls => {
-                "check that the port is Redis's plain port (a TLS port needs rotation.redis.tls: true)"
+            ConnectionError::Protocol(_) | ConnectionError::Io(_) | ConnectionError::Closed
+                if !self.settings.tls =>
+            {
+                "check that host and port name a Redis server (a TLS port needs rotation.redis.tls: true)"
             }
             _ => "check that host and port name a Redis server, then run rotate --resume",
         };
