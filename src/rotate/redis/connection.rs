@@ -95,12 +95,19 @@ impl Connection {
 
     async fn read_reply(&mut self) -> Result<Reply, ConnectionError> {
         let mut chunk = Zeroizing::new([0u8; 8192]);
+        // Bytes left from an earlier read may hold a whole reply.
+        let mut may_be_complete = !self.buffer.is_empty();
         loop {
-            if let Some((reply, used)) =
-                resp::parse(&self.buffer).map_err(ConnectionError::Protocol)?
+            // A reply ends with a newline: parsing only then keeps an endless line linear.
+            if may_be_complete
+                && let Some((reply, used)) =
+                    resp::parse(&self.buffer).map_err(ConnectionError::Protocol)?
             {
                 self.buffer.drain(..used);
                 return Ok(reply);
+            }
+            if self.buffer.len() > resp::BUFFER_LIMIT {
+                return Err(ConnectionError::Protocol(ProtocolError::TooLarge));
             }
             let read = timeout_at(self.deadline, self.stream.read(chunk.as_mut_slice()))
                 .await
@@ -110,6 +117,7 @@ impl Connection {
                 return Err(ConnectionError::Closed);
             }
             self.buffer.extend_from_slice(&chunk[..read]);
+            may_be_complete = memchr::memchr(b'\n', &chunk[..read]).is_some();
         }
     }
 }

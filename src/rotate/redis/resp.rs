@@ -9,6 +9,8 @@ use zeroize::Zeroizing;
 
 /// The largest reply read (`ACL GETUSER` answers a few hundred bytes).
 pub const REPLY_LIMIT: usize = 1024 * 1024;
+/// The most bytes held while waiting for one reply: the largest reply and its header.
+pub const BUFFER_LIMIT: usize = REPLY_LIMIT + 64;
 /// Elements of one array; `ACL GETUSER` has about a dozen.
 const MAX_ELEMENTS: usize = 4096;
 /// Arrays within arrays (`ACL GETUSER`'s selectors are two deep).
@@ -85,7 +87,7 @@ pub fn command(args: &[&[u8]]) -> Zeroizing<Vec<u8>> {
 
 /// The first reply in `buffer` and the bytes it took, or `None` while it is incomplete.
 pub fn parse(buffer: &[u8]) -> Result<Option<(Reply, usize)>, ProtocolError> {
-    if buffer.len() > REPLY_LIMIT + 64 {
+    if buffer.len() > BUFFER_LIMIT {
         return Err(ProtocolError::TooLarge);
     }
     parse_at(buffer, 0, 0)
@@ -158,7 +160,7 @@ struct Line<'a> {
 
 fn line_at(buffer: &[u8], start: usize) -> Result<Option<Line<'_>>, ProtocolError> {
     let rest = &buffer[start.min(buffer.len())..];
-    let Some(end) = rest.windows(2).position(|pair| pair == b"\r\n") else {
+    let Some(end) = memchr::memmem::find(rest, b"\r\n") else {
         return Ok(None);
     };
     match rest.first() {
