@@ -4,7 +4,7 @@
 mod external;
 mod fault;
 mod protocol;
-mod redis;
+pub(crate) mod redis; // `pub(crate)`: the fuzz target reads its replies
 mod select;
 mod status;
 mod then;

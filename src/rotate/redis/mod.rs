@@ -11,7 +11,7 @@
 #![allow(dead_code)] // until the protocol runs the Redis steps (the lead's wiring)
 
 mod connection;
-mod resp;
+pub(crate) mod resp;
 
 use std::fmt::Display;
 use std::sync::Arc;
