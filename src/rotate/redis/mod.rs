@@ -1,12 +1,13 @@
 //! `rotate --redis`: the *probe*, *set* and *test* steps for a Redis 6+ ACL user, over a small
-//! RESP2 client of our own (the protocol is five commands; a Redis crate would be most of a
-//! megabyte of the static binary).
+//! RESP2 client of our own (the steps need six commands; no Redis crate is in the tree, and
+//! the static binary has a size budget).
 //!
 //! Redis keeps several passwords per ACL user, so *set* leaves both the current and the
 //! pending password valid: programs still holding the current one keep logging in until they
 //! restart with the new one, and the next rotation drops it. `ACL SETUSER` carries only the
 //! passwords' SHA-256 (`#<hex>`), so MONITOR, the slow log and the saved ACL file never hold
-//! them; `AUTH` must carry a password, and Redis redacts its arguments itself.
+//! them, whatever a Redis version redacts; `AUTH` must carry a password, and Redis 6+ redacts
+//! its arguments itself.
 
 #![allow(dead_code)] // until the protocol runs the Redis steps (the lead's wiring)
 
