@@ -36,8 +36,11 @@ fi
 need_apt=()
 command -v buildah >/dev/null 2>&1 || need_apt+=("buildah")
 command -v musl-gcc >/dev/null 2>&1 || need_apt+=("musl-tools")
-# openssl makes the test CA of the fake Key Vault.
+# openssl makes the test CAs (the fake Key Vault, PostgreSQL).
 command -v openssl >/dev/null 2>&1 || need_apt+=("openssl")
+# PostgreSQL (initdb, postgres, psql) for rotate --database (tests/common/postgres.rs).
+{ [ -x "$(pg_config --bindir 2>/dev/null)/initdb" ] || [ -x /usr/lib/postgresql/15/bin/initdb ]; } \
+    || need_apt+=("postgresql")
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "scripts/test.sh: installing ${need_apt[*]} from Debian" >&2
     apt-get update -qq

@@ -474,7 +474,7 @@ pub struct SetArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("mode").args(["status", "dry_run", "resume", "abort", "retire"])))]
+#[command(group(clap::ArgGroup::new("mode").args(["status", "dry_run", "resume", "abort", "retire", "setup"])))]
 pub struct RotateArgs {
     /// Secret names of the required-secrets table (jwt_secret, api_key, …)
     #[arg(value_name = "NAME")]
@@ -538,6 +538,11 @@ pub struct RotateArgs {
     /// the encryption key's only here, once the data is re-encrypted)
     #[arg(long)]
     pub retire: bool,
+
+    /// With --database and rotation.database.strategy: alternating, create the second login
+    /// role and the group role that holds the privileges (idempotent; sets no password)
+    #[arg(long, requires = "database")]
+    pub setup: bool,
 
     /// Do not ask for confirmation (required when stdin is not a terminal)
     #[arg(short, long)]

@@ -33,7 +33,7 @@ use crate::secret::SecretString;
 pub use aws::AwsBackend;
 pub use env::EnvBackend;
 pub use file::FileBackend;
-pub use rotation::{PendingSlot, RotationStore};
+pub use rotation::{PendingSlot, RotationStore, USERNAME_KEY, slot_value};
 
 /// Which backend serves a reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -379,6 +379,39 @@ pub fn previous_reference(name: &str, source: Source) -> Option<Reference> {
             let _ = name; // every backend that keeps one may be left out of this build
             None
         }
+    }
+}
+
+/// Where a paired login (user name and password in one secret, the database's `strategy:
+/// alternating`) keeps its password, as launches read it: Vault's default field `value`; on
+/// AWS the key `password` of AWS's own JSON shape; on Key Vault the key `value` of a JSON
+/// object. The user name is `#username` everywhere.
+pub fn paired_password_reference(name: &str, source: Source) -> Reference {
+    let key = match source {
+        Source::AwsSecretsManager | Source::AzureKeyVault => Some(paired_password_key(source)),
+        _ => None,
+    };
+    Reference {
+        key: key.map(str::to_string),
+        ..Reference::named_secret(name)
+    }
+}
+
+/// The key of a paired login's password in a backend's JSON shape (Vault: its field).
+pub fn paired_password_key(source: Source) -> &'static str {
+    match source {
+        #[cfg(feature = "aws")]
+        Source::AwsSecretsManager => aws::PASSWORD_KEY,
+        #[cfg(feature = "azure")]
+        Source::AzureKeyVault => azure::PASSWORD_KEY,
+        _ => "value",
+    }
+}
+
+pub fn paired_username_reference(name: &str) -> Reference {
+    Reference {
+        key: Some(USERNAME_KEY.to_string()),
+        ..Reference::named_secret(name)
     }
 }
 

@@ -20,6 +20,9 @@ pub struct PendingSlot {
     /// The current version when the slot was created (AWS: not recorded, the staging labels
     /// carry the guard instead).
     pub base_version: Option<String>,
+    /// The login role that goes with the value (the database's `strategy: alternating`, where
+    /// the user name changes with the password, in the same secret); `None` for a bare value.
+    pub username: Option<String>,
 }
 
 #[async_trait]
@@ -68,3 +71,37 @@ pub fn conflict(message: impl Into<String>, hint: impl Into<String>) -> FetchErr
 
 /// What to do when promote finds the secret changed since the rotation started.
 pub const CHANGED_HINT: &str = "another writer got there first: check the current value and rotate again if needed (a --resume that ends here leaves the slot: drop it with --abort)";
+
+/// The field of a paired login's user name, on every backend: `secret://NAME#username`.
+pub const USERNAME_KEY: &str = "username";
+
+/// The text a backend that stores one string per version (AWS, Key Vault) writes for a slot:
+/// the value itself, or for a paired login the JSON object `{"username", <password_key>}`
+/// (on AWS the shape of AWS's own rotation functions).
+pub fn slot_text(slot: &PendingSlot, password_key: &str, store: &str) -> Result<SecretString, FetchError> {
+    let password = slot.value.expose_str().ok_or_else(|| {
+        FetchError::new(
+            super::FetchErrorKind::Invalid,
+            format!("{store} secrets are text, and the value is not UTF-8"),
+        )
+    })?;
+    Ok(match &slot.username {
+        None => SecretString::from(password),
+        Some(username) => SecretString::from(
+            serde_json::json!({ USERNAME_KEY: username, password_key: password }).to_string(),
+        ),
+    })
+}
+
+/// [`slot_text`] read back: a JSON object holding exactly a user name and the password key is
+/// a paired login; anything else is a bare value (rotate generates no JSON values).
+pub fn slot_value(text: &str, password_key: &str) -> (SecretString, Option<String>) {
+    if let Ok(serde_json::Value::Object(object)) = serde_json::from_str(text)
+        && object.len() == 2
+        && let (Some(serde_json::Value::String(username)), Some(serde_json::Value::String(password))) =
+            (object.get(USERNAME_KEY), object.get(password_key))
+    {
+        return (SecretString::from(password.as_str()), Some(username.clone()));
+    }
+    (SecretString::from(text), None)
+}

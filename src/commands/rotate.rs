@@ -23,6 +23,8 @@ pub fn rotate(settings: &LaunchSettings, env: Environment, args: RotateArgs) -> 
         Action::Abort
     } else if args.retire {
         Action::Retire
+    } else if args.setup {
+        Action::Setup
     } else {
         Action::Rotate
     };
@@ -53,7 +55,7 @@ pub fn rotate(settings: &LaunchSettings, env: Environment, args: RotateArgs) -> 
     let config = launch::load_config(settings, &env)?;
     if matches!(
         action,
-        Action::Rotate | Action::Resume | Action::Abort | Action::Retire
+        Action::Rotate | Action::Resume | Action::Abort | Action::Retire | Action::Setup
     ) && !args.yes
     {
         let what = if args.all {
@@ -90,6 +92,7 @@ fn confirmed(action: Action, what: &str) -> bool {
         Action::Resume => "Complete the unfinished rotation of",
         Action::Abort => "Abort the unfinished rotation of",
         Action::Retire => "Drop the previous value of",
+        Action::Setup => "Create the login roles and the group (strategy: alternating) for",
         _ => "Rotate",
     };
     eprint!("{verb} {what}? [y/N] ");

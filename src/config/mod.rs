@@ -114,6 +114,20 @@ pub struct Config {
     pub rotation: RotationSettings,
 }
 
+impl Config {
+    /// Whether the secret `name` holds a login whose user name changes with its password (the
+    /// database password under `strategy: alternating`): launches read the password out of
+    /// the pair, and `#username` beside it.
+    pub fn is_paired_login(&self, name: &str) -> bool {
+        name == "database_password"
+            && self
+                .rotation
+                .database
+                .as_ref()
+                .is_some_and(|database| database.strategy == Strategy::Alternating)
+    }
+}
+
 /// A problem with the config, where it is, and what to do.
 pub type ConfigError = crate::problem::Problem;
 

@@ -71,11 +71,15 @@ pub(super) fn bind_required_secrets(
                 alias_of: (found_as != secret.env).then_some(found_as),
                 ..planned(&secret.env, origin, pieces)
             },
-            None if request.config.backend != BackendKind::Env => planned(
-                &secret.env,
-                Origin::Backend,
-                vec![Piece::Ref(Reference::named_secret(&secret.name))],
-            ),
+            None if request.config.backend != BackendKind::Env => {
+                let source = Source::from(request.config.backend);
+                let reference = if request.config.is_paired_login(&secret.name) {
+                    backend::paired_password_reference(&secret.name, source)
+                } else {
+                    Reference::named_secret(&secret.name)
+                };
+                planned(&secret.env, Origin::Backend, vec![Piece::Ref(reference)])
+            }
             None => {
                 if !secret.optional {
                     missing.push(index);

@@ -2,15 +2,17 @@
 //! schedule that `--status` enforces (see `status`).
 
 mod external;
+mod external_steps;
 mod fault;
+mod postgres;
 mod protocol;
 pub(crate) mod redis; // `pub(crate)`: the fuzz target reads its replies
 mod select;
 mod status;
+mod systems;
 mod then;
 mod tls;
 
-use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::time::SystemTime;
 
@@ -23,9 +25,10 @@ use crate::problem::Problem;
 use crate::reference::Reference;
 use crate::schema::RequiredSecret;
 
+use external::ExternalSystem;
 use fault::Fault;
 use protocol::{Done, Rotating};
-use select::{Rotation, Schedule};
+use select::{Rotation, Schedule, System};
 use status::Observed;
 
 pub use select::SELECTORS;
@@ -74,6 +77,8 @@ pub enum Action {
     Resume,
     Abort,
     Retire,
+    /// `--database --setup`: creates the roles of `strategy: alternating` once.
+    Setup,
 }
 
 pub async fn rotate(mut config: Config, env: Environment, request: Request) -> Result<i32, Error> {
@@ -94,7 +99,25 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
         deadline,
         keep_launcher_env: false,
     };
-    let backends = Backends::build(&BTreeSet::from([source]), &context).await?;
+    // The systems whose passwords change, and the backends their admin passwords are in.
+    let systems: Vec<System> = match request.action {
+        Action::Rotate | Action::Resume | Action::Abort | Action::Setup => selected
+            .iter()
+            .filter_map(|secret| match select::rotation_of(secret, &config.rotation) {
+                Rotation::Password { system, .. } => Some(system),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut sources = systems::sources(&config, &systems);
+    sources.insert(source);
+    let backends = Backends::build(&sources, &context).await?;
+    if request.action == Action::Setup {
+        let code = setup(&config, &backends, deadline, fault).await;
+        backends.finish().await;
+        return code;
+    }
     let backend = backends.get(source).expect("built above").as_ref();
     let now = SystemTime::now();
     let observed = observe(&selected, backend, source).await;
@@ -126,21 +149,27 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
                 let pending = backend
                     .rotation()
                     .map(|store| store.pending_location(&seen.reference));
-                status::print_plan(seen, backend, pending, now);
+                let rotation = select::rotation_of(seen.secret, &config.rotation);
+                let system = match rotation {
+                    Rotation::Password { system, .. } => Some(systems::describe(&config, system)),
+                    _ => None,
+                };
+                status::print_plan(seen, backend, pending, rotation, system.as_deref(), now);
             }
             0
         }
         Action::Rotate | Action::Resume | Action::Abort | Action::Retire => {
-            change(
-                &observed,
+            let run = Run {
+                config: &config,
+                backends: &backends,
                 backend,
                 fault,
-                request.action,
-                &request.then,
-                &env,
-            )
-            .await?
+                deadline,
+            };
+            run.change(&observed, request.action, &request.then, &env)
+                .await?
         }
+        Action::Setup => unreachable!("returned above"),
     };
     backends.finish().await;
     Ok(code)
@@ -190,108 +219,207 @@ async fn observe<'a>(
     observed
 }
 
-/// Rotates, resumes or aborts each observed secret; refusals are decided for all of them
-/// before anything changes.
-async fn change(
-    observed: &[Observed<'_>],
-    backend: &dyn Backend,
+/// What a rotate run changes with.
+struct Run<'a> {
+    config: &'a Config,
+    backends: &'a Backends,
+    backend: &'a dyn Backend,
     fault: Fault,
-    action: Action,
-    then: &[OsString],
-    env: &Environment,
-) -> Result<i32, Error> {
-    let Some(store) = backend.rotation() else {
-        return Ok(refuse(vec![Problem::new(
-            format!("backend {}", backend.source()),
-            "has no pending slot to rotate through: a value written straight into a .env file or the environment could be lost in a crash, and nothing guards against a concurrent writer",
-        )
-        .with_hint("rotate in vault, aws_secrets_manager or azure_key_vault (--backend), or store a new value by hand: cronos-secrets generate")]));
-    };
-    let mut refused = Vec::new();
-    let mut lengths = Vec::new();
-    for seen in observed {
-        match select::rotation_of(seen.secret) {
-            Rotation::Key { length } => lengths.push(length),
-            Rotation::Refused { why, hint }
-                if !matches!(action, Action::Abort | Action::Retire) =>
-            {
-                refused.push(
-                    Problem::new(
-                        &seen.secret.name,
-                        format!("refusing to rotate {}: it {why}", seen.secret.name),
-                    )
-                    .with_hint(hint),
-                );
-                lengths.push(0);
-            }
-            Rotation::Refused { .. } => lengths.push(0),
-        }
-    }
-    if !refused.is_empty() {
-        return Ok(refuse(refused));
-    }
-    if observed.is_empty() {
-        eprintln!("cronos-secrets: nothing to rotate (no selected secret is due)");
-        return Ok(0);
-    }
-    let mut rotated = Vec::new();
-    let mut failures = Vec::new();
-    for (seen, length) in observed.iter().zip(lengths) {
-        let rotating = Rotating {
-            secret: seen.secret,
-            reference: seen.reference.clone(),
-            backend,
-            store,
-            fault,
+    deadline: tokio::time::Instant,
+}
+
+impl Run<'_> {
+    /// Rotates, resumes or aborts each observed secret; refusals are decided for all of them
+    /// before anything changes.
+    async fn change(
+        &self,
+        observed: &[Observed<'_>],
+        action: Action,
+        then: &[OsString],
+        env: &Environment,
+    ) -> Result<i32, Error> {
+        let backend = self.backend;
+        let Some(store) = backend.rotation() else {
+            return Ok(refuse(vec![Problem::new(
+                format!("backend {}", backend.source()),
+                "has no pending slot to rotate through: a value written straight into a .env file or the environment could be lost in a crash, and nothing guards against a concurrent writer",
+            )
+            .with_hint("rotate in vault, aws_secrets_manager or azure_key_vault (--backend), or store a new value by hand: cronos-secrets generate")]));
         };
-        let name = &seen.secret.name;
-        if action == Action::Retire {
-            match rotating.retire().await {
-                Ok(true) => eprintln!(
-                    "cronos-secrets: retired the previous value of {name}: launches no longer get {}_PREVIOUS",
-                    seen.secret.env
-                ),
-                Ok(false) => eprintln!("cronos-secrets: {name}: no previous value to retire"),
+        let mut refused = Vec::new();
+        let mut plans = Vec::new();
+        for seen in observed {
+            match select::rotation_of(seen.secret, &self.config.rotation) {
+                Rotation::Key { length } => plans.push((length, None)),
+                Rotation::Password { system, length } => plans.push((length, Some(system))),
+                Rotation::Refused { why, hint }
+                    if !matches!(action, Action::Abort | Action::Retire) =>
+                {
+                    refused.push(
+                        Problem::new(
+                            &seen.secret.name,
+                            format!("refusing to rotate {}: it {why}", seen.secret.name),
+                        )
+                        .with_hint(hint),
+                    );
+                    plans.push((0, None));
+                }
+                Rotation::Refused { .. } => plans.push((0, None)),
+            }
+        }
+        if !refused.is_empty() {
+            return Ok(refuse(refused));
+        }
+        if observed.is_empty() {
+            eprintln!("cronos-secrets: nothing to rotate (no selected secret is due)");
+            return Ok(0);
+        }
+        let mut rotated = Vec::new();
+        let mut failures = Vec::new();
+        for (seen, (length, system)) in observed.iter().zip(plans) {
+            let external: Option<Box<dyn ExternalSystem>> = match system {
+                Some(system) if action != Action::Retire => {
+                    match systems::build(system, self.config, self.backends, self.deadline).await
+                    {
+                        Ok(built) => Some(built),
+                        Err(problem) => {
+                            failures.push(problem);
+                            continue;
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let pair = system.and_then(|system| systems::pair(self.config, system));
+            let rotating = Rotating {
+                secret: seen.secret,
+                reference: seen.reference.clone(),
+                backend,
+                store,
+                fault: self.fault,
+                system: external.as_deref(),
+                pair: pair.as_ref(),
+            };
+            let name = &seen.secret.name;
+            if action == Action::Retire {
+                match rotating.retire().await {
+                    Ok(true) => eprintln!(
+                        "cronos-secrets: retired the previous value of {name}: launches no longer get {}_PREVIOUS",
+                        seen.secret.env
+                    ),
+                    Ok(false) => eprintln!("cronos-secrets: {name}: no previous value to retire"),
+                    Err(problem) => failures.push(problem),
+                }
+                continue;
+            }
+            let outcome = match action {
+                Action::Resume => rotating.resume().await,
+                Action::Abort => rotating.abort().await,
+                _ => rotating.rotate(length).await,
+            };
+            match outcome {
+                Ok(Done::Rotated {
+                    rotation_id,
+                    version,
+                }) => {
+                    eprintln!(
+                        "cronos-secrets: rotated {name} (rotation {rotation_id}, now version {})",
+                        version.as_deref().unwrap_or("-")
+                    );
+                    rotated.push(name.clone());
+                }
+                Ok(Done::Aborted { rotation_id }) => {
+                    eprintln!(
+                        "cronos-secrets: aborted rotation {rotation_id} of {name}: the pending slot is removed"
+                    );
+                }
+                Ok(Done::NothingPending) => {
+                    eprintln!("cronos-secrets: {name}: no pending rotation");
+                }
                 Err(problem) => failures.push(problem),
             }
-            continue;
         }
-        let outcome = match action {
-            Action::Resume => rotating.resume().await,
-            Action::Abort => rotating.abort().await,
-            _ => rotating.rotate(length).await,
-        };
-        match outcome {
-            Ok(Done::Rotated {
-                rotation_id,
-                version,
-            }) => {
-                eprintln!(
-                    "cronos-secrets: rotated {name} (rotation {rotation_id}, now version {})",
-                    version.as_deref().unwrap_or("-")
-                );
-                rotated.push(name.clone());
+        logging::check_audit_written()?;
+        let mut code = 0;
+        if !rotated.is_empty() && !then.is_empty() {
+            code = then::run(then, &rotated, env);
+        }
+        if !failures.is_empty() {
+            code = refuse(failures);
+        }
+        Ok(code)
+    }
+}
+
+/// `rotate --database --setup`: the two login roles and their group, once.
+async fn setup(
+    config: &Config,
+    backends: &Backends,
+    deadline: tokio::time::Instant,
+    fault: Fault,
+) -> Result<i32, Error> {
+    let Some(database) = &config.rotation.database else {
+        return Ok(refuse(vec![Problem::new(
+            "rotation.database",
+            "is not in the config: --setup creates the roles of strategy: alternating",
+        )
+        .with_hint("add rotation.database (the README's Rotation section)")]));
+    };
+    if database.strategy != crate::config::Strategy::Alternating {
+        return Ok(refuse(vec![Problem::new(
+            "rotation.database.strategy",
+            "is single: --setup creates the second login role and the group of strategy: alternating, which single does not use",
+        )
+        .with_hint("set strategy: alternating first")]));
+    }
+    let settings = database.clone();
+    let admin = match systems::admin(System::Database, config, backends).await {
+        Ok(admin) => admin,
+        Err(problem) => return Ok(refuse(vec![problem])),
+    };
+    let postgres = postgres::Postgres::new(settings, admin, deadline);
+    match postgres.setup().await {
+        Ok(done) => {
+            for line in done {
+                eprintln!("cronos-secrets: setup: {line}");
             }
-            Ok(Done::Aborted { rotation_id }) => {
-                eprintln!(
-                    "cronos-secrets: aborted rotation {rotation_id} of {name}: the pending slot is removed"
-                );
-            }
-            Ok(Done::NothingPending) => {
-                eprintln!("cronos-secrets: {name}: no pending rotation");
-            }
-            Err(problem) => failures.push(problem),
+        }
+        Err(external::StepError::Rejected(why) | external::StepError::Failed(why)) => {
+            return Ok(refuse(vec![Problem::new(
+                postgres.describe(),
+                format!("setup failed: {why}"),
+            )]));
         }
     }
-    logging::check_audit_written()?;
-    let mut code = 0;
-    if !rotated.is_empty() && !then.is_empty() {
-        code = then::run(then, &rotated, env);
+    // The secret itself: the user name beside the password, so launches can read it now.
+    let source = Source::from(config.backend);
+    let backend = backends.get(source).expect("built by rotate").as_ref();
+    let Some(store) = backend.rotation() else {
+        return Ok(0);
+    };
+    let Some(secret) = config.secrets.iter().find(|s| s.name == "database_password") else {
+        return Ok(0);
+    };
+    let pair = systems::pair(config, System::Database);
+    let rotating = Rotating {
+        secret,
+        reference: Reference::named_secret(&secret.name),
+        backend,
+        store,
+        fault,
+        system: None,
+        pair: pair.as_ref(),
+    };
+    match rotating.pair_up().await {
+        Ok(true) => eprintln!(
+            "cronos-secrets: setup: {} now holds the user name {} beside the password (#username)",
+            backend.location(&rotating.reference),
+            database.role
+        ),
+        Ok(false) => {}
+        Err(problem) => return Ok(refuse(vec![problem])),
     }
-    if !failures.is_empty() {
-        code = refuse(failures);
-    }
-    Ok(code)
+    Ok(0)
 }
 
 /// Refusals exit 1, like failures of a step: non-zero, never 2 (usage errors).

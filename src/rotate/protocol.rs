@@ -5,8 +5,11 @@
 //! run killed anywhere can be completed (`--resume`) or undone (`--abort`) by a later one,
 //! with the same value: no generated value is ever lost.
 
+use super::external::{Credential, ExternalSystem};
 use super::fault::Fault;
-use crate::backend::{Backend, FetchError, Fetched, Metadata, PendingSlot, RotationStore};
+use crate::backend::{
+    self, Backend, FetchError, Fetched, Metadata, PendingSlot, RotationStore,
+};
 use crate::logging::AUDIT_TARGET;
 use crate::problem::Problem;
 use crate::random::{random_bytes, random_secret};
@@ -51,10 +54,38 @@ impl Step {
 /// One secret being rotated in one backend.
 pub struct Rotating<'a> {
     pub secret: &'a RequiredSecret,
+    /// `secret://NAME`: the whole secret, as the pending slot and promote address it.
     pub reference: Reference,
     pub backend: &'a dyn Backend,
     pub store: &'a dyn RotationStore,
     pub fault: Fault,
+    /// The system that checks the value (the database, Redis), which *set* and *test* change.
+    pub system: Option<&'a dyn ExternalSystem>,
+    /// `strategy: alternating`: the two login roles; the user name changes with the password.
+    pub pair: Option<&'a [String; 2]>,
+}
+
+/// The current value, with the user name of a paired login.
+pub struct CurrentValue {
+    pub fetched: Fetched,
+    pub username: Option<String>,
+    /// Whether the backend holds the user name (a secret from before `alternating` does not).
+    pub username_stored: bool,
+}
+
+impl CurrentValue {
+    pub fn credential(&self) -> Credential {
+        Credential {
+            username: self.username.clone(),
+            password: self.fetched.value.clone(),
+        }
+    }
+
+    /// Whether `slot` is this value already (a run killed after promote).
+    fn is(&self, slot: &PendingSlot) -> bool {
+        self.fetched.value.expose() == slot.value.expose()
+            && (slot.username.is_none() || slot.username == self.username)
+    }
 }
 
 /// What happened to one secret.
@@ -78,23 +109,51 @@ impl Rotating<'_> {
         self.store.pending_location(&self.reference)
     }
 
-    fn problem(&self, error: FetchError) -> Problem {
+    pub(super) fn problem(&self, error: FetchError) -> Problem {
         Problem::new(&self.secret.name, error.message).with_optional_hint(error.hint)
     }
 
-    pub async fn current(&self) -> Result<Fetched, Problem> {
-        let mut answers = self
-            .backend
-            .fetch(std::slice::from_ref(&self.reference))
-            .await;
-        match answers.remove(&self.reference) {
-            Some(Ok(fetched)) => Ok(fetched),
-            Some(Err(error)) => Err(self.problem(error)),
-            None => Err(Problem::new(
-                &self.secret.name,
-                "the backend gave no answer",
-            )),
-        }
+    /// The current value (a paired login's password and user name, read together).
+    pub async fn current(&self) -> Result<CurrentValue, Problem> {
+        let username = self
+            .pair
+            .map(|_| backend::paired_username_reference(&self.secret.name));
+        let references: Vec<Reference> = std::iter::once(self.reference.clone())
+            .chain(username.clone())
+            .collect();
+        let mut answers = self.backend.fetch(&references).await;
+        let mut fetched = match answers.remove(&self.reference) {
+            Some(Ok(fetched)) => fetched,
+            Some(Err(error)) => return Err(self.problem(error)),
+            None => {
+                return Err(Problem::new(
+                    &self.secret.name,
+                    "the backend gave no answer",
+                ));
+            }
+        };
+        let (Some(reference), Some([first, _])) = (&username, self.pair) else {
+            return Ok(CurrentValue {
+                fetched,
+                username: None,
+                username_stored: false,
+            });
+        };
+        // A paired login: the password out of the backend's shape (AWS's JSON object), and
+        // the user name, which a secret from before `alternating` lacks: its user is then the
+        // first role, the one `strategy: single` rotated.
+        let key = backend::paired_password_key(self.backend.source());
+        let text = String::from_utf8_lossy(fetched.value.expose()).into_owned();
+        fetched.value = backend::slot_value(&text, key).0;
+        let (username, username_stored) = match answers.remove(reference) {
+            Some(Ok(name)) => (String::from_utf8_lossy(name.value.expose()).into_owned(), true),
+            _ => (first.clone(), false),
+        };
+        Ok(CurrentValue {
+            fetched,
+            username: Some(username),
+            username_stored,
+        })
     }
 
     pub async fn pending(&self) -> Result<Option<PendingSlot>, Problem> {
@@ -111,35 +170,77 @@ impl Rotating<'_> {
         if let Some(slot) = self.pending().await? {
             return Err(self.unfinished(&slot));
         }
-        let value = SecretString::from(random_secret(length, crate::cli::Encoding::Base64url)?);
-        // The launcher validates every launch with the same rules: never store what it refuses.
-        validate::check_new_value(&self.secret.name, Some(self.secret), &value, false)?;
+        let value = self.generate(length)?;
         let slot = PendingSlot {
             rotation_id: rotation_id()?,
             value,
-            base_version: current.metadata.version.clone(),
+            base_version: current.fetched.metadata.version.clone(),
+            username: self.next_username(&current),
         };
-        self.store
-            .create_pending(&self.reference, &slot)
-            .await
-            .map_err(|error| self.problem(error))?;
-        self.audit(
-            &slot,
-            Step::Create,
-            current.metadata.version.as_deref(),
-            None,
-        );
-        self.fault.after(Step::Create);
+        self.create(&slot, current.fetched.metadata.version.as_deref())
+            .await?;
         let completed = self
-            .complete(&slot, current.metadata.version.as_deref())
+            .complete(&slot, current.fetched.metadata.version.as_deref())
             .await;
-        if completed.is_err() {
+        match (&completed, self.system) {
             // Lost a race (promote found the secret changed): the new value was never current
             // and no system holds it, so this run's own slot goes instead of blocking the next.
-            // (Once the database and Redis steps have run, the slot must stay for --resume.)
-            let _ = self.store.remove_pending(&self.reference, &slot).await;
+            (Err(_), None) => {
+                let _ = self.store.remove_pending(&self.reference, &slot).await;
+            }
+            // The system may hold the pending value now: the slot stays, so no value is lost.
+            (Err(problem), Some(_)) => {
+                return Err(self.slot_kept(problem.clone()));
+            }
+            _ => {}
         }
         completed
+    }
+
+    /// Stores a new slot durably: the first step, before any system changes.
+    pub(super) async fn create(
+        &self,
+        slot: &PendingSlot,
+        from: Option<&str>,
+    ) -> Result<(), Problem> {
+        self.store
+            .create_pending(&self.reference, slot)
+            .await
+            .map_err(|error| self.problem(error))?;
+        self.audit(slot, Step::Create, from, None);
+        self.fault.after(Step::Create);
+        Ok(())
+    }
+
+    /// A new value for this secret: `length` URL-safe characters the launcher accepts.
+    pub(super) fn generate(&self, length: usize) -> Result<SecretString, Problem> {
+        let value = SecretString::from(random_secret(length, crate::cli::Encoding::Base64url)?);
+        // The launcher validates every launch with the same rules: never store what it refuses.
+        validate::check_new_value(&self.secret.name, Some(self.secret), &value, false)?;
+        Ok(value)
+    }
+
+    /// `alternating`: the role not in use now.
+    fn next_username(&self, current: &CurrentValue) -> Option<String> {
+        let [first, second] = self.pair?;
+        Some(if current.username.as_deref() == Some(first.as_str()) {
+            second.clone()
+        } else {
+            first.clone()
+        })
+    }
+
+    fn slot_kept(&self, problem: Problem) -> Problem {
+        let name = &self.secret.name;
+        let keep = format!(
+            "the pending value stays in {} (the system may hold it already): fix the cause, then cronos-secrets rotate --resume {name}",
+            self.pending_location()
+        );
+        let hint = match problem.hint {
+            Some(hint) => format!("{hint}; {keep}"),
+            None => keep,
+        };
+        Problem { hint: Some(hint), ..problem }
     }
 
     /// `--resume`: completes the pending slot's rotation with the pending value.
@@ -150,12 +251,80 @@ impl Rotating<'_> {
         self.complete(&slot, slot.base_version.as_deref()).await
     }
 
+    /// `--setup` of `alternating`: a secret from before holds the password alone; store it as
+    /// a pair with the first role's name (the same password, through the same pending slot and
+    /// check-and-set promote), so launches can read `#username` before the first rotation.
+    /// `false` when the secret is a pair already.
+    pub async fn pair_up(&self) -> Result<bool, Problem> {
+        let current = self.current().await?;
+        if current.username_stored || self.pair.is_none() {
+            return Ok(false);
+        }
+        if let Some(slot) = self.pending().await? {
+            return Err(self.unfinished(&slot));
+        }
+        let slot = PendingSlot {
+            rotation_id: rotation_id()?,
+            value: current.fetched.value.clone(),
+            base_version: current.fetched.metadata.version.clone(),
+            username: current.username.clone(),
+        };
+        let from = current.fetched.metadata.version.as_deref();
+        self.create(&slot, from).await?;
+        let promoted = self
+            .store
+            .promote(&self.reference, &slot, from, false)
+            .await
+            .map_err(|error| self.problem(error));
+        let promoted = match promoted {
+            Ok(promoted) => promoted,
+            Err(problem) => {
+                let _ = self.store.remove_pending(&self.reference, &slot).await;
+                return Err(problem);
+            }
+        };
+        self.audit(&slot, Step::Promote, from, promoted.version.as_deref());
+        self.store
+            .remove_pending(&self.reference, &slot)
+            .await
+            .map_err(|error| self.problem(error))?;
+        self.audit(&slot, Step::Finish, None, promoted.version.as_deref());
+        Ok(true)
+    }
+
+    /// `--abort` of a password: refused while the system accepts only the pending value (a
+    /// run killed between *set* and *promote* with `single`), which dropping would lose.
+    async fn abort_allowed(&self, slot: &PendingSlot) -> Result<(), Problem> {
+        let Some(system) = self.system else {
+            return Ok(());
+        };
+        let current = self.current().await?;
+        if self.logs_in(system, &current.credential()).await? {
+            return Ok(());
+        }
+        if self.logs_in(system, &slot_credential(slot)).await? {
+            return Err(Problem::new(
+                &self.secret.name,
+                format!(
+                    "refusing to abort: {} accepts only the pending password now; dropping it would lock the application out",
+                    system.describe()
+                ),
+            )
+            .with_hint(format!(
+                "complete the rotation instead: cronos-secrets rotate --resume {}",
+                self.secret.name
+            )));
+        }
+        Ok(())
+    }
+
     /// `--abort`: removes the pending slot; the current value stays (or, if the crash came
     /// after promote, the already promoted one: the slot is then only what finish removes).
     pub async fn abort(&self) -> Result<Done, Problem> {
         let Some(slot) = self.pending().await? else {
             return Ok(Done::NothingPending);
         };
+        self.abort_allowed(&slot).await?;
         self.store
             .remove_pending(&self.reference, &slot)
             .await
@@ -171,17 +340,22 @@ impl Rotating<'_> {
         slot: &PendingSlot,
         started_at: Option<&str>,
     ) -> Result<Done, Problem> {
-        // No external system checks a key: set and test have nothing to do. The database and
-        // Redis steps plug in here through `external::ExternalSystem`: probe which of pending,
-        // current and previous logs in, set unless pending does, then test pending.
-        for step in [Step::Set, Step::Test] {
-            self.audit_named(slot, step.as_str(), None, Some("no external system"));
-            self.fault.after(step);
-        }
+        // Set and test in the system that checks the value (see `external_steps`); a key has
+        // none. A value the system rejected is replaced by a new slot, so go on with that one.
+        let slot = &match self.system {
+            Some(system) => self.set_and_test(system, slot).await?,
+            None => {
+                for step in [Step::Set, Step::Test] {
+                    self.audit_named(slot, step.as_str(), None, Some("no external system"));
+                    self.fault.after(step);
+                }
+                slot.clone()
+            }
+        };
         // Probe: a run killed after promote left the pending value current already.
         let current = self.current().await?;
-        let version = if current.value.expose() == slot.value.expose() {
-            current.metadata.version.clone()
+        let version = if current.is(slot) {
+            current.fetched.metadata.version.clone()
         } else {
             let promoted: Metadata = self
                 .store
@@ -193,7 +367,7 @@ impl Rotating<'_> {
         self.audit(
             slot,
             Step::Promote,
-            current.metadata.version.as_deref(),
+            current.fetched.metadata.version.as_deref(),
             version.as_deref(),
         );
         self.fault.after(Step::Promote);
@@ -247,11 +421,17 @@ impl Rotating<'_> {
         ))
     }
 
-    fn audit(&self, slot: &PendingSlot, step: Step, from: Option<&str>, to: Option<&str>) {
+    pub(super) fn audit(
+        &self,
+        slot: &PendingSlot,
+        step: Step,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) {
         self.audit_named(slot, step.as_str(), from.or(to).map(|_| (from, to)), None);
     }
 
-    fn audit_named(
+    pub(super) fn audit_named(
         &self,
         slot: &PendingSlot,
         step: &str,
@@ -275,8 +455,16 @@ impl Rotating<'_> {
     }
 }
 
+/// The login a slot holds.
+pub(super) fn slot_credential(slot: &PendingSlot) -> Credential {
+    Credential {
+        username: slot.username.clone(),
+        password: slot.value.clone(),
+    }
+}
+
 /// 32 hex characters: a valid AWS `ClientRequestToken` (32 to 64 characters), unique per run.
-fn rotation_id() -> Result<String, Problem> {
+pub(super) fn rotation_id() -> Result<String, Problem> {
     Ok(random_bytes(16)?
         .iter()
         .map(|byte| format!("{byte:02x}"))

@@ -1,11 +1,12 @@
 //! Which secrets a `rotate` command line means (the guide's selectors, names, `--due`), and
 //! whether each can be rotated by this build: a key the application checks itself (JWT
 //! secret, API key, encryption key) needs only the store; a password checked by another
-//! system (the database, Redis) must change there too, and is refused until that system's
-//! steps exist (see `external`).
+//! system (the database, Redis) must change there too, and is refused unless the config's
+//! `rotation:` section says where that system is (see `systems`).
 
 use std::time::{Duration, SystemTime};
 
+use crate::config::RotationSettings;
 use crate::problem::Problem;
 use crate::schema::RequiredSecret;
 
@@ -24,8 +25,27 @@ pub enum Rotation {
     /// Generated and stored; the application reads it at its next start. `length` characters
     /// of the URL-safe base64 alphabet (they may end up in URLs and headers).
     Key { length: usize },
+    /// Generated like a key, set and tested in `system` before it is promoted.
+    Password { system: System, length: usize },
     /// Refused: why, and what to do instead.
     Refused { why: String, hint: String },
+}
+
+/// The systems that check a rotated password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum System {
+    Database,
+    Redis,
+}
+
+impl System {
+    /// `rotation.database` / `rotation.redis`.
+    pub fn key(self) -> &'static str {
+        match self {
+            System::Database => "database",
+            System::Redis => "redis",
+        }
+    }
 }
 
 /// `secrets.token_urlsafe(32)`: 256 bits, the guide's API-key recipe.
@@ -33,24 +53,35 @@ const KEY_LENGTH: usize = 43;
 /// `secrets.token_urlsafe(64)`: the guide's JWT-secret recipe.
 const JWT_LENGTH: usize = 86;
 
-pub fn rotation_of(secret: &RequiredSecret) -> Rotation {
-    let key = |length: usize| Rotation::Key {
-        length: length.max(secret.min_length),
+pub fn rotation_of(secret: &RequiredSecret, settings: &RotationSettings) -> Rotation {
+    let length = |length: usize| length.max(secret.min_length);
+    let key = |size: usize| Rotation::Key {
+        length: length(size),
     };
     match secret.name.as_str() {
         "jwt_secret" => key(JWT_LENGTH),
         "api_key" | "encryption_key" => key(KEY_LENGTH),
         "database_password" | "redis_password" => {
-            let system = if secret.name == "redis_password" {
-                "Redis"
+            let (system, configured, what) = if secret.name == "redis_password" {
+                (System::Redis, settings.redis.is_some(), "Redis")
             } else {
-                "the database"
+                (System::Database, settings.database.is_some(), "the database")
             };
+            if configured {
+                return Rotation::Password {
+                    system,
+                    length: length(KEY_LENGTH),
+                };
+            }
             Rotation::Refused {
                 why: format!(
-                    "is a password {system} checks, and this build has no rotation steps for {system} (no rotation: section is in effect): changing it only in the store would lock the application out"
+                    "is a password {what} checks, and the config has no rotation.{} section saying where {what} is: changing it only in the store would lock the application out",
+                    system.key()
                 ),
-                hint: "rotate the others by name (--jwt --api-key --encryption-key), and this one with the README's manual recipe".to_string(),
+                hint: format!(
+                    "add rotation.{} to the config (the README's Rotation section), or rotate the others by name (--jwt --api-key --encryption-key)",
+                    system.key()
+                ),
             }
         }
         _ => Rotation::Refused {
@@ -108,7 +139,8 @@ mod tests {
     #[test]
     fn keys_rotate_and_passwords_are_refused() {
         let table = cronos_ai_defaults();
-        let rotations: Vec<_> = table.iter().map(rotation_of).collect();
+        let none = RotationSettings::default();
+        let rotations: Vec<_> = table.iter().map(|secret| rotation_of(secret, &none)).collect();
         assert!(matches!(rotations[0], Rotation::Refused { .. }));
         assert!(matches!(rotations[1], Rotation::Refused { .. }));
         assert_eq!(rotations[2], Rotation::Key { length: 86 });

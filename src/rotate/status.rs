@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use super::select::{Rotation, Schedule, rotation_of};
+use super::select::{Rotation, Schedule};
 use crate::backend::{Backend, Source, utc};
 use crate::duration::format_duration;
 use crate::reference::Reference;
@@ -128,6 +128,8 @@ pub fn print_plan(
     observed: &Observed,
     backend: &dyn Backend,
     pending_location: Option<String>,
+    rotation: Rotation,
+    system: Option<&str>,
     now: SystemTime,
 ) {
     let secret = observed.secret;
@@ -169,21 +171,25 @@ pub fn print_plan(
         println!("  would fail: {problem}");
         return;
     }
-    match (rotation_of(secret), pending_location) {
+    match (rotation, pending_location) {
         (Rotation::Refused { why, .. }, _) => println!("  would refuse: {} {why}", secret.name),
         (_, None) => println!(
             "  would refuse: the {} backend has no pending slot to rotate through",
             backend.source()
         ),
-        (Rotation::Key { length }, Some(pending)) => {
+        (Rotation::Key { length } | Rotation::Password { length, .. }, Some(pending)) => {
             if let Some(id) = &observed.pending {
                 println!(
                     "  would refuse: an unfinished rotation ({id}) holds {pending}; use --resume or --abort"
                 );
                 return;
             }
+            let external = match system {
+                Some(system) => format!("set and test (in {system}, after probing which password it accepts)"),
+                None => "set and test (nothing: no external system)".to_string(),
+            };
             println!(
-                "  steps:     create (a {length}-character URL-safe value in {pending}), set and test (nothing: no external system), promote (check-and-set against version {}), finish (remove the pending slot)",
+                "  steps:     create (a {length}-character URL-safe value in {pending}), {external}, promote (check-and-set against version {}), finish (remove the pending slot)",
                 observed.version.as_deref().unwrap_or("-")
             );
             println!("  previous:  {}", previous_kept(secret, backend.source()));

@@ -2,8 +2,6 @@
 //! PostgreSQL) trust: the roots built into the binary (a `FROM scratch` image has no CA
 //! bundle), or only the PEM bundle the config names.
 
-#![allow(dead_code)] // until the protocol runs the Redis and database steps
-
 use std::path::Path;
 use std::sync::Arc;
 

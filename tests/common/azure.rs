@@ -1,5 +1,5 @@
 //! The in-repo fake of Azure Key Vault and its token endpoints (`azure_fake.py`), served over
-//! HTTPS from the test CA (`tls.rs`), on free 127.0.0.1 ports. One shared fake per
+//! HTTPS from a CA made with the openssl CLI (`tls`), on free 127.0.0.1 ports. One shared fake per
 //! test binary for tests that only plant secrets (each with its own names and client ids);
 //! tests that turn global knobs (rate limits, a slow token endpoint) start their own.
 

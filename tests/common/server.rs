@@ -38,8 +38,24 @@ impl Server {
         dir: &std::path::Path,
         port: u16,
     ) -> Server {
+        let stop = r#"kill "$pid" 2>/dev/null; sleep 0.2; kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null"#;
+        Server::start_with_stop(name, program, args, envs, dir, port, stop)
+    }
+
+    /// [`start`](Self::start), with `stop` the shell commands that end the server (`$pid`),
+    /// run when the pipe closes.
+    pub fn start_with_stop(
+        name: &str,
+        program: &str,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        dir: &std::path::Path,
+        port: u16,
+        stop: &str,
+    ) -> Server {
         let log = dir.join(format!("{name}.log"));
-        let script = r#"log="$1"; shift; "$@" >"$log" 2>&1 & pid=$!; cat >/dev/null; kill "$pid" 2>/dev/null; sleep 0.2; kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null"#;
+        let script =
+            format!(r#"log="$1"; shift; "$@" >"$log" 2>&1 & pid=$!; cat >/dev/null; {stop}"#);
         let mut guard = Command::new("sh")
             .arg("-c")
             .arg(script)

@@ -1,18 +1,15 @@
-//! A test CA made with the openssl CLI, and a server certificate it signed for 127.0.0.1 and
-//! localhost (the Azure fake's HTTPS, Redis's TLS port); a second CA that signed nothing, for
-//! tests that a client checks the chain.
+//! Test certificate authorities and server certificates, made with the openssl CLI.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-pub struct Tls {
+/// A CA whose key stays in `dir`, to issue server certificates.
+pub struct Ca {
     pub dir: PathBuf,
-    pub ca: PathBuf,
+    /// The CA certificate (PEM), what a client trusts.
     pub cert: PathBuf,
-    pub key: PathBuf,
-    /// A CA of its own that signed none of these certificates.
-    pub unrelated_ca: PathBuf,
+    key: PathBuf,
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -28,64 +25,115 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-fn make_ca(dir: &Path, name: &str, subject: &str) {
-    let key = format!("{name}.key");
-    let pem = format!("{name}.pem");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            subject,
-            "-keyout",
-            &key,
-            "-out",
-            &pem,
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    );
+impl Ca {
+    /// A new CA in `dir` (files `NAME.pem`, `NAME.key`).
+    pub fn new(dir: &Path, name: &str) -> Ca {
+        let cert = format!("{name}.pem");
+        let key = format!("{name}.key");
+        let subject = format!("/CN=cronos-secrets test CA {name}");
+        openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                &subject,
+                "-keyout",
+                &key,
+                "-out",
+                &cert,
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        );
+        Ca {
+            dir: dir.to_path_buf(),
+            cert: dir.join(cert),
+            key: dir.join(key),
+        }
+    }
+
+    /// A server certificate `NAME.pem` and key `NAME.key` for `subject_alt_name`
+    /// (`IP:127.0.0.1,DNS:localhost`); returns their paths.
+    pub fn issue(&self, name: &str, subject_alt_name: &str) -> (PathBuf, PathBuf) {
+        let dir = &self.dir;
+        let (cert, key, csr, ext) = (
+            format!("{name}.pem"),
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.ext"),
+        );
+        openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=cronos-secrets test server",
+                "-keyout",
+                &key,
+                "-out",
+                &csr,
+            ],
+        );
+        std::fs::write(
+            dir.join(&ext),
+            format!("subjectAltName={subject_alt_name}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"),
+        )
+        .expect("write ext");
+        let ca_cert = self.cert.to_string_lossy();
+        let ca_key = self.key.to_string_lossy();
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca_cert,
+                "-CAkey",
+                &ca_key,
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-out",
+                &cert,
+                "-extfile",
+                &ext,
+            ],
+        );
+        (dir.join(cert), dir.join(key))
+    }
 }
 
-/// Made once per test binary.
+pub struct Tls {
+    pub dir: PathBuf,
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// A CA and a server certificate for 127.0.0.1 and localhost, made once per test binary.
 pub fn tls() -> &'static Tls {
     static TLS: OnceLock<Tls> = OnceLock::new();
     TLS.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temp dir").keep();
-        make_ca(&dir, "ca", "/CN=cronos-secrets test CA");
-        make_ca(&dir, "unrelated-ca", "/CN=cronos-secrets unrelated CA");
-        openssl(
-            &dir,
-            &[
-                "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
-                "server.key", "-out", "server.csr",
-            ],
-        );
-        std::fs::write(
-            dir.join("server.ext"),
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
-        )
-        .expect("write ext");
-        openssl(
-            &dir,
-            &[
-                "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                "-CAcreateserial", "-days", "2", "-out", "server.pem", "-extfile", "server.ext",
-            ],
-        );
+        let ca = Ca::new(&dir, "ca");
+        let (cert, key) = ca.issue("server", "IP:127.0.0.1,DNS:localhost");
         Tls {
-            ca: dir.join("ca.pem"),
-            cert: dir.join("server.pem"),
-            key: dir.join("server.key"),
-            unrelated_ca: dir.join("unrelated-ca.pem"),
+            ca: ca.cert,
+            cert,
+            key,
             dir,
         }
     })

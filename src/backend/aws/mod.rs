@@ -29,7 +29,7 @@ use read::{BatchReader, ReadFailure};
 use request::{Request, SecretRead};
 
 pub use request::location;
-pub use rotation::previous_reference;
+pub use rotation::{PASSWORD_KEY, previous_reference};
 
 pub struct AwsBackend {
     connection: Connection,

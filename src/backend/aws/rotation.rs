@@ -16,12 +16,14 @@ use super::AwsBackend;
 use super::errors::{Action, CallFailure};
 use super::read::PREVIOUS_KEPT;
 use super::request::{Request, SecretRead};
-use crate::backend::rotation::{CHANGED_HINT, conflict};
+use crate::backend::rotation::{CHANGED_HINT, conflict, slot_text, slot_value};
 use crate::backend::{Backend, FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore};
 use crate::reference::Reference;
-use crate::secret::SecretString;
 
 use super::versions::CURRENT_STAGE as CURRENT;
+/// A paired login's password key: the JSON shape of AWS's own rotation functions
+/// (`{"username": …, "password": …}`).
+pub const PASSWORD_KEY: &str = "password";
 const PENDING: &str = "AWSPENDING";
 const PREVIOUS: &str = "AWSPREVIOUS";
 
@@ -142,10 +144,12 @@ impl RotationStore for AwsBackend {
             )
             .with_hint("remove the label by hand: aws secretsmanager update-secret-version-stage --version-stage AWSPENDING --remove-from-version-id VERSION")
         })?;
+        let (value, username) = slot_value(&value, PASSWORD_KEY);
         Ok(Some(PendingSlot {
             rotation_id: version.to_string(),
-            value: SecretString::from(value),
+            value,
             base_version: None,
+            username,
         }))
     }
 
@@ -168,18 +172,13 @@ impl RotationStore for AwsBackend {
         if let Some(version) = pending_version(&self.stages(reference, &read).await?) {
             return Err(taken(version));
         }
-        let text = slot.value.expose_str().ok_or_else(|| {
-            FetchError::new(
-                FetchErrorKind::Invalid,
-                "Secrets Manager text must be UTF-8",
-            )
-        })?;
+        let text = slot_text(slot, PASSWORD_KEY, "Secrets Manager")?;
         self.connection
             .client
             .put_secret_value()
             .secret_id(&read.id)
             .client_request_token(&slot.rotation_id)
-            .secret_string(text)
+            .secret_string(text.expose_str().unwrap_or_default())
             .version_stages(PENDING)
             .send()
             .await

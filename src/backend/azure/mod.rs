@@ -35,6 +35,7 @@ use self::challenge::Challenge;
 use self::errors::Doing;
 use self::http::{Answer, Http, Patience};
 pub use self::previous::previous_reference;
+pub use self::rotation::PASSWORD_KEY;
 use self::secret::{SecretId, Target};
 use self::settings::EffectiveSettings;
 use super::json_key::{json_field, key_hint};

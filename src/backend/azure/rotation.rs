@@ -18,11 +18,12 @@ use serde_json::{Value, json};
 use super::AzureBackend;
 use super::errors::{self, Doing};
 use super::secret::{self, SecretId};
-use crate::backend::rotation::{CHANGED_HINT, conflict};
+use crate::backend::rotation::{CHANGED_HINT, conflict, slot_text, slot_value};
 use crate::backend::{FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore};
 use crate::reference::Reference;
-use crate::secret::SecretString;
 
+/// A paired login's password key in the secret's JSON object, beside `username`.
+pub const PASSWORD_KEY: &str = "value";
 const SUFFIX: &str = "-pending";
 const ROTATION_ID: &str = "cronos-rotation-id";
 const BASE_VERSION: &str = "cronos-base-version";
@@ -85,10 +86,12 @@ impl AzureBackend {
         let (Some(value), Some(rotation_id)) = (bundle.value, bundle.tags.get(ROTATION_ID)) else {
             return Ok(None);
         };
+        let (value, username) = slot_value(&value, PASSWORD_KEY);
         Ok(Some(PendingSlot {
             rotation_id: rotation_id.clone(),
-            value: SecretString::from(value),
+            value,
             base_version: bundle.tags.get(BASE_VERSION).cloned(),
+            username,
         }))
     }
 
@@ -148,13 +151,10 @@ pub(super) struct Current {
     pub(super) tags: HashMap<String, String>,
 }
 
-fn text(slot: &PendingSlot) -> Result<&str, FetchError> {
-    slot.value.expose_str().ok_or_else(|| {
-        FetchError::new(
-            FetchErrorKind::Invalid,
-            "Key Vault secrets are text, and the value is not UTF-8",
-        )
-    })
+/// The slot as Key Vault holds it: the value, or a paired login's JSON object.
+fn text(slot: &PendingSlot) -> Result<String, FetchError> {
+    let text = slot_text(slot, PASSWORD_KEY, "Key Vault")?;
+    Ok(text.expose_str().unwrap_or_default().to_string())
 }
 
 #[async_trait]

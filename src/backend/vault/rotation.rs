@@ -11,7 +11,9 @@ use super::VaultBackend;
 use super::http::HttpFailure;
 use super::kv::{self, PREVIOUS_FIELD as PREVIOUS, SecretPath};
 use crate::backend::rotation::{CHANGED_HINT, conflict};
-use crate::backend::{FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore};
+use crate::backend::{
+    FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore, USERNAME_KEY,
+};
 use crate::reference::Reference;
 use crate::secret::SecretString;
 
@@ -136,6 +138,7 @@ impl RotationStore for VaultBackend {
             rotation_id: rotation_id.to_string(),
             value: SecretString::from(value),
             base_version: text(BASE_VERSION).map(str::to_string),
+            username: text(USERNAME_KEY).map(str::to_string),
         }))
     }
 
@@ -145,11 +148,14 @@ impl RotationStore for VaultBackend {
         slot: &PendingSlot,
     ) -> Result<(), FetchError> {
         let (_, _, pending, token) = self.rotation_target(reference).await?;
-        let data = json!({
+        let mut data = json!({
             "value": utf8(slot)?,
             ROTATION_ID: slot.rotation_id,
             BASE_VERSION: slot.base_version,
         });
+        if let Some(username) = &slot.username {
+            data[USERNAME_KEY] = json!(username);
+        }
         let taken = || {
             conflict(
                 format!(
@@ -180,6 +186,10 @@ impl RotationStore for VaultBackend {
         let replaced = keys.insert(key, Value::String(utf8(slot)?.to_string()));
         if let (true, Some(replaced)) = (keep_previous, replaced) {
             keys.insert(PREVIOUS.to_string(), replaced);
+        }
+        // A paired login's user name changes with its password, in the same write.
+        if let Some(username) = &slot.username {
+            keys.insert(USERNAME_KEY.to_string(), Value::String(username.clone()));
         }
         let changed = || {
             conflict(

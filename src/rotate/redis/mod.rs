@@ -9,8 +9,6 @@
 //! them, whatever a Redis version redacts; `AUTH` must carry a password, and Redis 6+ redacts
 //! its arguments itself.
 
-#![allow(dead_code)] // until the protocol runs the Redis steps (the lead's wiring)
-
 mod connection;
 pub(crate) mod resp;
 

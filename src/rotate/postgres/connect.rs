@@ -1,0 +1,150 @@
+//! Reaching the server as libpq does: a unix socket when `host` is a directory, else TCP to
+//! each address of the name in turn, then TLS as `sslmode` says (SSLRequest first).
+
+use std::sync::Arc;
+
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::{TcpStream, UnixStream};
+
+use super::tls;
+use super::wire::{self, WireError};
+use crate::bounded;
+use crate::config::{DatabaseSettings, SslMode};
+
+/// The SSLRequest code (1234 5679).
+const SSL_REQUEST: i32 = 80_877_103;
+
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// An open byte stream to the server.
+pub struct Stream {
+    pub io: Box<dyn Io>,
+    /// Encrypted, or a local socket: a cleartext password may cross it.
+    pub private: bool,
+}
+
+/// Where and how to connect; the TLS configuration is built once, for every connection.
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    sslmode: SslMode,
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Target {
+    /// Reads `sslrootcert` (bounded, before `deadline`) for `verify-full`.
+    pub async fn new(
+        settings: &DatabaseSettings,
+        deadline: tokio::time::Instant,
+    ) -> Result<Target, String> {
+        let unix = settings.host.starts_with('/');
+        let tls = match settings.sslmode {
+            // libpq never uses TLS on a unix socket: the kernel is the channel.
+            _ if unix => None,
+            SslMode::Disable => None,
+            SslMode::Prefer | SslMode::Require => Some(tls::unverified()?),
+            SslMode::VerifyFull => Some(match &settings.sslrootcert {
+                Some(path) => {
+                    let pem = bounded::read_regular_file_until(
+                        path.clone(),
+                        bounded::SECRET_FILE_LIMIT,
+                        deadline,
+                    )
+                    .await
+                    .map_err(|error| {
+                        format!(
+                            "cannot read sslrootcert {}: the file {error}",
+                            path.display()
+                        )
+                    })?;
+                    tls::verifying(Some((path, &pem)))?
+                }
+                None => tls::verifying(None)?,
+            }),
+        };
+        Ok(Target {
+            host: settings.host.clone(),
+            port: settings.port,
+            sslmode: settings.sslmode,
+            tls: tls.map(Arc::new),
+        })
+    }
+
+    pub async fn open(&self) -> Result<Stream, WireError> {
+        if self.host.starts_with('/') {
+            let path = format!("{}/.s.PGSQL.{}", self.host, self.port);
+            let socket = UnixStream::connect(&path)
+                .await
+                .map_err(|error| WireError::Io(format!("cannot connect to {path}: {error}")))?;
+            return Ok(Stream {
+                io: Box::new(socket),
+                private: true,
+            });
+        }
+        let mut tcp = self.connect_tcp().await?;
+        let Some(config) = &self.tls else {
+            return Ok(Stream {
+                io: Box::new(tcp),
+                private: false,
+            });
+        };
+        let mut request = Vec::new();
+        request.extend_from_slice(&SSL_REQUEST.to_be_bytes());
+        wire::write_message(&mut tcp, 0, &request).await?;
+        // One byte, read unbuffered: anything the server sent after it, before the handshake,
+        // would otherwise be taken as coming over TLS (CVE-2021-23222).
+        match tcp.read_u8().await? {
+            b'S' => {}
+            b'N' if self.sslmode == SslMode::Prefer => {
+                return Ok(Stream {
+                    io: Box::new(tcp),
+                    private: false,
+                });
+            }
+            b'N' => {
+                return Err(WireError::Protocol(
+                    "the server does not offer TLS, which sslmode require/verify-full demands (ssl = on in postgresql.conf, or sslmode: prefer)".into(),
+                ));
+            }
+            _ => {
+                return Err(WireError::Protocol(
+                    "the server did not answer the TLS request (not PostgreSQL 7.2 or later?)"
+                        .into(),
+                ));
+            }
+        }
+        let name = ServerName::try_from(self.host.clone()).map_err(|_| {
+            WireError::Protocol(format!("\"{}\" is not a valid TLS server name", self.host))
+        })?;
+        let tls = tokio_rustls::TlsConnector::from(Arc::clone(config))
+            .connect(name, tcp)
+            .await
+            .map_err(|error| WireError::Tls(format!("TLS handshake: {error}")))?;
+        Ok(Stream {
+            io: Box::new(tls),
+            private: true,
+        })
+    }
+
+    /// Each address of the name in turn (localhost may be ::1 first), as libpq does.
+    async fn connect_tcp(&self) -> Result<TcpStream, WireError> {
+        let addresses = tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await
+            .map_err(|error| WireError::Io(format!("cannot resolve {}: {error}", self.host)))?;
+        let mut last = None;
+        for address in addresses {
+            match TcpStream::connect(address).await {
+                Ok(stream) => {
+                    let _ = stream.set_nodelay(true);
+                    return Ok(stream);
+                }
+                Err(error) => last = Some(format!("cannot connect to {address}: {error}")),
+            }
+        }
+        Err(WireError::Io(last.unwrap_or_else(|| {
+            format!("{} resolves to no address", self.host)
+        })))
+    }
+}

@@ -1,0 +1,613 @@
+//! `rotate --database` and `--redis` against a real PostgreSQL 15 and a real Redis 7, started
+//! once for this binary (PostgreSQL as an unprivileged user), with the passwords stored in
+//! OpenBao, moto and the Azure Key Vault fake. Each backend's test walks `single`, then the move
+//! to `alternating` (`--setup`, then rotations that flip the login role), and checks what the
+//! issue asks: no plaintext in the server log (`log_statement = 'all'`) or any process's argv,
+//! kill -9 after each step with the database holding a password the backend holds at every
+//! instant, zero failed logins of launches during alternating rotations, tables shared by the
+//! two roles, and Redis's two passwords during the grace period.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::openbao::{OpenBao, ROOT_TOKEN};
+use common::postgres::{self, Postgres};
+use common::*;
+use serde_json::json;
+
+const STEPS: [&str; 5] = ["create", "set", "test", "promote", "finish"];
+
+fn bao() -> &'static OpenBao {
+    static SERVER: OnceLock<OpenBao> = OnceLock::new();
+    SERVER.get_or_init(|| OpenBao::start(false))
+}
+
+fn pg() -> &'static Postgres {
+    postgres::shared()
+}
+
+/// One backend holding the test's secrets: how to reach it and how to plant.
+struct Store {
+    name: &'static str,
+    launch: Box<dyn Fn() -> Launch + Send + Sync>,
+    /// The `secrets_manager:` block.
+    manager: String,
+    plant: Box<dyn Fn(&str, &str) + Send + Sync>,
+    /// The reference of a secret's pending slot, and the key of a pair's password there.
+    pending: Box<dyn Fn(&str) -> String + Send + Sync>,
+    pair_password_key: Option<&'static str>,
+}
+
+impl Store {
+    fn vault(prefix: &'static str) -> Store {
+        let address = bao().address.clone();
+        Store {
+            name: "vault",
+            launch: Box::new(move || {
+                Launch::new()
+                    .env("VAULT_ADDR", &address)
+                    .env("VAULT_TOKEN", ROOT_TOKEN)
+            }),
+            manager: format!(
+                "secrets_manager:\n  enabled: true\n  backend: vault\n  vault_path: {prefix}\n"
+            ),
+            plant: Box::new(move |name, value| {
+                bao().put("secret", &format!("{prefix}/{name}"), &[("value", value)])
+            }),
+            pending: Box::new(move |name| format!("vault://secret/{prefix}/{name}.pending")),
+            pair_password_key: None,
+        }
+    }
+
+    fn aws(prefix: &'static str) -> Store {
+        let endpoint = common::moto::moto().endpoint.clone();
+        Store {
+            name: "aws",
+            launch: Box::new(move || {
+                Launch::new()
+                    .env("AWS_ACCESS_KEY_ID", "ROTATEDB")
+                    .env("AWS_SECRET_ACCESS_KEY", "fake-secret-access-key")
+                    .env("AWS_REGION", common::moto::REGION)
+                    .env("AWS_ENDPOINT_URL", &endpoint)
+            }),
+            manager: format!(
+                "secrets_manager:\n  enabled: true\n  backend: aws_secrets_manager\n  aws_prefix: {prefix}\n"
+            ),
+            plant: Box::new(move |name, value| {
+                common::moto::moto().create(&format!("{prefix}/{name}"), value);
+            }),
+            pending: Box::new(move |name| {
+                format!("aws-sm://{prefix}/{name}?version_stage=AWSPENDING")
+            }),
+            pair_password_key: Some("password"),
+        }
+    }
+
+    #[cfg(feature = "azure")]
+    fn azure(vault: usize) -> Store {
+        let fake = common::azure::shared();
+        Store {
+            name: "azure",
+            launch: Box::new(|| common::azure::shared().launch_with_secret("rotate-db-client")),
+            manager: format!(
+                "secrets_manager:\n  enabled: true\n  backend: azure_key_vault\n  azure_vault_url: \"{}/\"\n  azure_verify_challenge_resource: false\n",
+                fake.vaults[vault]
+            ),
+            plant: Box::new(move |name, value| {
+                common::azure::shared().plant(vault, &name.replace('_', "-"), value, json!({}));
+            }),
+            pending: Box::new(|name| format!("azure-kv://{}-pending", name.replace('_', "-"))),
+            pair_password_key: Some("value"),
+        }
+    }
+
+    fn with_config(&self, rest: &str) -> Launch {
+        (self.launch)()
+            .file("config.yaml", &format!("{}{rest}", self.manager))
+            .env("CRONOS_SECRETS_CONFIG", "config.yaml")
+    }
+
+    fn get(&self, rest: &str, reference: &str) -> Option<String> {
+        let outcome = self
+            .with_config(rest)
+            .args(["--no-env-file", "get", "--force", reference])
+            .run();
+        (outcome.code() == 0).then(|| outcome.stdout())
+    }
+}
+
+/// A login as the backend holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Login {
+    user: String,
+    password: String,
+}
+
+/// The database settings of one test: its own roles on the shared server.
+struct Database<'a> {
+    store: &'a Store,
+    role: String,
+    alternating: bool,
+    /// Every value a run generated or planted for this test, for the leak checks.
+    seen: Mutex<BTreeSet<String>>,
+    outputs: Mutex<Vec<String>>,
+}
+
+impl Database<'_> {
+    fn config(&self) -> String {
+        let pg = pg();
+        format!(
+            "rotation:\n  database:\n    host: 127.0.0.1\n    port: {port}\n    dbname: {db}\n    admin_user: {admin}\n    admin_password: secret://postgres_admin_password\n    role: {role}\n    strategy: {strategy}\n    sslmode: verify-full\n    sslrootcert: {ca}\nsecrets:\n  database_password: {{env: CRONOS_AI_DB_PASSWORD, min_length: 16}}\n",
+            port = pg.port,
+            db = pg.dbname,
+            admin = pg.admin_user,
+            role = self.role,
+            strategy = if self.alternating { "alternating" } else { "single" },
+            ca = pg.ca.display(),
+        )
+    }
+
+    fn launch(&self) -> Launch {
+        self.store.with_config(&self.config())
+    }
+
+    fn run(&self, args: &[&str]) -> Outcome {
+        let outcome = self
+            .launch()
+            .env("RUST_LOG", "trace")
+            .args(["--no-env-file"])
+            .args(args)
+            .run();
+        self.keep(&outcome);
+        outcome
+    }
+
+    fn run_faulty(&self, args: &[&str], step: &str) -> Outcome {
+        let outcome = self
+            .launch()
+            .env("CRONOS_SECRETS_ROTATE_FAULT", &format!("sigkill-after:{step}"))
+            .args(["--no-env-file"])
+            .args(args)
+            .run();
+        self.keep(&outcome);
+        outcome
+    }
+
+    fn keep(&self, outcome: &Outcome) {
+        self.outputs
+            .lock()
+            .unwrap()
+            .extend([outcome.stdout(), outcome.stderr()]);
+    }
+
+    /// The current login, as a launch gets it: the password in `CRONOS_AI_DB_PASSWORD`, the
+    /// user name through `${secret://database_password#username}` (alternating).
+    fn current(&self) -> Login {
+        let env_file = if self.alternating {
+            "PGUSER=${secret://database_password#username}\n".to_string()
+        } else {
+            format!("PGUSER={}\n", self.role)
+        };
+        let launch = self
+            .launch()
+            .file("db.env", &env_file)
+            .args(["--env-file", "db.env", "run", "--", "env", "-0"]);
+        let outcome = launch.run();
+        outcome.assert_code(0);
+        let env = outcome.child_env();
+        let login = Login {
+            user: env["PGUSER"].clone(),
+            password: env["CRONOS_AI_DB_PASSWORD"].clone(),
+        };
+        self.seen.lock().unwrap().insert(login.password.clone());
+        login
+    }
+
+    fn pending(&self) -> Option<Login> {
+        let reference = (self.store.pending)("database_password");
+        let key = |key: &str| format!("{reference}#{key}");
+        let password = match (self.alternating, self.store.pair_password_key) {
+            (true, Some(field)) => self.store.get(&self.config(), &key(field)),
+            _ => self.store.get(&self.config(), &reference),
+        }?;
+        let user = if self.alternating {
+            self.store
+                .get(&self.config(), &key("username"))
+                .expect("a pair's pending slot names its user")
+        } else {
+            self.role.clone()
+        };
+        self.seen.lock().unwrap().insert(password.clone());
+        Some(Login { user, password })
+    }
+
+    fn logs_in(&self, login: &Login) -> bool {
+        pg().login_ok(&login.user, &login.password)
+    }
+
+    fn rotate(&self) -> Login {
+        let before = self.current();
+        self.run(&["rotate", "--database", "--yes"]).assert_code(0);
+        let after = self.current();
+        assert_ne!(after.password, before.password);
+        assert_eq!(after.password.len(), 43);
+        assert!(self.logs_in(&after), "the new password logs in");
+        assert_eq!(self.pending(), None, "finish removed the slot");
+        after
+    }
+
+    /// No value in any output of this test, nor in the server's log.
+    fn assert_no_leak(&self) {
+        let seen = self.seen.lock().unwrap();
+        let log = pg().log_text();
+        assert!(
+            log.contains("ALTER ROLE"),
+            "the server logs statements (log_statement = 'all')"
+        );
+        for value in seen.iter() {
+            assert!(
+                !log.contains(value.as_str()),
+                "the server log holds a password"
+            );
+            for output in self.outputs.lock().unwrap().iter() {
+                assert!(
+                    !output.contains(value.as_str()),
+                    "an output leaks a value:\n{output}"
+                );
+            }
+        }
+    }
+}
+
+fn plant_admin(store: &Store) {
+    (store.plant)("postgres_admin_password", &pg().admin_password);
+}
+
+/// `strategy: single`: the guide's recipe, then kill -9 after each step.
+fn single(store: &Store, role: &str) {
+    plant_admin(store);
+    let initial = format!("initial-password-of-{role}");
+    pg().admin_sql(&format!("CREATE ROLE {role} LOGIN PASSWORD '{initial}'"));
+    (store.plant)("database_password", &initial);
+    let db = Database {
+        store,
+        role: role.to_string(),
+        alternating: false,
+        seen: Mutex::new(BTreeSet::new()),
+        outputs: Mutex::new(Vec::new()),
+    };
+    // The plan names the database, and nothing changes.
+    db.run(&["rotate", "--database", "--dry-run"])
+        .assert_code(0)
+        .assert_stdout_contains(&format!("in postgresql {role}@127.0.0.1"));
+    assert_eq!(db.current().password, initial);
+
+    // A rotation, with every process's argv watched meanwhile.
+    let argv = ArgvWatch::start();
+    let rotated = db.rotate();
+    let argvs = argv.finish();
+    assert!(!db.logs_in(&Login {
+        user: role.to_string(),
+        password: initial.clone(),
+    }));
+    for value in [&rotated.password, &initial] {
+        assert!(
+            !argvs.iter().any(|argv| argv.contains(value.as_str())),
+            "no process's argv holds a password"
+        );
+    }
+    assert!(argvs.iter().any(|argv| argv.contains("rotate")), "the watch saw the run");
+    // A DATABASE_URL built from the reference follows without editing the file.
+    let url = db
+        .launch()
+        .file(
+            "url.env",
+            &format!(
+                "DATABASE_URL=postgresql://{role}:${{secret://database_password}}@127.0.0.1:{}/{}\n",
+                pg().port,
+                pg().dbname
+            ),
+        )
+        .args(["--env-file", "url.env", "run", "--", "env", "-0"])
+        .run();
+    url.assert_code(0);
+    assert_eq!(
+        url.child_env()["DATABASE_URL"],
+        format!(
+            "postgresql://{role}:{}@127.0.0.1:{}/{}",
+            rotated.password,
+            pg().port,
+            pg().dbname
+        )
+    );
+
+    // kill -9 after each step: the database holds a password the backend holds (current or
+    // pending) at every instant; after the rerun the current one logs in.
+    for step in STEPS {
+        let before = db.current();
+        let killed = db.run_faulty(&["rotate", "--database", "--yes"], step);
+        assert_eq!(killed.code(), -1, "killed after {step}");
+        let current = db.current();
+        let pending = db.pending();
+        let accepted = db.logs_in(&current) || pending.as_ref().is_some_and(|p| db.logs_in(p));
+        assert!(accepted, "after {step}: the database accepts a password the backend holds");
+        match step {
+            // Between set and promote only the pending password logs in: the window of single.
+            "set" | "test" => {
+                assert!(!db.logs_in(&current), "after {step}: the old password is gone");
+                db.run(&["rotate", "--abort", "--database", "--yes"])
+                    .assert_code(1)
+                    .assert_stderr_contains("refusing to abort");
+            }
+            "create" => assert!(db.logs_in(&current)),
+            _ => {}
+        }
+        if step == "finish" {
+            assert_eq!(pending, None);
+        } else {
+            assert!(pending.is_some(), "a pending slot after {step}");
+            db.run(&["rotate", "--resume", "--database", "--yes"])
+                .assert_code(0);
+        }
+        let now = db.current();
+        assert!(db.logs_in(&now), "after {step} and --resume the current password logs in");
+        assert_ne!(now.password, before.password);
+        assert_eq!(db.pending(), None);
+    }
+
+    // The window between set and promote, from the audit events' times.
+    let audit = db
+        .launch()
+        .args(["--no-env-file", "--audit-log", "audit.log", "rotate", "--database", "--yes"]);
+    audit.run().assert_code(0);
+    let window = step_gap(&read(&audit.path("audit.log")), "set", "promote");
+    eprintln!("[{}] strategy single: only the pending password logs in for {window:?} (set → promote)", store.name);
+    db.current();
+    db.assert_no_leak();
+}
+
+/// The time between two rotation steps' audit events.
+fn step_gap(audit: &str, from: &str, to: &str) -> Duration {
+    let time = |step: &str| -> f64 {
+        audit
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find(|event| event["fields"]["step"] == step || event["step"] == step)
+            .and_then(|event| {
+                let stamp = event["timestamp"].as_str()?.to_string();
+                seconds_of_day(&stamp)
+            })
+            .unwrap_or_else(|| panic!("an audit event for {step}: {audit}"))
+    };
+    let gap = time(to) - time(from);
+    assert!(gap >= 0.0, "promote follows set");
+    Duration::from_secs_f64(gap)
+}
+
+/// `2026-12-05T12:34:56.789012Z` → seconds since midnight.
+fn seconds_of_day(stamp: &str) -> Option<f64> {
+    let time = stamp.split('T').nth(1)?.trim_end_matches('Z');
+    let mut parts = time.split(':');
+    let hours: f64 = parts.next()?.parse().ok()?;
+    let minutes: f64 = parts.next()?.parse().ok()?;
+    let seconds: f64 = parts.next()?.parse().ok()?;
+    Some(hours * 3600.0 + minutes * 60.0 + seconds)
+}
+
+/// `strategy: alternating`, from a secret `single` left: `--setup`, then rotations that flip
+/// the role, with launches logging in all along.
+fn alternating(store: &Store, role: &str, kills: bool) {
+    let db = Database {
+        store,
+        role: role.to_string(),
+        alternating: true,
+        seen: Mutex::new(BTreeSet::new()),
+        outputs: Mutex::new(Vec::new()),
+    };
+    let other = format!("{role}_b");
+    let group = format!("{role}_group");
+    // The secret holds a password only (from single): --setup stores it as the first role's
+    // pair, so launches read #username before any alternating rotation. Twice: idempotent.
+    let setup = db.run(&["rotate", "--database", "--setup", "--yes"]);
+    setup.assert_code(0).assert_stderr_contains("now holds the user name");
+    let again = db.run(&["rotate", "--database", "--setup", "--yes"]);
+    again.assert_code(0);
+    assert!(!again.stderr().contains("now holds the user name"));
+    let first = db.current();
+    assert_eq!(first.user, role);
+    assert!(db.logs_in(&first));
+    let members = pg().admin_sql(&format!(
+        "SELECT string_agg(r.rolname, ',' ORDER BY r.rolname) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member JOIN pg_roles g ON g.oid = m.roleid WHERE g.rolname = '{group}'"
+    ));
+    assert_eq!(members, format!("{role},{other}"));
+    pg().admin_sql(&format!("GRANT USAGE, CREATE ON SCHEMA public TO {group}"));
+
+    let launches = LaunchLoop::start(&db);
+    let second = db.rotate();
+    assert_eq!(second.user, other, "the role not in use gets the new password");
+    assert!(db.logs_in(&first), "the previous role keeps working until the next rotation");
+    let third = db.rotate();
+    assert_eq!(third.user, role);
+    assert!(db.logs_in(&second));
+    assert!(!db.logs_in(&first), "the next rotation replaced the oldest password");
+    if kills {
+        for step in STEPS {
+            let killed = db.run_faulty(&["rotate", "--database", "--yes"], step);
+            assert_eq!(killed.code(), -1, "killed after {step}");
+            let current = db.current();
+            assert!(db.logs_in(&current), "after {step}: the current login works at every instant");
+            if step != "finish" {
+                db.run(&["rotate", "--resume", "--database", "--yes"])
+                    .assert_code(0);
+            }
+            assert!(db.logs_in(&db.current()));
+        }
+    }
+    let (total, failures) = launches.finish();
+    eprintln!("[{}] strategy alternating: {total} launches during the rotations, {} failed", store.name, failures.len());
+    assert!(total >= 3, "the loop ran ({total} launches)");
+    assert_eq!(failures, Vec::<String>::new(), "zero failed logins");
+
+    // Tables created by either role are the group's: each reads the other's.
+    let now = db.current();
+    let previous_user = if now.user == role { other.clone() } else { role.to_string() };
+    let previous = if previous_user == third.user { &third } else { &second };
+    let table = |login: &Login| format!("t_{}_{}", store.name, login.user);
+    for (writer, reader) in [(&now, previous), (previous, &now)] {
+        pg().user_sql(
+            &writer.user,
+            &writer.password,
+            &format!("CREATE TABLE {t} (x int); INSERT INTO {t} VALUES (7)", t = table(writer)),
+        )
+        .expect("create a table");
+        let read = pg().user_sql(&reader.user, &reader.password, &format!("SELECT x FROM {}", table(writer)));
+        assert_eq!(read.as_deref(), Ok("7"), "{} reads {}'s table", reader.user, writer.user);
+    }
+    let owner = pg().admin_sql(&format!(
+        "SELECT tableowner FROM pg_tables WHERE tablename = '{}'",
+        table(&now)
+    ));
+    assert_eq!(owner, group);
+    db.assert_no_leak();
+}
+
+/// Launches that log in (`run -- psql … -c 'select 1'`) in a loop until finished.
+struct LaunchLoop {
+    stop: Arc<AtomicBool>,
+    handle: thread::JoinHandle<(usize, Vec<String>)>,
+}
+
+impl LaunchLoop {
+    fn start(db: &Database) -> LaunchLoop {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let launch_config = db.launch();
+        let config = read(&launch_config.path("config.yaml"));
+        let env = db.store.launch_env();
+        let pg = pg();
+        let args = vec![
+            "--no-env-file".to_string(),
+            "--env-file".to_string(),
+            "psql.env".to_string(),
+            "run".to_string(),
+            "--".to_string(),
+            "psql".to_string(),
+            "-h".to_string(),
+            "127.0.0.1".to_string(),
+            "-p".to_string(),
+            pg.port.to_string(),
+            "-d".to_string(),
+            pg.dbname.clone(),
+            "-w".to_string(),
+            "-tAc".to_string(),
+            "select 1".to_string(),
+        ];
+        let handle = thread::spawn(move || {
+            let mut total = 0;
+            let mut failures = Vec::new();
+            while !flag.load(Ordering::SeqCst) || total < 3 {
+                let mut launch = Launch::new()
+                    .file("config.yaml", &config)
+                    .file(
+                        "psql.env",
+                        "PGUSER=${secret://database_password#username}\nPGPASSWORD=${CRONOS_AI_DB_PASSWORD}\n",
+                    )
+                    .env("CRONOS_SECRETS_CONFIG", "config.yaml");
+                for (name, value) in &env {
+                    launch = launch.env(name, value);
+                }
+                let outcome = launch.args(&args[1..]).run();
+                total += 1;
+                if outcome.code() != 0 || outcome.stdout().trim() != "1" {
+                    failures.push(outcome.stderr());
+                }
+            }
+            (total, failures)
+        });
+        LaunchLoop { stop, handle }
+    }
+
+    fn finish(self) -> (usize, Vec<String>) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.handle.join().expect("the launch loop")
+    }
+}
+
+impl Store {
+    /// The environment of this store's launches (credentials), for launches built elsewhere.
+    fn launch_env(&self) -> BTreeMap<String, String> {
+        let launch = (self.launch)();
+        let command = launch.command();
+        let mut env = BTreeMap::new();
+        for (name, value) in command.get_envs() {
+            if let (Some(name), Some(value)) = (name.to_str(), value.and_then(|v| v.to_str())) {
+                env.insert(name.to_string(), value.to_string());
+            }
+        }
+        // The SSL_CERT_FILE and other files a launch names live in its own directory.
+        std::mem::forget(launch);
+        env
+    }
+}
+
+/// Every process's argv (`/proc/*/cmdline`), sampled until finished.
+struct ArgvWatch {
+    stop: Arc<AtomicBool>,
+    handle: thread::JoinHandle<BTreeSet<String>>,
+}
+
+impl ArgvWatch {
+    fn start() -> ArgvWatch {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = thread::spawn(move || {
+            let mut seen = BTreeSet::new();
+            let started = Instant::now();
+            while !flag.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(120) {
+                if let Ok(entries) = std::fs::read_dir("/proc") {
+                    for entry in entries.flatten() {
+                        if let Ok(bytes) = std::fs::read(entry.path().join("cmdline")) {
+                            if !bytes.is_empty() {
+                                seen.insert(String::from_utf8_lossy(&bytes).replace('\0', " "));
+                            }
+                        }
+                    }
+                }
+            }
+            seen
+        });
+        ArgvWatch { stop, handle }
+    }
+
+    fn finish(self) -> BTreeSet<String> {
+        self.stop.store(true, Ordering::SeqCst);
+        self.handle.join().expect("the argv watch")
+    }
+}
+
+#[test]
+fn postgres_on_vault() {
+    let store = Store::vault("rotate-db/vault");
+    single(&store, "app_vault");
+    alternating(&store, "app_vault", false);
+}
+
+#[test]
+fn postgres_on_aws() {
+    let store = Store::aws("rotate-db-aws");
+    single(&store, "app_aws");
+    alternating(&store, "app_aws", true);
+}
+
+#[cfg(feature = "azure")]
+#[test]
+fn postgres_on_azure() {
+    let store = Store::azure(0);
+    single(&store, "app_azure");
+    alternating(&store, "app_azure", false);
+}
