@@ -6,11 +6,12 @@
 //! Passwords never go on a command line here either: `redis-cli` gets the login's in
 //! `REDISCLI_AUTH`, and commands that hold one on its stdin.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use super::server::{Server, free_port};
@@ -256,6 +257,57 @@ impl RedisServer {
                 monitor.text().lines().next() == Some("OK")
             });
         monitor
+    }
+}
+
+/// A TCP relay in front of a plain server that records what clients send: what travels on
+/// the wire, which MONITOR and the slow log do not show (Redis redacts some arguments).
+pub struct Recorder {
+    pub port: u16,
+    sent: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Recorder {
+    /// Everything clients sent through the relay so far.
+    pub fn sent(&self) -> Vec<u8> {
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+impl RedisServer {
+    /// A relay to this (plain) server; it serves until the test process ends.
+    pub fn recorder(&self) -> Recorder {
+        assert!(!self.tls, "the recorder relays plain TCP");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+        let port = listener.local_addr().expect("relay address").port();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&sent);
+        let server_port = self.port;
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(("127.0.0.1", server_port)) else {
+                    continue;
+                };
+                let (mut from_client, mut to_server) = (client.try_clone().unwrap(), server);
+                let (mut from_server, mut to_client) = (to_server.try_clone().unwrap(), client);
+                let record = Arc::clone(&record);
+                std::thread::spawn(move || {
+                    let mut buffer = [0u8; 8192];
+                    while let Ok(read) = from_client.read(&mut buffer) {
+                        if read == 0 || to_server.write_all(&buffer[..read]).is_err() {
+                            break;
+                        }
+                        record.lock().unwrap().extend_from_slice(&buffer[..read]);
+                    }
+                    let _ = to_server.shutdown(Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from_server, &mut to_client);
+                    let _ = to_client.shutdown(Shutdown::Write);
+                });
+            }
+        });
+        Recorder { port, sent }
     }
 }
 
