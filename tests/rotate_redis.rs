@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 use common::openbao::{OpenBao, ROOT_TOKEN};
-use common::redis::{ADMIN_USER, Persistence, RedisServer, shared, shared_tls};
+use common::redis::{ADMIN_USER, Persistence, RedisServer, misbehaving, shared, shared_tls};
 use common::tls::{Ca, tls};
 use common::*;
 use sha2::{Digest, Sha256};
@@ -378,4 +378,43 @@ fn without_an_acl_file_the_config_file_keeps_the_change_or_a_warning_says_it_is_
         .assert_stderr_contains(&format!("redis app_memory@127.0.0.1:{}", server.port));
     assert!(redis.logs_in(&redis.current()));
     redis.assert_no_leak("", "");
+}
+
+/// A server that never answers, answers too much or is not Redis: an error that names it, within
+/// --timeout, and the user's password unchanged.
+#[test]
+fn a_misbehaving_server_is_an_error_within_the_timeout() {
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("silent", Vec::new(), "timed out (--timeout)"),
+        (
+            "huge",
+            b"$99999999999\r\n".to_vec(),
+            "a reply larger than 1 MiB was refused",
+        ),
+        (
+            "endless",
+            [b"+".to_vec(), vec![b'a'; 3 << 20]].concat(),
+            "a reply larger than 1 MiB was refused",
+        ),
+        (
+            "http",
+            b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec(),
+            "not a Redis reply",
+        ),
+    ];
+    for (name, answer, expected) in cases {
+        let user = format!("app_{name}");
+        let initial = format!("initial-password-of-{user}");
+        let mut redis = Rotation::new(shared(), &user, &initial);
+        redis.port = misbehaving(answer);
+        redis
+            .run(&["--timeout", "3s", "rotate", "--redis", "--yes"])
+            .assert_code(1)
+            .assert_stderr_contains(&format!("probe in redis {user}@127.0.0.1:"))
+            .assert_stderr_contains(expected);
+        redis.port = shared().port;
+        assert_eq!(redis.current(), initial);
+        assert!(redis.logs_in(&initial));
+        redis.assert_no_leak("", "");
+    }
 }

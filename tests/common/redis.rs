@@ -311,6 +311,25 @@ impl RedisServer {
     }
 }
 
+/// A server that reads a command, answers `answer` (nothing: never answers) and holds the
+/// connection until the client hangs up: for the misbehaving-server tests.
+pub fn misbehaving(answer: Vec<u8>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        for mut client in listener.incoming().flatten() {
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                let mut buffer = [0u8; 8192];
+                let _ = client.read(&mut buffer);
+                let _ = client.write_all(&answer);
+                while matches!(client.read(&mut buffer), Ok(read) if read > 0) {}
+            });
+        }
+    });
+    port
+}
+
 pub struct Monitor<'a> {
     redis: &'a RedisServer,
     child: Child,
