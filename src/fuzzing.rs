@@ -13,6 +13,7 @@ use crate::export;
 use crate::placeholder::{self, Segment, Syntax};
 use crate::plan::Plan;
 use crate::reference::Reference;
+use crate::rotate::redis::resp as redis_reply;
 use crate::secret::SecretString;
 use crate::template::{LaunchVariables, Template};
 
@@ -20,13 +21,14 @@ use crate::template::{LaunchVariables, Template};
 pub type Property = fn(&[u8]);
 
 /// The fuzz targets, by name (the corpus folders under `fuzz/corpus/`).
-pub const TARGETS: [(&str, Property); 6] = [
+pub const TARGETS: [(&str, Property); 7] = [
     ("env_file", env_file),
     ("placeholder", placeholder),
     ("reference", reference),
     ("config", config),
     ("template", template),
     ("dotenv_round_trip", dotenv_round_trip),
+    ("redis_reply", redis_reply),
 ];
 
 /// The env-file parser: no panic, and an error names a line of the input.
@@ -124,4 +126,17 @@ fn literal_text(value: &str) -> String {
             other => panic!("an exported value holds a placeholder: {other:?}"),
         })
         .collect()
+}
+
+/// Redis replies (what a server sends `rotate --redis`): no panic, and a complete reply is
+/// self-delimiting: its own bytes parse to the same length, and one byte fewer is incomplete.
+pub fn redis_reply(data: &[u8]) {
+    if let Ok(Some((_, used))) = redis_reply::parse(data) {
+        assert!(used > 0 && used <= data.len(), "{used} of {}", data.len());
+        assert!(matches!(redis_reply::parse(&data[..used]), Ok(Some((_, again))) if again == used));
+        assert!(!matches!(
+            redis_reply::parse(&data[..used - 1]),
+            Ok(Some(_))
+        ));
+    }
 }

@@ -6,11 +6,12 @@ mod external_steps;
 mod fault;
 mod postgres;
 mod protocol;
-mod redis;
+pub(crate) mod redis; // `pub(crate)`: the fuzz target reads its replies
 mod select;
 mod status;
 mod systems;
 mod then;
+mod tls;
 
 use std::ffi::OsString;
 use std::time::SystemTime;

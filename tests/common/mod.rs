@@ -8,6 +8,7 @@ pub mod fake_http;
 pub mod moto;
 pub mod openbao;
 pub mod postgres;
+pub mod redis;
 pub mod server;
 pub mod tls;
 pub mod tools;
