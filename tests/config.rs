@@ -219,7 +219,10 @@ fn rotation_section_refuses_literal_passwords_and_typos() {
         .assert_stderr_contains("c.yaml:3: rotation.database.admin_password")
         .assert_stderr_contains("must be a reference")
         .assert_stderr_contains("secret://postgres_admin_password");
-    assert!(!refused.stderr().contains(literal), "the literal is not echoed");
+    assert!(
+        !refused.stderr().contains(literal),
+        "the literal is not echoed"
+    );
     for (text, expected) in [
         (
             "rotation:\n  redis:\n    admin_password: env://A\n    usr: cronos\n",

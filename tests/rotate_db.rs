@@ -31,13 +31,16 @@ fn pg() -> &'static Postgres {
     postgres::shared()
 }
 
+/// Plants `(name, value)` in a backend.
+type Plant = dyn Fn(&str, &str) + Send + Sync;
+
 /// One backend holding the test's secrets: how to reach it and how to plant.
 struct Store {
     name: &'static str,
     launch: Box<dyn Fn() -> Launch + Send + Sync>,
     /// The `secrets_manager:` block.
     manager: String,
-    plant: Box<dyn Fn(&str, &str) + Send + Sync>,
+    plant: Box<Plant>,
     /// The reference of a secret's pending slot, and the key of a pair's password there.
     pending: Box<dyn Fn(&str) -> String + Send + Sync>,
     pair_password_key: Option<&'static str>,
@@ -149,7 +152,11 @@ impl Database<'_> {
             db = pg.dbname,
             admin = pg.admin_user,
             role = self.role,
-            strategy = if self.alternating { "alternating" } else { "single" },
+            strategy = if self.alternating {
+                "alternating"
+            } else {
+                "single"
+            },
             ca = pg.ca.display(),
         )
     }
@@ -172,7 +179,10 @@ impl Database<'_> {
     fn run_faulty(&self, args: &[&str], step: &str) -> Outcome {
         let outcome = self
             .launch()
-            .env("CRONOS_SECRETS_ROTATE_FAULT", &format!("sigkill-after:{step}"))
+            .env(
+                "CRONOS_SECRETS_ROTATE_FAULT",
+                &format!("sigkill-after:{step}"),
+            )
             .args(["--no-env-file"])
             .args(args)
             .run();
@@ -195,10 +205,14 @@ impl Database<'_> {
         } else {
             format!("PGUSER={}\n", self.role)
         };
-        let launch = self
-            .launch()
-            .file("db.env", &env_file)
-            .args(["--env-file", "db.env", "run", "--", "env", "-0"]);
+        let launch = self.launch().file("db.env", &env_file).args([
+            "--env-file",
+            "db.env",
+            "run",
+            "--",
+            "env",
+            "-0",
+        ]);
         let outcome = launch.run();
         outcome.assert_code(0);
         let env = outcome.child_env();
@@ -304,7 +318,10 @@ fn single(store: &Store, role: &str) {
             "no process's argv holds a password"
         );
     }
-    assert!(argvs.iter().any(|argv| argv.contains("rotate")), "the watch saw the run");
+    assert!(
+        argvs.iter().any(|argv| argv.contains("rotate")),
+        "the watch saw the run"
+    );
     // A DATABASE_URL built from the reference follows without editing the file.
     let url = db
         .launch()
@@ -338,11 +355,17 @@ fn single(store: &Store, role: &str) {
         let current = db.current();
         let pending = db.pending();
         let accepted = db.logs_in(&current) || pending.as_ref().is_some_and(|p| db.logs_in(p));
-        assert!(accepted, "after {step}: the database accepts a password the backend holds");
+        assert!(
+            accepted,
+            "after {step}: the database accepts a password the backend holds"
+        );
         match step {
             // Between set and promote only the pending password logs in: the window of single.
             "set" | "test" => {
-                assert!(!db.logs_in(&current), "after {step}: the old password is gone");
+                assert!(
+                    !db.logs_in(&current),
+                    "after {step}: the old password is gone"
+                );
                 db.run(&["rotate", "--abort", "--database", "--yes"])
                     .assert_code(1)
                     .assert_stderr_contains("refusing to abort");
@@ -358,18 +381,29 @@ fn single(store: &Store, role: &str) {
                 .assert_code(0);
         }
         let now = db.current();
-        assert!(db.logs_in(&now), "after {step} and --resume the current password logs in");
+        assert!(
+            db.logs_in(&now),
+            "after {step} and --resume the current password logs in"
+        );
         assert_ne!(now.password, before.password);
         assert_eq!(db.pending(), None);
     }
 
     // The window between set and promote, from the audit events' times.
-    let audit = db
-        .launch()
-        .args(["--no-env-file", "--audit-log", "audit.log", "rotate", "--database", "--yes"]);
+    let audit = db.launch().args([
+        "--no-env-file",
+        "--audit-log",
+        "audit.log",
+        "rotate",
+        "--database",
+        "--yes",
+    ]);
     audit.run().assert_code(0);
     let window = step_gap(&read(&audit.path("audit.log")), "set", "promote");
-    eprintln!("[{}] strategy single: only the pending password logs in for {window:?} (set → promote)", store.name);
+    eprintln!(
+        "[{}] strategy single: only the pending password logs in for {window:?} (set → promote)",
+        store.name
+    );
     db.current();
     db.assert_no_leak();
 }
@@ -419,12 +453,16 @@ fn alternating(store: &Store, role: &str, kills: bool) {
     db.run(&["rotate", "--database", "--setup", "--dry-run"])
         .assert_code(0)
         .assert_stdout_contains(&format!("GRANT \"{group}\" TO \"{role}\", \"{other}\";"));
-    let groups = pg().admin_sql(&format!("SELECT count(*) FROM pg_roles WHERE rolname = '{group}'"));
+    let groups = pg().admin_sql(&format!(
+        "SELECT count(*) FROM pg_roles WHERE rolname = '{group}'"
+    ));
     assert_eq!(groups, "0", "a dry run creates no role");
     // The secret holds a password only (from single): --setup stores it as the first role's
     // pair, so launches read #username before any alternating rotation. Twice: idempotent.
     let setup = db.run(&["rotate", "--database", "--setup", "--yes"]);
-    setup.assert_code(0).assert_stderr_contains("now holds the user name");
+    setup
+        .assert_code(0)
+        .assert_stderr_contains("now holds the user name");
     let again = db.run(&["rotate", "--database", "--setup", "--yes"]);
     again.assert_code(0);
     assert!(!again.stderr().contains("now holds the user name"));
@@ -439,18 +477,30 @@ fn alternating(store: &Store, role: &str, kills: bool) {
 
     let launches = LaunchLoop::start(&db);
     let second = db.rotate();
-    assert_eq!(second.user, other, "the role not in use gets the new password");
-    assert!(db.logs_in(&first), "the previous role keeps working until the next rotation");
+    assert_eq!(
+        second.user, other,
+        "the role not in use gets the new password"
+    );
+    assert!(
+        db.logs_in(&first),
+        "the previous role keeps working until the next rotation"
+    );
     let third = db.rotate();
     assert_eq!(third.user, role);
     assert!(db.logs_in(&second));
-    assert!(!db.logs_in(&first), "the next rotation replaced the oldest password");
+    assert!(
+        !db.logs_in(&first),
+        "the next rotation replaced the oldest password"
+    );
     if kills {
         for step in STEPS {
             let killed = db.run_faulty(&["rotate", "--database", "--yes"], step);
             assert_eq!(killed.code(), -1, "killed after {step}");
             let current = db.current();
-            assert!(db.logs_in(&current), "after {step}: the current login works at every instant");
+            assert!(
+                db.logs_in(&current),
+                "after {step}: the current login works at every instant"
+            );
             if step != "finish" {
                 db.run(&["rotate", "--resume", "--database", "--yes"])
                     .assert_code(0);
@@ -459,9 +509,17 @@ fn alternating(store: &Store, role: &str, kills: bool) {
         }
     }
     let (total, failures) = launches.finish();
-    eprintln!("[{}] strategy alternating: {total} launches during the rotations, {} failed", store.name, failures.len());
+    eprintln!(
+        "[{}] strategy alternating: {total} launches during the rotations, {} failed",
+        store.name,
+        failures.len()
+    );
     assert!(total >= 3, "the loop ran ({total} launches)");
-    assert!(failures.is_empty(), "zero failed logins; the first: {}", failures[0]);
+    assert!(
+        failures.is_empty(),
+        "zero failed logins; the first: {}",
+        failures[0]
+    );
 
     // Tables created by either role are the group's: each reads the other's (the previous
     // login works until the next rotation).
@@ -473,11 +531,24 @@ fn alternating(store: &Store, role: &str, kills: bool) {
         pg().user_sql(
             &writer.user,
             &writer.password,
-            &format!("CREATE TABLE {t} (x int); INSERT INTO {t} VALUES (7)", t = table(writer)),
+            &format!(
+                "CREATE TABLE {t} (x int); INSERT INTO {t} VALUES (7)",
+                t = table(writer)
+            ),
         )
         .expect("create a table");
-        let read = pg().user_sql(&reader.user, &reader.password, &format!("SELECT x FROM {}", table(writer)));
-        assert_eq!(read.as_deref(), Ok("7"), "{} reads {}'s table", reader.user, writer.user);
+        let read = pg().user_sql(
+            &reader.user,
+            &reader.password,
+            &format!("SELECT x FROM {}", table(writer)),
+        );
+        assert_eq!(
+            read.as_deref(),
+            Ok("7"),
+            "{} reads {}'s table",
+            reader.user,
+            writer.user
+        );
     }
     let owner = pg().admin_sql(&format!(
         "SELECT tableowner FROM pg_tables WHERE tablename = '{}'",
@@ -504,7 +575,8 @@ impl LaunchLoop {
             Some(key) => format!("${{secret://database_password#{key}}}"),
             None => "${secret://database_password}".to_string(),
         };
-        let env_file = format!("PGUSER=${{secret://database_password#username}}\nPGPASSWORD={password}\n");
+        let env_file =
+            format!("PGUSER=${{secret://database_password#username}}\nPGPASSWORD={password}\n");
         let pg = pg();
         let args = vec![
             "--no-env-file".to_string(),
@@ -584,10 +656,10 @@ impl ArgvWatch {
             while !flag.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(120) {
                 if let Ok(entries) = std::fs::read_dir("/proc") {
                     for entry in entries.flatten() {
-                        if let Ok(bytes) = std::fs::read(entry.path().join("cmdline")) {
-                            if !bytes.is_empty() {
-                                seen.insert(String::from_utf8_lossy(&bytes).replace('\0', " "));
-                            }
+                        if let Ok(bytes) = std::fs::read(entry.path().join("cmdline"))
+                            && !bytes.is_empty()
+                        {
+                            seen.insert(String::from_utf8_lossy(&bytes).replace('\0', " "));
                         }
                     }
                 }
@@ -603,6 +675,77 @@ impl ArgvWatch {
     }
 }
 
+/// Redis's two passwords through a backend (tests/rotate_redis.rs walks the rest on OpenBao):
+/// each rotation keeps the replaced password valid until the next one, also after a kill -9
+/// after *set* and `--resume`.
+fn redis(store: &Store, user: &str) {
+    let server = common::redis::shared();
+    let initial = format!("initial-redis-password-of-{user}");
+    server.add_user(user, &initial);
+    (store.plant)("redis_admin_password", &server.admin_password);
+    (store.plant)("redis_password", &initial);
+    let config = format!(
+        "rotation:\n  redis:\n    host: 127.0.0.1\n    port: {}\n    admin_user: {}\n    admin_password: secret://redis_admin_password\n    user: {user}\nsecrets:\n  redis_password: {{env: CRONOS_AI_REDIS_PASSWORD, min_length: 16}}\n",
+        server.port,
+        common::redis::ADMIN_USER,
+    );
+    let current = || {
+        let outcome = store
+            .with_config(&config)
+            .args(["--no-env-file", "run", "--", "env", "-0"])
+            .run();
+        outcome.assert_code(0);
+        outcome.child_env()["CRONOS_AI_REDIS_PASSWORD"].clone()
+    };
+    let rotate = |fault: Option<&str>| {
+        let mut launch = store.with_config(&config).args(["--no-env-file"]);
+        if let Some(step) = fault {
+            launch = launch.env(
+                "CRONOS_SECRETS_ROTATE_FAULT",
+                &format!("sigkill-after:{step}"),
+            );
+        }
+        launch.args(["rotate", "--redis", "--yes"]).run()
+    };
+    let mut outputs = Vec::new();
+    let first = rotate(None);
+    first.assert_code(0);
+    let second_password = current();
+    assert_ne!(second_password, initial);
+    assert!(server.auth_ok(user, &initial) && server.auth_ok(user, &second_password));
+    let killed = rotate(Some("set"));
+    assert_eq!(killed.code(), -1);
+    assert!(
+        server.auth_ok(user, &current()),
+        "the current password works after the kill"
+    );
+    let resumed = store
+        .with_config(&config)
+        .args(["--no-env-file", "rotate", "--resume", "--redis", "--yes"])
+        .run();
+    resumed.assert_code(0);
+    let third_password = current();
+    assert_ne!(third_password, second_password);
+    assert!(server.auth_ok(user, &second_password) && server.auth_ok(user, &third_password));
+    assert!(
+        !server.auth_ok(user, &initial),
+        "the next rotation dropped the oldest"
+    );
+    outputs.extend([first.stderr(), killed.stderr(), resumed.stderr()]);
+    for output in outputs {
+        for value in [&initial, &second_password, &third_password] {
+            assert!(
+                !output.contains(value.as_str()),
+                "an output leaks a value:\n{output}"
+            );
+        }
+    }
+    eprintln!(
+        "[{}] redis: both passwords valid between rotations",
+        store.name
+    );
+}
+
 #[test]
 fn postgres_on_vault() {
     let store = Store::vault("rotate-db/vault");
@@ -611,16 +754,18 @@ fn postgres_on_vault() {
 }
 
 #[test]
-fn postgres_on_aws() {
+fn postgres_and_redis_on_aws() {
     let store = Store::aws("rotate-db-aws");
     single(&store, "app_aws");
     alternating(&store, "app_aws", true);
+    redis(&store, "app_aws");
 }
 
 #[cfg(feature = "azure")]
 #[test]
-fn postgres_on_azure() {
+fn postgres_and_redis_on_azure() {
     let store = Store::azure(0);
     single(&store, "app_azure");
     alternating(&store, "app_azure", false);
+    redis(&store, "app_azure");
 }

@@ -410,7 +410,7 @@ fn a_misbehaving_server_is_an_error_within_the_timeout() {
         redis
             .run(&["--timeout", "3s", "rotate", "--redis", "--yes"])
             .assert_code(1)
-            .assert_stderr_contains(&format!("probe in redis {user}@127.0.0.1:"))
+            .assert_stderr_contains(&format!("probe failed: redis {user}@127.0.0.1:"))
             .assert_stderr_contains(expected);
         redis.port = shared().port;
         assert_eq!(redis.current(), initial);

@@ -78,7 +78,11 @@ pub const USERNAME_KEY: &str = "username";
 /// The text a backend that stores one string per version (AWS, Key Vault) writes for a slot:
 /// the value itself, or for a paired login the JSON object `{"username", <password_key>}`
 /// (on AWS the shape of AWS's own rotation functions).
-pub fn slot_text(slot: &PendingSlot, password_key: &str, store: &str) -> Result<SecretString, FetchError> {
+pub fn slot_text(
+    slot: &PendingSlot,
+    password_key: &str,
+    store: &str,
+) -> Result<SecretString, FetchError> {
     let password = slot.value.expose_str().ok_or_else(|| {
         FetchError::new(
             super::FetchErrorKind::Invalid,
@@ -98,10 +102,15 @@ pub fn slot_text(slot: &PendingSlot, password_key: &str, store: &str) -> Result<
 pub fn slot_value(text: &str, password_key: &str) -> (SecretString, Option<String>) {
     if let Ok(serde_json::Value::Object(object)) = serde_json::from_str(text)
         && object.len() == 2
-        && let (Some(serde_json::Value::String(username)), Some(serde_json::Value::String(password))) =
-            (object.get(USERNAME_KEY), object.get(password_key))
+        && let (
+            Some(serde_json::Value::String(username)),
+            Some(serde_json::Value::String(password)),
+        ) = (object.get(USERNAME_KEY), object.get(password_key))
     {
-        return (SecretString::from(password.as_str()), Some(username.clone()));
+        return (
+            SecretString::from(password.as_str()),
+            Some(username.clone()),
+        );
     }
     (SecretString::from(text), None)
 }

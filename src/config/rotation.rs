@@ -101,7 +101,10 @@ pub struct RedisSettings {
     pub tls_server_name: Option<String>,
 }
 
-pub(super) fn read(document: &Document<'_>, value: &Value) -> Result<RotationSettings, ConfigError> {
+pub(super) fn read(
+    document: &Document<'_>,
+    value: &Value,
+) -> Result<RotationSettings, ConfigError> {
     let empty = Mapping::new();
     let map = mapping(document, &[ROTATION], value, &empty)?;
     document.check_keys(map, &[ROTATION], SYSTEMS)?;
@@ -143,7 +146,9 @@ fn mapping<'a>(
 }
 
 fn database(settings: &TypedMapping<'_>) -> Result<DatabaseSettings, ConfigError> {
-    let role = settings.string("role")?.unwrap_or_else(|| "cronos_user".into());
+    let role = settings
+        .string("role")?
+        .unwrap_or_else(|| "cronos_user".into());
     let strategy = match settings.string("strategy")?.as_deref() {
         None | Some("single") => Strategy::Single,
         Some("alternating") => Strategy::Alternating,
@@ -169,9 +174,13 @@ fn database(settings: &TypedMapping<'_>) -> Result<DatabaseSettings, ConfigError
         }
     };
     Ok(DatabaseSettings {
-        host: settings.string("host")?.unwrap_or_else(|| "localhost".into()),
+        host: settings
+            .string("host")?
+            .unwrap_or_else(|| "localhost".into()),
         port: port(settings, 5432)?,
-        dbname: settings.string("dbname")?.unwrap_or_else(|| "cronos_ai".into()),
+        dbname: settings
+            .string("dbname")?
+            .unwrap_or_else(|| "cronos_ai".into()),
         admin_user: settings
             .string("admin_user")?
             .unwrap_or_else(|| "postgres".into()),
@@ -191,7 +200,9 @@ fn database(settings: &TypedMapping<'_>) -> Result<DatabaseSettings, ConfigError
 
 fn redis(settings: &TypedMapping<'_>) -> Result<RedisSettings, ConfigError> {
     Ok(RedisSettings {
-        host: settings.string("host")?.unwrap_or_else(|| "localhost".into()),
+        host: settings
+            .string("host")?
+            .unwrap_or_else(|| "localhost".into()),
         port: port(settings, 6379)?,
         admin_user: settings
             .string("admin_user")?

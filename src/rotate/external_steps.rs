@@ -16,7 +16,9 @@ impl Rotating<'_> {
         system: &dyn ExternalSystem,
         slot: &PendingSlot,
     ) -> Result<PendingSlot, Problem> {
-        let current = self.current().await?.credential();
+        let current = self.current().await?;
+        let promoted = current.is(slot);
+        let current = current.credential();
         let pending = slot_credential(slot);
         let accepted = system
             .probe(&Candidates {
@@ -25,20 +27,25 @@ impl Rotating<'_> {
                 previous: None,
             })
             .await
-            .map_err(|error| self.failed(system, "probe", error))?;
+            .map_err(|error| self.failed("probe", error))?;
         let slot = match accepted {
-            Accepted::Pending => {
-                self.audit_named(slot, Step::Set.as_str(), None, Some("already set"));
+            Accepted::None => return Err(self.locked_out(system)),
+            // Killed after promote: the system has it, and setting it again now would make
+            // the promoted value "current" and drop the one it replaced (Redis keeps both).
+            Accepted::Pending if promoted => {
+                self.audit_named(slot, Step::Set.as_str(), None, Some("promoted already"));
                 self.fault.after(Step::Set);
                 slot.clone()
             }
-            Accepted::Current | Accepted::Previous => self.set(system, slot, &current).await?,
-            Accepted::None => return Err(self.locked_out(system)),
+            // Accepted, not promoted (a rerun after a crash): set again all the same, since
+            // set is idempotent and a first run killed before the system persisted the change
+            // (Redis's ACL SAVE) must not leave it in memory only.
+            _ => self.set(system, slot, &current).await?,
         };
         system
             .test(&slot_credential(&slot))
             .await
-            .map_err(|error| self.failed(system, "test", error))?;
+            .map_err(|error| self.failed("test", error))?;
         self.audit_named(&slot, Step::Test.as_str(), None, Some(&system.describe()));
         self.fault.after(Step::Test);
         Ok(slot)
@@ -60,7 +67,7 @@ impl Rotating<'_> {
                 return Ok(slot.clone());
             }
             Err(StepError::Rejected(why)) => why,
-            Err(error) => return Err(self.failed(system, "set", error)),
+            Err(error) => return Err(self.failed("set", error)),
         };
         tracing::warn!(
             secret = %self.secret.name,
@@ -91,7 +98,10 @@ impl Rotating<'_> {
             }
             Err(StepError::Rejected(why)) => {
                 // Rejected twice: no value reached the system, the slot goes.
-                let _ = self.store.remove_pending(&self.reference, &replacement).await;
+                let _ = self
+                    .store
+                    .remove_pending(&self.reference, &replacement)
+                    .await;
                 Err(Problem::new(
                     &self.secret.name,
                     format!(
@@ -101,7 +111,7 @@ impl Rotating<'_> {
                 )
                 .with_hint("check the server's password policy (length, character classes) against the secret's min_length"))
             }
-            Err(error) => Err(self.failed(system, "set", error)),
+            Err(error) => Err(self.failed("set", error)),
         }
     }
 
@@ -118,16 +128,14 @@ impl Rotating<'_> {
                 previous: None,
             })
             .await
-            .map_err(|error| self.failed(system, "probe", error))?;
+            .map_err(|error| self.failed("probe", error))?;
         Ok(accepted != Accepted::None)
     }
 
-    fn failed(&self, system: &dyn ExternalSystem, step: &str, error: StepError) -> Problem {
+    /// The step's own message names the system already.
+    fn failed(&self, step: &str, error: StepError) -> Problem {
         let (StepError::Rejected(why) | StepError::Failed(why)) = error;
-        Problem::new(
-            &self.secret.name,
-            format!("{step} in {} failed: {why}", system.describe()),
-        )
+        Problem::new(&self.secret.name, format!("{step} failed: {why}"))
     }
 
     fn locked_out(&self, system: &dyn ExternalSystem) -> Problem {
@@ -139,7 +147,7 @@ impl Rotating<'_> {
             ),
         )
         .with_hint(format!(
-            "someone changed the password outside cronos-secrets: store the one in use with cronos-secrets set {}, then rotate --resume",
+            "the user may not exist, or someone changed the password outside cronos-secrets: create the user, or store the password in use with cronos-secrets set {}, then rotate --resume",
             self.secret.name
         ))
     }

@@ -71,7 +71,9 @@ pub struct Request {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    Status { json: bool },
+    Status {
+        json: bool,
+    },
     DryRun,
     Rotate,
     Resume,
@@ -79,7 +81,9 @@ pub enum Action {
     Retire,
     /// `--database --setup`: creates the roles of `strategy: alternating` once (or, with
     /// `--dry-run`, prints the SQL).
-    Setup { dry_run: bool },
+    Setup {
+        dry_run: bool,
+    },
 }
 
 pub async fn rotate(mut config: Config, env: Environment, request: Request) -> Result<i32, Error> {
@@ -102,13 +106,17 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
     };
     // The systems whose passwords change, and the backends their admin passwords are in.
     let systems: Vec<System> = match request.action {
-        Action::Rotate | Action::Resume | Action::Abort | Action::Setup { dry_run: false } => selected
-            .iter()
-            .filter_map(|secret| match select::rotation_of(secret, &config.rotation) {
-                Rotation::Password { system, .. } => Some(system),
-                _ => None,
-            })
-            .collect(),
+        Action::Rotate | Action::Resume | Action::Abort | Action::Setup { dry_run: false } => {
+            selected
+                .iter()
+                .filter_map(
+                    |secret| match select::rotation_of(secret, &config.rotation) {
+                        Rotation::Password { system, .. } => Some(system),
+                        _ => None,
+                    },
+                )
+                .collect()
+        }
         _ => Vec::new(),
     };
     let mut sources = systems::sources(&config, &systems);
@@ -280,8 +288,7 @@ impl Run<'_> {
         for (seen, (length, system)) in observed.iter().zip(plans) {
             let external: Option<Box<dyn ExternalSystem>> = match system {
                 Some(system) if action != Action::Retire => {
-                    match systems::build(system, self.config, self.backends, self.deadline).await
-                    {
+                    match systems::build(system, self.config, self.backends, self.deadline).await {
                         Ok(built) => Some(built),
                         Err(problem) => {
                             failures.push(problem);
@@ -361,11 +368,13 @@ async fn setup(
     dry_run: bool,
 ) -> Result<i32, Error> {
     let Some(database) = &config.rotation.database else {
-        return Ok(refuse(vec![Problem::new(
-            "rotation.database",
-            "is not in the config: --setup creates the roles of strategy: alternating",
-        )
-        .with_hint("add rotation.database (the README's Rotation section)")]));
+        return Ok(refuse(vec![
+            Problem::new(
+                "rotation.database",
+                "is not in the config: --setup creates the roles of strategy: alternating",
+            )
+            .with_hint("add rotation.database (the README's Rotation section)"),
+        ]));
     };
     if database.strategy != crate::config::Strategy::Alternating {
         return Ok(refuse(vec![Problem::new(
@@ -405,7 +414,11 @@ async fn setup(
     let Some(store) = backend.rotation() else {
         return Ok(0);
     };
-    let Some(secret) = config.secrets.iter().find(|s| s.name == "database_password") else {
+    let Some(secret) = config
+        .secrets
+        .iter()
+        .find(|s| s.name == "database_password")
+    else {
         return Ok(0);
     };
     let pair = systems::pair(config, System::Database);

@@ -7,9 +7,7 @@
 
 use super::external::{Credential, ExternalSystem};
 use super::fault::Fault;
-use crate::backend::{
-    self, Backend, FetchError, Fetched, Metadata, PendingSlot, RotationStore,
-};
+use crate::backend::{self, Backend, FetchError, Fetched, Metadata, PendingSlot, RotationStore};
 use crate::logging::AUDIT_TARGET;
 use crate::problem::Problem;
 use crate::random::{random_bytes, random_secret};
@@ -82,7 +80,7 @@ impl CurrentValue {
     }
 
     /// Whether `slot` is this value already (a run killed after promote).
-    fn is(&self, slot: &PendingSlot) -> bool {
+    pub(super) fn is(&self, slot: &PendingSlot) -> bool {
         self.fetched.value.expose() == slot.value.expose()
             && (slot.username.is_none() || slot.username == self.username)
     }
@@ -146,7 +144,10 @@ impl Rotating<'_> {
         let text = String::from_utf8_lossy(fetched.value.expose()).into_owned();
         fetched.value = backend::slot_value(&text, key).0;
         let (username, username_stored) = match answers.remove(reference) {
-            Some(Ok(name)) => (String::from_utf8_lossy(name.value.expose()).into_owned(), true),
+            Some(Ok(name)) => (
+                String::from_utf8_lossy(name.value.expose()).into_owned(),
+                true,
+            ),
             _ => (first.clone(), false),
         };
         Ok(CurrentValue {
@@ -240,7 +241,10 @@ impl Rotating<'_> {
             Some(hint) => format!("{hint}; {keep}"),
             None => keep,
         };
-        Problem { hint: Some(hint), ..problem }
+        Problem {
+            hint: Some(hint),
+            ..problem
+        }
     }
 
     /// `--resume`: completes the pending slot's rotation with the pending value.

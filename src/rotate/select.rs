@@ -140,7 +140,10 @@ mod tests {
     fn keys_rotate_and_passwords_are_refused() {
         let table = cronos_ai_defaults();
         let none = RotationSettings::default();
-        let rotations: Vec<_> = table.iter().map(|secret| rotation_of(secret, &none)).collect();
+        let rotations: Vec<_> = table
+            .iter()
+            .map(|secret| rotation_of(secret, &none))
+            .collect();
         assert!(matches!(rotations[0], Rotation::Refused { .. }));
         assert!(matches!(rotations[1], Rotation::Refused { .. }));
         assert_eq!(rotations[2], Rotation::Key { length: 86 });
@@ -153,12 +156,8 @@ mod tests {
         let table = cronos_ai_defaults();
         let text = "rotation:\n  redis:\n    admin_password: env://REDIS_ADMIN\n";
         let env = crate::env_vars::Environment::from_vars([]);
-        let config = crate::config::from_text(
-            &crate::config::ConfigOrigin::BuiltIn,
-            text,
-            &env,
-        )
-        .unwrap();
+        let config =
+            crate::config::from_text(&crate::config::ConfigOrigin::BuiltIn, text, &env).unwrap();
         assert!(matches!(
             rotation_of(&table[0], &config.rotation),
             Rotation::Refused { .. }

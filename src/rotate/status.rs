@@ -185,7 +185,9 @@ pub fn print_plan(
                 return;
             }
             let external = match system {
-                Some(system) => format!("set and test (in {system}, after probing which password it accepts)"),
+                Some(system) => {
+                    format!("set and test (in {system}, after probing which password it accepts)")
+                }
                 None => "set and test (nothing: no external system)".to_string(),
             };
             println!(

@@ -18,8 +18,14 @@ pub fn admin_references(settings: &RotationSettings, systems: &[System]) -> Vec<
     systems
         .iter()
         .filter_map(|system| match system {
-            System::Database => settings.database.as_ref().map(|db| db.admin_password.clone()),
-            System::Redis => settings.redis.as_ref().map(|redis| redis.admin_password.clone()),
+            System::Database => settings
+                .database
+                .as_ref()
+                .map(|db| db.admin_password.clone()),
+            System::Redis => settings
+                .redis
+                .as_ref()
+                .map(|redis| redis.admin_password.clone()),
         })
         .collect()
 }
@@ -107,9 +113,7 @@ async fn admin_password(
     match answers.remove(reference) {
         Some(Ok(fetched)) if !fetched.value.expose().is_empty() => Ok(fetched.value),
         Some(Ok(_)) => Err(Problem::new("", "the admin password is empty")),
-        Some(Err(error)) => {
-            Err(Problem::new("", error.message).with_optional_hint(error.hint))
-        }
+        Some(Err(error)) => Err(Problem::new("", error.message).with_optional_hint(error.hint)),
         None => Err(Problem::new("", "the backend gave no answer")),
     }
 }

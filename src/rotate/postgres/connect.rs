@@ -9,7 +9,6 @@ use tokio::net::{TcpStream, UnixStream};
 
 use super::tls;
 use super::wire::{self, WireError};
-use crate::bounded;
 use crate::config::{DatabaseSettings, SslMode};
 
 /// The SSLRequest code (1234 5679).
@@ -45,24 +44,15 @@ impl Target {
             _ if unix => None,
             SslMode::Disable => None,
             SslMode::Prefer | SslMode::Require => Some(tls::unverified()?),
-            SslMode::VerifyFull => Some(match &settings.sslrootcert {
-                Some(path) => {
-                    let pem = bounded::read_regular_file_until(
-                        path.clone(),
-                        bounded::SECRET_FILE_LIMIT,
-                        deadline,
-                    )
-                    .await
-                    .map_err(|error| {
-                        format!(
-                            "cannot read sslrootcert {}: the file {error}",
-                            path.display()
-                        )
-                    })?;
-                    tls::verifying(Some((path, &pem)))?
-                }
-                None => tls::verifying(None)?,
-            }),
+            SslMode::VerifyFull => {
+                let verifying = super::super::tls::client_config(
+                    settings.sslrootcert.as_deref(),
+                    "rotation.database.sslrootcert",
+                    deadline,
+                )
+                .await?;
+                Some(tls::with_alpn(Arc::unwrap_or_clone(verifying)))
+            }
         };
         Ok(Target {
             host: settings.host.clone(),

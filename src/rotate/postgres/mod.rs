@@ -4,7 +4,6 @@
 //!
 //! Every connection is fresh and lives for one step, all of it before the rotation's deadline.
 
-
 mod connect;
 mod errors;
 mod scram;
