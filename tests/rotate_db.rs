@@ -389,7 +389,8 @@ fn single(store: &Store, role: &str) {
         assert_eq!(db.pending(), None);
     }
 
-    // The window between set and promote, from the audit events' times.
+    // The window between set and promote, from the audit events' times; --then runs after
+    // the promote (the guide's rollout restart), given the name only.
     let audit = db.launch().args([
         "--no-env-file",
         "--audit-log",
@@ -397,8 +398,13 @@ fn single(store: &Store, role: &str) {
         "rotate",
         "--database",
         "--yes",
+        "--then",
+        "sh",
+        "-c",
+        "printf %s \"$CRONOS_SECRETS_ROTATED\" > then.txt",
     ]);
     audit.run().assert_code(0);
+    assert_eq!(read(&audit.path("then.txt")), "database_password");
     let window = step_gap(&read(&audit.path("audit.log")), "set", "promote");
     eprintln!(
         "[{}] strategy single: only the pending password logs in for {window:?} (set → promote)",
