@@ -1,13 +1,10 @@
-//! The *set* and *test* steps: the system that checks a rotated password (PostgreSQL, Redis).
-//! This is the seam the database and Redis steps plug into; no system implements it yet, so
-//! `select::rotation_of` refuses their passwords by name rather than changing them only in the
-//! store.
+//! The *set* and *test* steps: the system that checks a rotated password (`postgres`,
+//! `redis`), built from the config's `rotation:` section by `systems`; without it
+//! `select::rotation_of` refuses their passwords rather than changing them only in the store.
 //!
 //! Every method is re-entrant and starts from the real state: after a crash, `probe` says
 //! which of the pending, current and previous credentials the system accepts, and the
-//! protocol goes on from there (set again, or straight to test and promote).
-
-#![allow(dead_code)] // the interface of the database and Redis steps, implemented by neither yet
+//! protocol goes on from there (`external_steps`).
 
 use async_trait::async_trait;
 

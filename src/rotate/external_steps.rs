@@ -9,7 +9,7 @@ use crate::backend::PendingSlot;
 use crate::problem::Problem;
 
 impl Rotating<'_> {
-    /// Sets (unless the system accepts the pending value already) and tests the pending value;
+    /// Sets (unless the value was promoted already: a rerun after a crash) and tests the value;
     /// returns the slot to promote: a new one when the system rejected the first value.
     pub(super) async fn set_and_test(
         &self,
