@@ -632,16 +632,13 @@ impl LaunchLoop {
 impl Store {
     /// The environment of this store's launches (credentials), for launches built elsewhere.
     fn launch_env(&self) -> BTreeMap<String, String> {
-        let launch = (self.launch)();
-        let command = launch.command();
+        let command = (self.launch)().command();
         let mut env = BTreeMap::new();
         for (name, value) in command.get_envs() {
             if let (Some(name), Some(value)) = (name.to_str(), value.and_then(|v| v.to_str())) {
                 env.insert(name.to_string(), value.to_string());
             }
         }
-        // The SSL_CERT_FILE and other files a launch names live in its own directory.
-        std::mem::forget(launch);
         env
     }
 }

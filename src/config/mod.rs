@@ -1,9 +1,9 @@
 //! The config file (the guide's `config/cronos_ai.production.yaml`), `CRONOS_SECRETS_*`
 //! overrides and `${VAR}` expansion, turned once into a validated [`Config`].
 //!
-//! The file belongs to the application: only `secrets_manager:`, `secrets:` and `rotation:` are ours, other
-//! top-level keys are ignored, but a near miss of ours (`secret_manager:`) is an error, because a
-//! typo must not silently select the defaults.
+//! The file belongs to the application: only `secrets_manager:`, `secrets:` and `rotation:` are
+//! ours, other top-level keys are ignored, but a near miss of ours (`secret_manager:`) is an
+//! error, because a typo must not silently select the defaults.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! run killed anywhere leaves the system holding a value the backend holds.
 
 use super::external::{Accepted, Candidates, Credential, ExternalSystem, StepError};
-use super::protocol::{Rotating, Step, rotation_id, slot_credential};
+use super::protocol::{CurrentValue, Rotating, Step, rotation_id, slot_credential};
 use crate::backend::PendingSlot;
 use crate::problem::Problem;
 
@@ -15,8 +15,8 @@ impl Rotating<'_> {
         &self,
         system: &dyn ExternalSystem,
         slot: &PendingSlot,
+        current: &CurrentValue,
     ) -> Result<PendingSlot, Problem> {
-        let current = self.current().await?;
         let promoted = current.is(slot);
         let current = current.credential();
         let pending = slot_credential(slot);

@@ -8,6 +8,7 @@ mod postgres;
 mod protocol;
 pub(crate) mod redis; // `pub(crate)`: the fuzz target reads its replies
 mod select;
+mod setup;
 mod status;
 mod systems;
 mod then;
@@ -123,7 +124,7 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
     sources.insert(source);
     let backends = Backends::build(&sources, &context).await?;
     if let Action::Setup { dry_run } = request.action {
-        let code = setup(&config, &backends, deadline, fault, dry_run).await;
+        let code = setup::setup(&config, &backends, deadline, fault, dry_run).await;
         backends.finish().await;
         return code;
     }
@@ -359,92 +360,8 @@ impl Run<'_> {
     }
 }
 
-/// `rotate --database --setup`: the two login roles and their group, once.
-async fn setup(
-    config: &Config,
-    backends: &Backends,
-    deadline: tokio::time::Instant,
-    fault: Fault,
-    dry_run: bool,
-) -> Result<i32, Error> {
-    let Some(database) = &config.rotation.database else {
-        return Ok(refuse(vec![
-            Problem::new(
-                "rotation.database",
-                "is not in the config: --setup creates the roles of strategy: alternating",
-            )
-            .with_hint("add rotation.database (the README's Rotation section)"),
-        ]));
-    };
-    if database.strategy != crate::config::Strategy::Alternating {
-        return Ok(refuse(vec![Problem::new(
-            "rotation.database.strategy",
-            "is single: --setup creates the second login role and the group of strategy: alternating, which single does not use",
-        )
-        .with_hint("set strategy: alternating first")]));
-    }
-    if dry_run {
-        for statement in postgres::setup_sql(database) {
-            println!("{statement}");
-        }
-        return Ok(0);
-    }
-    let settings = database.clone();
-    let admin = match systems::admin(System::Database, config, backends).await {
-        Ok(admin) => admin,
-        Err(problem) => return Ok(refuse(vec![problem])),
-    };
-    let postgres = postgres::Postgres::new(settings, admin, deadline);
-    match postgres.setup().await {
-        Ok(done) => {
-            for line in done {
-                eprintln!("cronos-secrets: setup: {line}");
-            }
-        }
-        Err(external::StepError::Rejected(why) | external::StepError::Failed(why)) => {
-            return Ok(refuse(vec![Problem::new(
-                postgres.describe(),
-                format!("setup failed: {why}"),
-            )]));
-        }
-    }
-    // The secret itself: the user name beside the password, so launches can read it now.
-    let source = Source::from(config.backend);
-    let backend = backends.get(source).expect("built by rotate").as_ref();
-    let Some(store) = backend.rotation() else {
-        return Ok(0);
-    };
-    let Some(secret) = config
-        .secrets
-        .iter()
-        .find(|s| s.name == "database_password")
-    else {
-        return Ok(0);
-    };
-    let pair = systems::pair(config, System::Database);
-    let rotating = Rotating {
-        secret,
-        reference: Reference::named_secret(&secret.name),
-        backend,
-        store,
-        fault,
-        system: None,
-        pair: pair.as_ref(),
-    };
-    match rotating.pair_up().await {
-        Ok(true) => eprintln!(
-            "cronos-secrets: setup: {} now holds the user name {} beside the password (#username)",
-            backend.location(&rotating.reference),
-            database.role
-        ),
-        Ok(false) => {}
-        Err(problem) => return Ok(refuse(vec![problem])),
-    }
-    Ok(0)
-}
-
 /// Refusals exit 1, like failures of a step: non-zero, never 2 (usage errors).
-fn refuse(problems: Vec<Problem>) -> i32 {
+pub(super) fn refuse(problems: Vec<Problem>) -> i32 {
     eprintln!("cronos-secrets: error: {}", Error::Problems(problems));
     1
 }

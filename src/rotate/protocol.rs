@@ -79,10 +79,11 @@ impl CurrentValue {
         }
     }
 
-    /// Whether `slot` is this value already (a run killed after promote).
+    /// Whether `slot` is this value already (a run killed after promote). A pair's user name
+    /// must be stored too: `--setup` pairs up a password with the name it was read as.
     pub(super) fn is(&self, slot: &PendingSlot) -> bool {
         self.fetched.value.expose() == slot.value.expose()
-            && (slot.username.is_none() || slot.username == self.username)
+            && (slot.username.is_none() || (self.username_stored && slot.username == self.username))
     }
 }
 
@@ -141,8 +142,9 @@ impl Rotating<'_> {
         // the user name, which a secret from before `alternating` lacks: its user is then the
         // first role, the one `strategy: single` rotated.
         let key = backend::paired_password_key(self.backend.source());
-        let text = String::from_utf8_lossy(fetched.value.expose()).into_owned();
-        fetched.value = backend::slot_value(&text, key).0;
+        if let Some(text) = fetched.value.expose_str() {
+            fetched.value = backend::slot_value(text, key).0;
+        }
         let (username, username_stored) = match answers.remove(reference) {
             Some(Ok(name)) => (
                 String::from_utf8_lossy(name.value.expose()).into_owned(),
@@ -168,20 +170,31 @@ impl Rotating<'_> {
     /// operators must not both finish one rotation).
     pub async fn rotate(&self, length: usize) -> Result<Done, Problem> {
         let current = self.current().await?;
+        let value = self.generate(length)?;
+        let username = self.next_username(&current);
+        self.replace(current, value, username).await
+    }
+
+    /// Makes `value` (with `username`, for a pair) current through a new pending slot.
+    async fn replace(
+        &self,
+        current: CurrentValue,
+        value: SecretString,
+        username: Option<String>,
+    ) -> Result<Done, Problem> {
         if let Some(slot) = self.pending().await? {
             return Err(self.unfinished(&slot));
         }
-        let value = self.generate(length)?;
+        let started_at = current.fetched.metadata.version.clone();
         let slot = PendingSlot {
             rotation_id: rotation_id()?,
             value,
-            base_version: current.fetched.metadata.version.clone(),
-            username: self.next_username(&current),
+            base_version: started_at.clone(),
+            username,
         };
-        self.create(&slot, current.fetched.metadata.version.as_deref())
-            .await?;
+        self.create(&slot, started_at.as_deref()).await?;
         let completed = self
-            .complete(&slot, current.fetched.metadata.version.as_deref())
+            .complete(&slot, started_at.as_deref(), Some(current))
             .await;
         match (&completed, self.system) {
             // Lost a race (promote found the secret changed): the new value was never current
@@ -252,7 +265,8 @@ impl Rotating<'_> {
         let Some(slot) = self.pending().await? else {
             return Ok(Done::NothingPending);
         };
-        self.complete(&slot, slot.base_version.as_deref()).await
+        self.complete(&slot, slot.base_version.as_deref(), None)
+            .await
     }
 
     /// `--setup` of `alternating`: a secret from before holds the password alone; store it as
@@ -264,36 +278,8 @@ impl Rotating<'_> {
         if current.username_stored || self.pair.is_none() {
             return Ok(false);
         }
-        if let Some(slot) = self.pending().await? {
-            return Err(self.unfinished(&slot));
-        }
-        let slot = PendingSlot {
-            rotation_id: rotation_id()?,
-            value: current.fetched.value.clone(),
-            base_version: current.fetched.metadata.version.clone(),
-            username: current.username.clone(),
-        };
-        let from = current.fetched.metadata.version.as_deref();
-        self.create(&slot, from).await?;
-        let promoted = self
-            .store
-            .promote(&self.reference, &slot, from, false)
-            .await
-            .map_err(|error| self.problem(error));
-        let promoted = match promoted {
-            Ok(promoted) => promoted,
-            Err(problem) => {
-                let _ = self.store.remove_pending(&self.reference, &slot).await;
-                return Err(problem);
-            }
-        };
-        self.audit(&slot, Step::Promote, from, promoted.version.as_deref());
-        self.store
-            .remove_pending(&self.reference, &slot)
-            .await
-            .map_err(|error| self.problem(error))?;
-        self.audit(&slot, Step::Finish, None, promoted.version.as_deref());
-        Ok(true)
+        let (value, username) = (current.fetched.value.clone(), current.username.clone());
+        self.replace(current, value, username).await.map(|_| true)
     }
 
     /// `--abort` of a password: refused while the system accepts only the pending value (a
@@ -339,15 +325,24 @@ impl Rotating<'_> {
         })
     }
 
+    /// Set, test, promote and finish. `known`: the current value a run read just before it
+    /// created `slot`; a resume reads it here instead, since a run killed after promote left
+    /// the pending value current already (then promote has nothing to do). The promote's
+    /// check-and-set against `started_at` guards against a writer in between either way.
     async fn complete(
         &self,
         slot: &PendingSlot,
         started_at: Option<&str>,
+        known: Option<CurrentValue>,
     ) -> Result<Done, Problem> {
+        let current = match known {
+            Some(current) => current,
+            None => self.current().await?,
+        };
         // Set and test in the system that checks the value (see `external_steps`); a key has
         // none. A value the system rejected is replaced by a new slot, so go on with that one.
         let slot = &match self.system {
-            Some(system) => self.set_and_test(system, slot).await?,
+            Some(system) => self.set_and_test(system, slot, &current).await?,
             None => {
                 for step in [Step::Set, Step::Test] {
                     self.audit_named(slot, step.as_str(), None, Some("no external system"));
@@ -356,8 +351,6 @@ impl Rotating<'_> {
                 slot.clone()
             }
         };
-        // Probe: a run killed after promote left the pending value current already.
-        let current = self.current().await?;
         let version = if current.is(slot) {
             current.fetched.metadata.version.clone()
         } else {

@@ -50,8 +50,13 @@ pub async fn build(
 
 /// `postgresql cronos_user@db:5432/cronos_ai`, for `--dry-run` (no password read).
 pub fn describe(config: &Config, system: System) -> String {
-    let deadline = tokio::time::Instant::now();
-    steps(system, config, SecretString::from(""), deadline).describe()
+    let missing = "rotation_of returns Password only for a configured system";
+    match system {
+        System::Database => {
+            super::postgres::describe(config.rotation.database.as_ref().expect(missing))
+        }
+        System::Redis => super::redis::describe(config.rotation.redis.as_ref().expect(missing)),
+    }
 }
 
 fn steps(
@@ -60,7 +65,7 @@ fn steps(
     admin: SecretString,
     deadline: tokio::time::Instant,
 ) -> Box<dyn ExternalSystem> {
-    let missing = "rotation_of returns Password only for a configured system";
+    let missing = "admin() found the system's settings";
     match system {
         System::Database => {
             let settings = config.rotation.database.clone().expect(missing);

@@ -27,6 +27,14 @@ use wire::WireError;
 
 pub use setup::setup_sql;
 
+/// `postgresql cronos_user@db:5432/cronos_ai`, for plans, audit events and messages.
+pub fn describe(settings: &DatabaseSettings) -> String {
+    format!(
+        "postgresql {}@{}:{}/{}",
+        settings.role, settings.host, settings.port, settings.dbname
+    )
+}
+
 pub struct Postgres {
     settings: DatabaseSettings,
     admin_password: SecretString,
@@ -123,11 +131,7 @@ impl Postgres {
 #[async_trait]
 impl ExternalSystem for Postgres {
     fn describe(&self) -> String {
-        let settings = &self.settings;
-        format!(
-            "postgresql {}@{}:{}/{}",
-            settings.role, settings.host, settings.port, settings.dbname
-        )
+        describe(&self.settings)
     }
 
     async fn probe(&self, candidates: &Candidates<'_>) -> Result<Accepted, StepError> {

@@ -29,6 +29,14 @@ use crate::secret::SecretString;
 use connection::{Connection, ConnectionError, Endpoint};
 use resp::{Reply, error_code};
 
+/// `redis cronos@redis:6379`, for plans, audit events and messages.
+pub fn describe(settings: &RedisSettings) -> String {
+    let RedisSettings {
+        user, host, port, ..
+    } = settings;
+    format!("redis {user}@{host}:{port}")
+}
+
 pub struct Redis {
     settings: RedisSettings,
     admin_password: SecretString,
@@ -269,10 +277,7 @@ impl Redis {
 #[async_trait]
 impl ExternalSystem for Redis {
     fn describe(&self) -> String {
-        let RedisSettings {
-            user, host, port, ..
-        } = &self.settings;
-        format!("redis {user}@{host}:{port}")
+        describe(&self.settings)
     }
 
     /// One connection, one `AUTH` per candidate: Redis allows logging in again.
