@@ -66,6 +66,7 @@ mod supervise;
 mod template;
 #[cfg(test)]
 mod test_inputs;
+mod untrusted_text;
 mod validate;
 
 pub use api::{SecretsManager, get_secret};

@@ -26,6 +26,7 @@ use zeroize::Zeroizing;
 use super::external::{Accepted, Candidates, Credential, ExternalSystem, StepError};
 use crate::config::RedisSettings;
 use crate::secret::SecretString;
+use crate::untrusted_text::escaped;
 use connection::{Connection, ConnectionError, Endpoint};
 use resp::{Reply, error_code};
 
@@ -172,7 +173,7 @@ impl Redis {
             );
         }
         self.failed(
-            format_args!("{command} failed: {}", printable(text)),
+            format_args!("{command} failed: {}", escaped(text)),
             "see the Redis server's log, then run rotate --resume",
         )
     }
@@ -260,7 +261,7 @@ impl Redis {
             Reply::Status(_) => Ok(()),
             reply => {
                 let why = match &reply {
-                    Reply::Error(text) => printable(text),
+                    Reply::Error(text) => escaped(text),
                     other => format!("{other:?}"),
                 };
                 tracing::warn!(
@@ -324,7 +325,7 @@ impl ExternalSystem for Redis {
         match self.call(&mut connection, &[b"PING"]).await? {
             Reply::Status(text) if text == "PONG" => Ok(()),
             Reply::Error(text) => Err(self.failed(
-                format_args!("PING as {user} failed: {}", printable(&text)),
+                format_args!("PING as {user} failed: {}", escaped(&text)),
                 format_args!("allow {user} to run PING (ACL SETUSER {user} +ping)"),
             )),
             other => Err(self.unexpected("PING", &other)),
@@ -345,14 +346,6 @@ fn password_hash_rule(password: &SecretString) -> Zeroizing<Vec<u8>> {
     rule
 }
 
-/// A server's message for one line of ours: printable ASCII, at most 200 characters.
-fn printable(text: &str) -> String {
-    text.chars()
-        .filter(|c| c.is_ascii_graphic() || *c == ' ')
-        .take(200)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,11 +357,5 @@ mod tests {
             rule.as_slice(),
             b"#c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2"
         );
-    }
-
-    #[test]
-    fn printable_strips_control_characters() {
-        assert_eq!(printable("ERR a\r\nb\u{1b}[31m"), "ERR ab[31m");
-        assert_eq!(printable(&"x".repeat(500)).len(), 200);
     }
 }
