@@ -146,7 +146,8 @@ pub enum Command {
     /// The required secrets and every env-file entry (not the rest of the environment), each
     /// quoted to read back exactly. Written to stdout, or to a private file with -o.
     #[command(after_help = "Examples:\n  \
-        eval \"$(cronos-secrets --env-file .env.development export --format shell)\"\n  \
+        vars=$(cronos-secrets --env-file .env.development export --format shell) || exit 1\n  \
+        eval \"$vars\"    # two lines: eval \"$(…)\" hides a failure\n  \
         cronos-secrets export --format dotenv -o /run/app/.env\n  \
         cronos-secrets export --format k8s-secret --name cronos-ai-secrets | kubectl apply -f -")]
     Export(ExportArgs),

@@ -112,7 +112,7 @@ pub fn dotenv(entries: &[(String, SecretString)]) -> Result<SecretString, Export
     Ok(output)
 }
 
-/// `export KEY='value'` lines for `eval "$(cronos-secrets export --format shell)"`.
+/// `export KEY='value'` lines for `vars=$(cronos-secrets export --format shell) || exit 1; eval "$vars"`.
 pub fn shell(entries: &[(String, SecretString)]) -> Result<SecretString, ExportError> {
     let mut output = SecretString::default();
     for (key, value) in entries {

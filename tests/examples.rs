@@ -220,3 +220,77 @@ fn local_development_flows_give_the_app_the_same_variables() {
         "{launched}"
     );
 }
+
+/// A copy of the repository's local example (the scripts, the env file, the throw-away
+/// secret files) in a temporary directory, so a test can remove a piece of it.
+fn local_example_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("examples/local");
+    std::fs::create_dir_all(copy.join("secrets")).unwrap();
+    for file in ["app.sh", "dev-shell.sh", ".env.development"] {
+        std::fs::copy(repo().join("examples/local").join(file), copy.join(file)).unwrap();
+    }
+    for entry in std::fs::read_dir(repo().join("examples/local/secrets")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), copy.join("secrets").join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
+/// The README's shell pattern for local development, as the README shows it.
+fn readme_dev_shell_lines() -> String {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme
+        .find("# or load the variables into your shell once")
+        .expect("the README's local development block");
+    let block = &readme[start..];
+    let block = &block[..block.find("```").unwrap()];
+    block.lines().skip(1).collect::<Vec<_>>().join("\n")
+}
+
+/// Runs `script` with `sh` in `dir`, with a PATH that has the launcher only when `with_binary`.
+fn run_shell_pattern(dir: &Path, script: &str, with_binary: bool) -> std::process::Output {
+    let bin = tempfile::tempdir().unwrap();
+    if with_binary {
+        std::os::unix::fs::symlink(binary(), bin.path().join("cronos-secrets")).unwrap();
+    }
+    Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.path().display()))
+        .env("HOME", "/home/developer")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_shell_pattern_stops_when_the_launcher_is_missing_or_a_secret_is_unreadable() {
+    let readme_lines = readme_dev_shell_lines();
+    assert!(readme_lines.contains("|| exit 1"), "{readme_lines}");
+    let shipped = "examples/local/dev-shell.sh";
+    for script in [shipped, readme_lines.as_str()] {
+        // As shipped, everything present: the app starts with every secret.
+        let copy = local_example_copy();
+        let output = run_shell_pattern(copy.path(), script, true);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{script}: {output:?}");
+        assert!(stdout.contains("app: started"), "{script}: {stdout}");
+        assert!(!stdout.contains(" 0 characters"), "{script}: {stdout}");
+
+        // The command is not installed: the script stops, the app never starts.
+        let output = run_shell_pattern(copy.path(), script, false);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(!output.status.success(), "{script}: {output:?}");
+        assert!(!stdout.contains("app: started"), "{script}: {stdout}");
+
+        // One secret file is gone: the launcher names it, the script stops.
+        std::fs::remove_file(copy.path().join("examples/local/secrets/api_key")).unwrap();
+        let output = run_shell_pattern(copy.path(), script, true);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{script}: {output:?}");
+        assert!(!stdout.contains("app: started"), "{script}: {stdout}");
+        assert!(stderr.contains("api_key"), "{script}: {stderr}");
+    }
+}
