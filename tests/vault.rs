@@ -744,3 +744,64 @@ fn the_plan_shows_the_kv_path_each_reference_reads() {
         .assert_stdout_contains("kv/app#pw?version=3");
     assert_eq!(reads(), before, "a plan sends nothing");
 }
+
+/// A TCP relay to `target` on a free 127.0.0.1 port that counts the connections it accepts.
+fn counting_relay(target: &str) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let target = target.trim_start_matches("http://").to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let Ok(server) = TcpStream::connect(&target) else {
+                continue;
+            };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        }
+    });
+    (address, accepted)
+}
+
+#[test]
+fn many_reads_share_at_most_the_concurrency_s_connections() {
+    let bao = bao();
+    let mut env_file = String::new();
+    for index in 0..24 {
+        let value = format!("pooled-value-{index:02}-0123456789abcdef");
+        bao.put("secret", &format!("pool/s{index}"), &[("value", &value)]);
+        env_file.push_str(&format!(
+            "POOLED_{index}=vault://secret/pool/s{index}#value\n"
+        ));
+    }
+    let before = bao.count("secret/data/pool/");
+    let (relay, accepted) = counting_relay(&bao.address);
+    let outcome = launch()
+        .env("VAULT_ADDR", &relay)
+        .file(".env.production", &env_file)
+        .args(["run", "--", "env", "-0"])
+        .run();
+    outcome.assert_code(0);
+    let env = outcome.child_env();
+    assert_eq!(env["POOLED_23"], "pooled-value-23-0123456789abcdef");
+    let reads = bao.count("secret/data/pool/") - before;
+    let connections = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(reads, 24, "one read per secret");
+    assert!(
+        (1..=16).contains(&connections),
+        "24 reads at the default concurrency (16) opened {connections} connections"
+    );
+}
