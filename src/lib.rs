@@ -50,6 +50,7 @@ pub mod fuzzing;
 mod interrupt;
 mod launch;
 mod logging;
+mod loopback;
 mod output;
 mod placeholder;
 mod plan;

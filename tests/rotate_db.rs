@@ -16,6 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::openbao::{OpenBao, ROOT_TOKEN};
+use common::pg_impostor::Impostor;
 use common::postgres::{self, Postgres};
 use common::*;
 use serde_json::json;
@@ -136,6 +137,8 @@ struct Database<'a> {
     store: &'a Store,
     role: String,
     alternating: bool,
+    /// The lines of `rotation.database` that say where and how to connect.
+    connection: String,
     /// Every value a run generated or planted for this test, for the leak checks.
     seen: Mutex<BTreeSet<String>>,
     /// What the test itself set with SQL (in the server log by design, not by cronos-secrets).
@@ -147,8 +150,8 @@ impl Database<'_> {
     fn config(&self) -> String {
         let pg = pg();
         format!(
-            "rotation:\n  database:\n    host: localhost\n    port: {port}\n    dbname: {db}\n    admin_user: {admin}\n    admin_password: secret://postgres_admin_password\n    role: {role}\n    strategy: {strategy}\n    sslmode: verify-full\n    sslrootcert: {ca}\nsecrets:\n  database_password: {{env: CRONOS_AI_DB_PASSWORD, min_length: 16}}\n",
-            port = pg.port,
+            "rotation:\n  database:\n{connection}    dbname: {db}\n    admin_user: {admin}\n    admin_password: secret://postgres_admin_password\n    role: {role}\n    strategy: {strategy}\nsecrets:\n  database_password: {{env: CRONOS_AI_DB_PASSWORD, min_length: 16}}\n",
+            connection = self.connection,
             db = pg.dbname,
             admin = pg.admin_user,
             role = self.role,
@@ -157,7 +160,6 @@ impl Database<'_> {
             } else {
                 "single"
             },
-            ca = pg.ca.display(),
         )
     }
 
@@ -280,6 +282,20 @@ impl Database<'_> {
     }
 }
 
+/// `rotation.database`'s connection lines: the server's name, its CA, `verify-full`.
+fn verify_full() -> String {
+    format!(
+        "    host: localhost\n    port: {}\n    sslmode: verify-full\n    sslrootcert: {}\n",
+        pg().port,
+        pg().ca.display()
+    )
+}
+
+/// The connection lines for `host:port` (TCP) or a socket directory, with `sslmode`.
+fn connection(host: &str, port: u16, sslmode: &str) -> String {
+    format!("    host: {host}\n    port: {port}\n    sslmode: {sslmode}\n")
+}
+
 fn plant_admin(store: &Store) {
     (store.plant)("postgres_admin_password", &pg().admin_password);
 }
@@ -294,6 +310,7 @@ fn single(store: &Store, role: &str) {
         store,
         role: role.to_string(),
         alternating: false,
+        connection: verify_full(),
         planted: vec![initial.clone()],
         seen: Mutex::new(BTreeSet::new()),
         outputs: Mutex::new(Vec::new()),
@@ -449,6 +466,7 @@ fn alternating(store: &Store, role: &str, kills: bool) {
         store,
         role: role.to_string(),
         alternating: true,
+        connection: verify_full(),
         planted: Vec::new(),
         seen: Mutex::new(BTreeSet::new()),
         outputs: Mutex::new(Vec::new()),
@@ -771,4 +789,141 @@ fn postgres_and_redis_on_azure() {
     single(&store, "app_azure");
     alternating(&store, "app_azure", false);
     redis(&store, "app_azure");
+}
+
+/// The `single` Database of a test on `store`, connecting as `connection` says.
+fn database<'a>(store: &'a Store, role: &str, connection: String) -> Database<'a> {
+    Database {
+        store,
+        role: role.to_string(),
+        alternating: false,
+        connection,
+        planted: vec![format!("initial-password-of-{role}")],
+        seen: Mutex::new(BTreeSet::new()),
+        outputs: Mutex::new(Vec::new()),
+    }
+}
+
+/// A new login role with its initial password, planted in `store` with the admin's.
+fn new_role<'a>(store: &'a Store, role: &str, connection: String) -> Database<'a> {
+    plant_admin(store);
+    let initial = format!("initial-password-of-{role}");
+    pg().admin_sql(&format!("CREATE ROLE {role} LOGIN PASSWORD '{initial}'"));
+    (store.plant)("database_password", &initial);
+    database(store, role, connection)
+}
+
+/// Issue 19 item 6: under sslmode prefer and require, whoever answers on the database's
+/// address with a certificate of its own and asks for a cleartext password gets no password
+/// (admin, current or pending); the rotation stops with an error naming the address, the user
+/// and the fix, after a warning that these modes cannot tell an impostor.
+#[test]
+fn postgres_impostor_asking_for_cleartext_gets_no_password() {
+    let impostor = Impostor::start("cleartext", None);
+    for (sslmode, store) in [
+        ("prefer", Store::vault("rotate-db/impostor-prefer")),
+        ("require", Store::vault("rotate-db/impostor-require")),
+    ] {
+        let role = format!("app_impostor_{sslmode}");
+        let db = new_role(
+            &store,
+            &role,
+            connection("127.0.0.1", impostor.port, sslmode),
+        );
+        let outcome = db.run(&["rotate", "--database", "--yes"]);
+        assert_ne!(outcome.code(), 0, "{}", outcome.stderr());
+        let stderr = outcome.stderr();
+        for expected in [
+            format!("127.0.0.1:{} asks for the password of ", impostor.port),
+            "an impostor on that address would get it; refused, no password was sent".into(),
+            "hint: use sslmode: verify-full".into(),
+            format!("rotation.database.sslmode {sslmode} does not check the server's certificate"),
+        ] {
+            assert!(stderr.contains(&expected), "{expected}\n{stderr}");
+        }
+        let received = impostor.received();
+        assert!(received.contains("cronos_ai"), "the impostor was asked");
+        let mut passwords = vec![pg().admin_password.clone(), db.current().password];
+        passwords.extend(db.pending().map(|login| login.password));
+        for password in &passwords {
+            assert!(
+                !received.contains(password.as_str()),
+                "the impostor received a password ({sslmode})"
+            );
+        }
+        outcome.assert_no_leak(&passwords.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+}
+
+/// SCRAM-SHA-256-PLUS against the real server under sslmode require (where the certificate
+/// proves nothing): the login is bound to the TLS channel. A man in the middle that relays the
+/// logins through a TLS of its own, or also removes SCRAM-SHA-256-PLUS from the offer, is
+/// refused by the real server, and the password stays as it was.
+#[test]
+fn postgres_logins_are_bound_to_the_tls_channel() {
+    let store = Store::vault("rotate-db/binding");
+    let direct = new_role(
+        &store,
+        "app_binding",
+        connection("127.0.0.1", pg().port, "require"),
+    );
+    let before = direct.current();
+    let outcome = direct.run(&["rotate", "--database", "--yes"]);
+    outcome
+        .assert_code(0)
+        .assert_stderr_contains("SCRAM-SHA-256-PLUS");
+    let after = direct.current();
+    assert_ne!(after, before);
+    assert!(direct.logs_in(&after));
+    direct.assert_no_leak();
+
+    for (mode, prefix, refusal) in [
+        (
+            "relay",
+            "rotate-db/binding-relay",
+            "SCRAM channel binding check failed",
+        ),
+        (
+            "relay-strip-plus",
+            "rotate-db/binding-strip",
+            "SCRAM channel binding negotiation error",
+        ),
+    ] {
+        let relay = Impostor::start(mode, Some(pg().port));
+        let store = Store::vault(prefix);
+        let role = format!("app_binding_{}", mode.replace('-', "_"));
+        let db = new_role(
+            &store,
+            &role,
+            connection("127.0.0.1", relay.port, "require"),
+        );
+        let before = db.current();
+        let outcome = db.run(&["rotate", "--database", "--yes"]);
+        assert_ne!(outcome.code(), 0, "{mode}: {}", outcome.stderr());
+        outcome.assert_stderr_contains(refusal);
+        assert!(db.logs_in(&before), "{mode}: the password did not change");
+        db.assert_no_leak();
+    }
+}
+
+/// `password` in pg_hba.conf (the fixture's cleartext_user): the cleartext password crosses
+/// the unix socket and verify-full TLS, never TLS that sslmode require did not verify.
+#[test]
+fn postgres_cleartext_only_over_a_socket_or_verified_tls() {
+    let store = Store::vault("rotate-db/cleartext");
+    let socket = pg().socket_dir.display().to_string();
+    let role = "cleartext_user";
+    let over_socket = new_role(&store, role, connection(&socket, pg().port, "prefer"));
+    over_socket.rotate();
+    over_socket.assert_no_leak();
+    let verified = database(&store, role, verify_full());
+    verified.rotate();
+    verified.assert_no_leak();
+    let unverified = database(&store, role, connection("127.0.0.1", pg().port, "require"));
+    let outcome = unverified.run(&["rotate", "--database", "--yes"]);
+    assert_ne!(outcome.code(), 0);
+    outcome.assert_stderr_contains(&format!(
+        "127.0.0.1:{} asks for the password of {role} in clear text",
+        pg().port
+    ));
 }

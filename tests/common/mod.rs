@@ -7,6 +7,7 @@ pub mod deadline;
 pub mod fake_http;
 pub mod moto;
 pub mod openbao;
+pub mod pg_impostor;
 pub mod postgres;
 pub mod redis;
 pub mod server;

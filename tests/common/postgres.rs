@@ -5,7 +5,8 @@
 //! directory removed, when the test process ends.
 //!
 //! Over TCP, three user names get other methods, for the tests that refuse them:
-//! `trust_user` (trust), `md5_user` (md5), `cleartext_user` (password). None is created here.
+//! `trust_user` (trust), `md5_user` (md5), `cleartext_user` (password); `cleartext_user` also
+//! on the unix socket, where a cleartext password is safe. None is created here.
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -148,7 +149,7 @@ impl Postgres {
         let port = free_port();
         std::fs::write(
             data.join("pg_hba.conf"),
-            "local all all scram-sha-256\nhost all trust_user 127.0.0.1/32 trust\nhost all md5_user 127.0.0.1/32 md5\nhost all cleartext_user 127.0.0.1/32 password\nhostssl all all 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\n",
+            "local all cleartext_user password\nlocal all all scram-sha-256\nhost all trust_user 127.0.0.1/32 trust\nhost all md5_user 127.0.0.1/32 md5\nhost all cleartext_user 127.0.0.1/32 password\nhostssl all all 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\n",
         )
         .expect("write pg_hba.conf");
         let settings = format!(

@@ -1,10 +1,9 @@
 //! The Vault address as the launcher shows and checks it: never with the credentials a
 //! basic-auth proxy address may hold, and with a warning when plain HTTP leaves this machine.
 
-use std::net::IpAddr;
 use std::sync::Once;
 
-use url::{Host, Url};
+use url::Url;
 
 /// `https://vault.example.com:8200/`: the address without user, password, query or fragment,
 /// for every message and log line (`http://user:PASSWORD@proxy/` is a documented setup).
@@ -26,17 +25,9 @@ pub fn display_origin(url: &Url) -> String {
 /// Whether requests to `address` stay on this machine: 127.0.0.0/8, ::1 (and ::ffff:127.x),
 /// or the name `localhost`. Anything else may cross a network.
 pub fn is_loopback(address: &Url) -> bool {
-    match address.host() {
-        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(Host::Ipv6(ip)) => {
-            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|ip| ip.is_loopback())
-        }
-        Some(Host::Domain(name)) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
-        }
-        None => false,
-    }
+    address
+        .host_str()
+        .is_some_and(crate::loopback::is_loopback_host)
 }
 
 /// Plain `http://` to another machine sends the token and every secret readable by anyone on

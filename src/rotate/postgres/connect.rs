@@ -20,8 +20,32 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 /// An open byte stream to the server.
 pub struct Stream {
     pub io: Box<dyn Io>,
-    /// Encrypted, or a local socket: a cleartext password may cross it.
-    pub private: bool,
+    pub channel: Channel,
+    /// `host:port` or the socket's path, for messages.
+    pub address: String,
+}
+
+/// What protects the bytes between us and the server.
+pub enum Channel {
+    /// A unix socket: the kernel is the channel, and its path names the server.
+    Local,
+    /// TCP without TLS.
+    Plain,
+    /// TLS. `verified`: the chain and the host name were checked (`verify-full`); without
+    /// that, whoever answers on the address is believed. `certificate`: the server's (DER),
+    /// for channel binding.
+    Tls {
+        verified: bool,
+        certificate: Option<Vec<u8>>,
+    },
+}
+
+impl Channel {
+    /// Whether a password may cross in clear text: only to a server we know is the one the
+    /// config names (an impostor must not collect it, whatever `sslmode` says).
+    pub fn proves_the_server(&self) -> bool {
+        matches!(self, Channel::Local | Channel::Tls { verified: true, .. })
+    }
 }
 
 /// Where and how to connect; the TLS configuration is built once, for every connection.
@@ -70,14 +94,17 @@ impl Target {
                 .map_err(|error| WireError::Io(format!("cannot connect to {path}: {error}")))?;
             return Ok(Stream {
                 io: Box::new(socket),
-                private: true,
+                channel: Channel::Local,
+                address: path,
             });
         }
+        let address = format!("{}:{}", self.host, self.port);
         let mut tcp = self.connect_tcp().await?;
         let Some(config) = &self.tls else {
             return Ok(Stream {
                 io: Box::new(tcp),
-                private: false,
+                channel: Channel::Plain,
+                address,
             });
         };
         let mut request = Vec::new();
@@ -90,7 +117,8 @@ impl Target {
             b'N' if self.sslmode == SslMode::Prefer => {
                 return Ok(Stream {
                     io: Box::new(tcp),
-                    private: false,
+                    channel: Channel::Plain,
+                    address,
                 });
             }
             b'N' => {
@@ -112,9 +140,19 @@ impl Target {
             .connect(name, tcp)
             .await
             .map_err(|error| WireError::Tls(format!("TLS handshake: {error}")))?;
+        let certificate = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .map(|certificate| certificate.to_vec());
         Ok(Stream {
             io: Box::new(tls),
-            private: true,
+            channel: Channel::Tls {
+                verified: self.sslmode == SslMode::VerifyFull,
+                certificate,
+            },
+            address,
         })
     }
 

@@ -34,6 +34,7 @@ pub fn failed(system: &str, dbname: &str, doing: Doing<'_>, error: WireError) ->
             "with sslmode verify-full, rotation.database.sslrootcert must hold the CA of the server's certificate and host must be a name in it",
         ),
         (_, WireError::Protocol(message)) => Problem::new(system, message),
+        (_, WireError::Refused { reason, hint }) => Problem::new(system, reason).with_hint(hint),
     };
     StepError::Failed(problem.to_string())
 }

@@ -4,6 +4,7 @@
 //!
 //! Every connection is fresh and lives for one step, all of it before the rotation's deadline.
 
+mod channel_binding;
 mod connect;
 mod errors;
 mod scram;
@@ -47,6 +48,9 @@ impl Postgres {
         admin_password: SecretString,
         deadline: Instant,
     ) -> Postgres {
+        if let Some(warning) = tls::unverified_warning(&settings) {
+            tracing::warn!("{warning}");
+        }
         Postgres {
             settings,
             admin_password,

@@ -16,14 +16,49 @@ use super::wire::WireError;
 use crate::secret::SecretString;
 
 pub const MECHANISM: &str = "SCRAM-SHA-256";
+/// SCRAM bound to the TLS channel (`tls-server-end-point`): PostgreSQL 11+ offers it over TLS.
+pub const MECHANISM_PLUS: &str = "SCRAM-SHA-256-PLUS";
 /// PostgreSQL's default `scram_iterations`.
 const ITERATIONS: u32 = 4096;
 /// A server asking for more would have us spin the CPU at its will.
 const MAX_ITERATIONS: u32 = 1_000_000;
 
-/// `gs2-header` without channel binding (`n,,`), base64: the `c=` of the final message.
-const GS2_HEADER: &str = "n,,";
-const CHANNEL_BINDING: &str = "biws";
+/// What the `gs2-header` says about channel binding (RFC 5802, section 6).
+pub enum Binding {
+    /// No TLS: `n`, the client does not support it.
+    None,
+    /// TLS, but the server did not offer SCRAM-SHA-256-PLUS: `y`, so that a server that does
+    /// support it (someone removed it from the offer) refuses the login.
+    NotOffered,
+    /// SCRAM-SHA-256-PLUS: `p=tls-server-end-point`, with the hash of the server's certificate.
+    ServerEndPoint(Vec<u8>),
+}
+
+impl Binding {
+    pub fn mechanism(&self) -> &'static str {
+        match self {
+            Binding::ServerEndPoint(_) => MECHANISM_PLUS,
+            Binding::None | Binding::NotOffered => MECHANISM,
+        }
+    }
+
+    fn gs2_header(&self) -> &'static str {
+        match self {
+            Binding::None => "n,,",
+            Binding::NotOffered => "y,,",
+            Binding::ServerEndPoint(_) => "p=tls-server-end-point,,",
+        }
+    }
+
+    /// The `c=` of the final message: the header, then the binding data, in base64.
+    fn attribute(&self) -> String {
+        let mut input = self.gs2_header().as_bytes().to_vec();
+        if let Binding::ServerEndPoint(data) = self {
+            input.extend_from_slice(data);
+        }
+        STANDARD.encode(input)
+    }
+}
 
 fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
     // HMAC takes keys of any length: this cannot fail.
@@ -85,6 +120,7 @@ fn verifier_with_salt(password: &SecretString, salt: &[u8]) -> String {
 
 /// One SCRAM exchange, client side.
 pub struct Client {
+    binding: Binding,
     nonce: String,
     first_bare: String,
     /// The server signature the final message must carry: it proves the server knew the
@@ -93,7 +129,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new() -> Result<Client, WireError> {
+    pub fn new(binding: Binding) -> Result<Client, WireError> {
         let mut random = [0u8; 18];
         getrandom::fill(&mut random)
             .map_err(|error| WireError::Io(format!("no random nonce: {error}")))?;
@@ -101,15 +137,21 @@ impl Client {
         // PostgreSQL takes the user from the startup message; the SCRAM user name stays empty.
         let first_bare = format!("n=,r={nonce}");
         Ok(Client {
+            binding,
             nonce,
             first_bare,
             expected_server_signature: None,
         })
     }
 
+    /// The mechanism this exchange names in its first message.
+    pub fn mechanism(&self) -> &'static str {
+        self.binding.mechanism()
+    }
+
     /// The `client-first-message`.
     pub fn first_message(&self) -> String {
-        format!("{GS2_HEADER}{}", self.first_bare)
+        format!("{}{}", self.binding.gs2_header(), self.first_bare)
     }
 
     /// Answers the `server-first-message` with the `client-final-message` (the proof).
@@ -147,7 +189,7 @@ impl Client {
             return Err(bad("an iteration count out of range"));
         }
         let keys = keys(password.expose(), &salt, iterations);
-        let without_proof = format!("c={CHANNEL_BINDING},r={nonce}");
+        let without_proof = format!("c={},r={nonce}", self.binding.attribute());
         let auth_message = format!("{},{server_first},{without_proof}", self.first_bare);
         let client_signature = hmac(&keys.stored, auth_message.as_bytes());
         let mut proof = keys.client;
@@ -191,6 +233,7 @@ mod tests {
     #[test]
     fn rfc7677_example() {
         let mut client = Client {
+            binding: Binding::None,
             nonce: "rOprNGfwEbeRWgbNEkqO".into(),
             first_bare: "n=user,r=rOprNGfwEbeRWgbNEkqO".into(),
             expected_server_signature: None,
@@ -218,9 +261,24 @@ mod tests {
         assert!(client.verify_final(b"e=invalid-proof").is_err());
     }
 
+    /// RFC 5802's `c=`: the gs2-header, then (with `p=`) the binding data, in base64.
+    #[test]
+    fn channel_binding_attributes() {
+        assert_eq!(Binding::None.attribute(), "biws");
+        assert_eq!(Binding::NotOffered.attribute(), "eSws");
+        let bound = Binding::ServerEndPoint(vec![1, 2, 3]);
+        assert_eq!(
+            STANDARD.decode(bound.attribute()).ok(),
+            Some(b"p=tls-server-end-point,,\x01\x02\x03".to_vec())
+        );
+        assert_eq!(bound.mechanism(), "SCRAM-SHA-256-PLUS");
+        assert_eq!(Binding::NotOffered.mechanism(), "SCRAM-SHA-256");
+    }
+
     #[test]
     fn a_nonce_not_extending_ours_is_refused() {
         let mut client = Client {
+            binding: Binding::None,
             nonce: "abc".into(),
             first_bare: "n=,r=abc".into(),
             expected_server_signature: None,

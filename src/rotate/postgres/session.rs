@@ -2,7 +2,8 @@
 
 use tokio::io::BufStream;
 
-use super::connect::{Io, Stream, Target};
+use super::channel_binding;
+use super::connect::{Channel, Io, Stream, Target};
 use super::scram;
 use super::wire::{self, Message, Reader, WireError};
 use crate::secret::SecretString;
@@ -37,9 +38,13 @@ impl Session {
         password: &SecretString,
         database: &str,
     ) -> Result<Session, WireError> {
-        let private = opened.private;
+        let Stream {
+            io,
+            channel,
+            address,
+        } = opened;
         let mut session = Session {
-            stream: BufStream::new(opened.io),
+            stream: BufStream::new(io),
             password_checked: false,
         };
         let startup = wire::startup_body(&[
@@ -49,7 +54,12 @@ impl Session {
             ("client_encoding", "UTF8"),
         ])?;
         wire::write_message(&mut session.stream, 0, &startup).await?;
-        session.authenticate(password, private).await?;
+        let peer = Peer {
+            user,
+            address: &address,
+            channel: &channel,
+        };
+        session.authenticate(password, &peer).await?;
         session.wait_until_ready().await?;
         Ok(session)
     }
@@ -69,7 +79,7 @@ impl Session {
     async fn authenticate(
         &mut self,
         password: &SecretString,
-        private: bool,
+        peer: &Peer<'_>,
     ) -> Result<(), WireError> {
         let mut scram: Option<scram::Client> = None;
         loop {
@@ -85,11 +95,7 @@ impl Session {
                     ));
                 }
                 0 => return Ok(()),
-                3 if !private => {
-                    return Err(WireError::Protocol(
-                        "the server asks for the password in clear text over an unencrypted connection; refused (use sslmode: require or verify-full, or scram-sha-256 in pg_hba.conf)".into(),
-                    ));
-                }
+                3 if !peer.channel.proves_the_server() => return Err(peer.cleartext_refused()),
                 3 => {
                     let mut body = Vec::new();
                     wire::put_cstring(&mut body, password.expose(), "the password")?;
@@ -104,22 +110,23 @@ impl Session {
                     ));
                 }
                 10 => {
-                    let mut offered = false;
+                    let mut offered = Vec::new();
                     while let Ok(mechanism) = reader.cstring() {
                         if mechanism.is_empty() {
                             break;
                         }
-                        offered |= mechanism == scram::MECHANISM.as_bytes();
+                        offered.push(mechanism);
                     }
-                    if !offered {
-                        return Err(WireError::Protocol(
-                            "the server offers no SASL mechanism we speak (SCRAM-SHA-256)".into(),
-                        ));
-                    }
-                    let client = scram::Client::new()?;
+                    let client = scram::Client::new(binding(&offered, peer.channel)?)?;
+                    tracing::debug!(
+                        server = %peer.address,
+                        user = %peer.user,
+                        mechanism = client.mechanism(),
+                        "logging in with SCRAM"
+                    );
                     let first = client.first_message();
                     let mut body = Vec::new();
-                    wire::put_cstring(&mut body, scram::MECHANISM.as_bytes(), "mechanism")?;
+                    wire::put_cstring(&mut body, client.mechanism().as_bytes(), "mechanism")?;
                     body.extend_from_slice(&i32::try_from(first.len()).unwrap_or(0).to_be_bytes());
                     body.extend_from_slice(first.as_bytes());
                     self.send(b'p', &body).await?;
@@ -209,6 +216,62 @@ impl Session {
     }
 }
 
+/// Who we log in as, and where: for the choice of method and for messages.
+struct Peer<'a> {
+    user: &'a str,
+    address: &'a str,
+    channel: &'a Channel,
+}
+
+impl Peer<'_> {
+    /// A cleartext password request (`password` in pg_hba.conf) on a channel that does not
+    /// prove who answers: an impostor asks exactly this, to collect the password.
+    fn cleartext_refused(&self) -> WireError {
+        let over = match self.channel {
+            Channel::Plain => "an unencrypted connection",
+            _ => {
+                "TLS whose certificate is not checked (sslmode prefer or require), so an impostor on that address would get it"
+            }
+        };
+        WireError::Refused {
+            reason: format!(
+                "{} asks for the password of {} in clear text (AuthenticationCleartextPassword) over {over}; refused, no password was sent",
+                self.address, self.user
+            ),
+            hint: format!(
+                "use sslmode: verify-full with rotation.database.sslrootcert (the CA of the server's certificate), or scram-sha-256 instead of password for {} in pg_hba.conf",
+                self.user
+            ),
+        }
+    }
+}
+
+/// The SCRAM variant, as libpq's `channel_binding=prefer` chooses: bound to the TLS channel
+/// when the server offers it, so that a login relayed through someone else's TLS fails.
+fn binding(offered: &[&[u8]], channel: &Channel) -> Result<scram::Binding, WireError> {
+    let has = |mechanism: &str| offered.contains(&mechanism.as_bytes());
+    match channel {
+        Channel::Tls { certificate, .. } if has(scram::MECHANISM_PLUS) => {
+            let certificate = certificate.as_deref().ok_or_else(|| {
+                WireError::Protocol("the server's TLS handshake carried no certificate".into())
+            })?;
+            channel_binding::tls_server_end_point(certificate)
+                .map(scram::Binding::ServerEndPoint)
+                .map_err(WireError::Protocol)
+        }
+        // PostgreSQL offers it only over TLS: someone between us took the TLS away.
+        _ if has(scram::MECHANISM_PLUS) => Err(WireError::Protocol(
+            "the server offers SCRAM-SHA-256-PLUS over a connection without TLS, which PostgreSQL never does (is something between us and the server?); refused".into(),
+        )),
+        _ if !has(scram::MECHANISM) => Err(WireError::Protocol(
+            "the server offers no SASL mechanism we speak (SCRAM-SHA-256, SCRAM-SHA-256-PLUS)".into(),
+        )),
+        // The `y` flag: a server that supports binding refuses, as someone removed it.
+        Channel::Tls { .. } => Ok(scram::Binding::NotOffered),
+        Channel::Local | Channel::Plain => Ok(scram::Binding::None),
+    }
+}
+
 fn unexpected(kind: u8, during: &str) -> WireError {
     WireError::Protocol(format!(
         "an unexpected message ({}) during {during}",
@@ -220,7 +283,9 @@ fn unexpected(kind: u8, during: &str) -> WireError {
 mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    use super::super::errors::Doing;
     use super::*;
+    use crate::rotate::external::StepError;
 
     fn message(kind: u8, body: &[u8]) -> Vec<u8> {
         let mut frame = vec![kind];
@@ -235,21 +300,34 @@ mod tests {
         message(b'R', &body)
     }
 
+    /// What a hostile server saw of our login, and how the login ended.
+    struct Attempt {
+        /// "logged in", or the error as a person reads it.
+        outcome: String,
+        /// Every byte the server received (startup included).
+        received: String,
+    }
+
     /// A server that answers each client message with the next reply, extending the SCRAM
-    /// nonce it was sent where a reply holds `{nonce}`; the error of our login.
-    async fn login_against(replies: Vec<Vec<u8>>, private: bool) -> String {
+    /// nonce it was sent where a reply holds `{nonce}`.
+    async fn attempt(replies: Vec<Vec<u8>>, channel: Channel) -> Attempt {
         let (client, mut server) = tokio::io::duplex(64 * 1024);
         let peer = tokio::spawn(async move {
+            let mut received = Vec::new();
             let mut nonce = String::new();
             for (index, reply) in replies.into_iter().enumerate() {
                 if index > 0 {
-                    let _kind = server.read_u8().await;
+                    let Ok(kind) = server.read_u8().await else {
+                        return received;
+                    };
+                    received.push(kind);
                 }
                 let length = server.read_i32().await.unwrap_or(4);
                 let mut body = vec![0u8; usize::try_from(length - 4).unwrap_or(0)];
                 if server.read_exact(&mut body).await.is_err() {
-                    return;
+                    return received;
                 }
+                received.extend_from_slice(&body);
                 let text = String::from_utf8_lossy(&body);
                 if let Some(start) = text.find("r=") {
                     nonce = text[start + 2..]
@@ -265,24 +343,43 @@ mod tests {
                     reply
                 };
                 if server.write_all(&reply).await.is_err() {
-                    return;
+                    return received;
                 }
             }
-            let mut rest = Vec::new();
-            let _ = server.read_to_end(&mut rest).await;
+            let _ = server.read_to_end(&mut received).await;
+            received
         });
         let opened = Stream {
             io: Box::new(client),
-            private,
+            channel,
+            address: "db:5432".into(),
         };
         let password = SecretString::from("pencil-pencil-pencil");
-        let outcome = Session::start(opened, "app", &password, "db").await;
-        peer.abort();
-        match outcome {
-            Ok(_) => "logged in".into(),
+        let outcome = match Session::start(opened, "app", &password, "db").await {
+            // Dropped: the server sees the end of the stream.
+            Ok(_session) => "logged in".into(),
             Err(WireError::Protocol(message)) => message,
-            Err(other) => format!("{other:?}"),
+            Err(error) => {
+                match super::super::errors::failed(
+                    "postgresql app@db",
+                    "db",
+                    Doing::Login("app"),
+                    error,
+                ) {
+                    StepError::Failed(text) | StepError::Rejected(text) => text,
+                }
+            }
+        };
+        let received = peer.await.unwrap_or_default();
+        Attempt {
+            outcome,
+            received: String::from_utf8_lossy(&received).into_owned(),
         }
+    }
+
+    /// How a login against `replies` ended.
+    async fn login_against(replies: Vec<Vec<u8>>, channel: Channel) -> String {
+        attempt(replies, channel).await.outcome
     }
 
     fn sasl() -> Vec<u8> {
@@ -296,28 +393,114 @@ mod tests {
     #[tokio::test]
     async fn a_server_that_does_not_know_the_verifier_is_caught() {
         let wrong = authentication(12, b"v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
-        let error = login_against(vec![sasl(), challenge(), wrong], false).await;
+        let error = login_against(vec![sasl(), challenge(), wrong], Channel::Plain).await;
         assert!(error.contains("SCRAM signature is wrong"), "{error}");
     }
 
     #[tokio::test]
     async fn a_server_that_skips_the_end_of_scram_is_caught() {
-        let error = login_against(vec![sasl(), authentication(0, b"")], false).await;
+        let error = login_against(vec![sasl(), authentication(0, b"")], Channel::Plain).await;
         assert!(error.contains("before finishing SCRAM"), "{error}");
     }
 
     #[tokio::test]
     async fn weak_or_unknown_methods_and_huge_messages_are_refused() {
-        let cleartext = login_against(vec![authentication(3, b"")], false).await;
+        let cleartext = login_against(vec![authentication(3, b"")], Channel::Plain).await;
         assert!(cleartext.contains("clear text"), "{cleartext}");
-        let md5 = login_against(vec![authentication(5, b"salt")], true).await;
+        let md5 = login_against(vec![authentication(5, b"salt")], Channel::Local).await;
         assert!(md5.contains("MD5"), "{md5}");
-        let gss = login_against(vec![authentication(7, b"")], true).await;
+        let gss = login_against(vec![authentication(7, b"")], Channel::Local).await;
         assert!(gss.contains("code 7"), "{gss}");
         let mut huge = vec![b'R'];
         huge.extend_from_slice(&0x7fff_fff0i32.to_be_bytes());
-        let huge = login_against(vec![huge], true).await;
+        let huge = login_against(vec![huge], Channel::Local).await;
         assert!(huge.contains("at most"), "{huge}");
+    }
+
+    fn unverified_tls() -> Channel {
+        Channel::Tls {
+            verified: false,
+            certificate: Some(
+                super::super::channel_binding::tests::certificate_signed_with_sha256(),
+            ),
+        }
+    }
+
+    fn ready() -> Vec<u8> {
+        [authentication(0, b""), message(b'Z', b"I")].concat()
+    }
+
+    #[tokio::test]
+    async fn a_cleartext_password_goes_only_to_a_server_that_proved_who_it_is() {
+        for channel in [Channel::Plain, unverified_tls()] {
+            let seen = attempt(vec![authentication(3, b""), ready()], channel).await;
+            let error = seen.outcome;
+            assert!(
+                error.contains("db:5432 asks for the password of app in clear text")
+                    && error.contains("no password was sent")
+                    && error.contains("hint: use sslmode: verify-full"),
+                "{error}"
+            );
+            assert!(!seen.received.contains("pencil"), "{}", seen.received);
+        }
+        let impostor = login_against(vec![authentication(3, b"")], unverified_tls()).await;
+        assert!(
+            impostor.contains("an impostor on that address would get it"),
+            "{impostor}"
+        );
+        let verified = Channel::Tls {
+            verified: true,
+            certificate: None,
+        };
+        for channel in [Channel::Local, verified] {
+            let seen = attempt(vec![authentication(3, b""), ready()], channel).await;
+            assert_eq!(seen.outcome, "logged in");
+            assert!(seen.received.contains("pencil-pencil-pencil"));
+        }
+    }
+
+    #[tokio::test]
+    async fn scram_is_bound_to_the_tls_channel_when_the_server_offers_it() {
+        let refuse = message(b'E', b"C28P01\0Mno\0\0");
+        let both = authentication(10, b"SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0");
+        let bound = attempt(vec![both.clone(), refuse.clone()], unverified_tls()).await;
+        assert!(
+            bound.received.contains("SCRAM-SHA-256-PLUS\0")
+                && bound.received.contains("p=tls-server-end-point,,n=,r="),
+            "{}",
+            bound.received
+        );
+        // Not offered over TLS: the `y` flag, so that a server that does offer it (someone
+        // removed it on the way) refuses.
+        let stripped = attempt(vec![sasl(), refuse.clone()], unverified_tls()).await;
+        assert!(stripped.received.contains("SCRAM-SHA-256\0"));
+        assert!(
+            stripped.received.contains("y,,n=,r="),
+            "{}",
+            stripped.received
+        );
+        let plain = attempt(vec![sasl(), refuse], Channel::Plain).await;
+        assert!(plain.received.contains("n,,n=,r="), "{}", plain.received);
+        // Offered without TLS, which PostgreSQL never does.
+        let odd = login_against(vec![both], Channel::Plain).await;
+        assert!(odd.contains("without TLS"), "{odd}");
+    }
+
+    #[tokio::test]
+    async fn a_server_message_cannot_forge_our_lines() {
+        let hostile = message(
+            b'E',
+            b"SFATAL\0C3D000\0Mx\r\x1b[2K\x1b[1Acronos-secrets: rotated database_password\n\0\0",
+        );
+        let error = login_against(vec![hostile], Channel::Plain).await;
+        assert!(
+            error.contains("x\\r\\u{1b}[2K\\u{1b}[1Acronos-secrets: rotated database_password\\n (SQLSTATE 3D000)"),
+            "{error}"
+        );
+        assert!(
+            !error.contains('\u{1b}') && !error.contains('\r'),
+            "{error:?}"
+        );
     }
 
     #[tokio::test]
@@ -336,7 +519,8 @@ mod tests {
         });
         let opened = Stream {
             io: Box::new(client),
-            private: false,
+            channel: Channel::Plain,
+            address: "db:5432".into(),
         };
         let session = Session::start(opened, "app", &SecretString::from("x"), "db").await;
         assert!(session.is_ok_and(|session| !session.password_checked));

@@ -4,6 +4,8 @@
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::untrusted_text::escaped;
+
 /// The largest backend message we accept; our queries answer in a few bytes.
 pub const MESSAGE_LIMIT: usize = 1 << 20;
 
@@ -18,6 +20,9 @@ pub enum WireError {
     Tls(String),
     /// The server broke the protocol or sent what we refuse to handle.
     Protocol(String),
+    /// The server asked for what would put a password at risk (a cleartext password where an
+    /// impostor could be listening); `hint` is the fix.
+    Refused { reason: String, hint: String },
     /// An ErrorResponse. `message` is the server's text: shown only for login errors, never for
     /// a statement's (it may quote the statement).
     Server(ServerError),
@@ -161,7 +166,9 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The fields of an ErrorResponse we keep: the SQLSTATE (`C`) and the message (`M`).
+/// The fields of an ErrorResponse we keep: the SQLSTATE (`C`) and the message (`M`), escaped
+/// and bounded here, once, as they end up on our lines (stderr, logs) and a hostile server
+/// must not forge a line or move the terminal's cursor with them.
 pub fn parse_error(body: &[u8]) -> ServerError {
     let mut reader = Reader::new(body);
     let mut error = ServerError {
@@ -175,9 +182,8 @@ pub fn parse_error(body: &[u8]) -> ServerError {
         let Ok(value) = reader.cstring() else { break };
         let value = String::from_utf8_lossy(value);
         match field {
-            b'C' => error.sqlstate = value.chars().take(5).collect(),
-            // Bounded: it ends up in a message to a person.
-            b'M' => error.message = value.chars().take(300).collect(),
+            b'C' => error.sqlstate = escaped(&value.chars().take(5).collect::<String>()),
+            b'M' => error.message = escaped(&value),
             _ => {}
         }
     }
@@ -213,7 +219,7 @@ mod tests {
         assert_eq!(error.sqlstate, "28P01");
         assert_eq!(error.message, "password authentication failed");
         let long = format!("M{}\0\0", "x".repeat(5000));
-        assert_eq!(parse_error(long.as_bytes()).message.len(), 300);
+        assert_eq!(parse_error(long.as_bytes()).message.chars().count(), 301);
         // Truncated bodies give what was read, never a panic.
         assert_eq!(parse_error(b"C22023").sqlstate, "");
     }

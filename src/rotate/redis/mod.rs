@@ -53,6 +53,9 @@ enum Login {
 
 impl Redis {
     pub fn new(settings: RedisSettings, admin_password: SecretString, deadline: Instant) -> Redis {
+        if let Some(warning) = plaintext_warning(&settings) {
+            tracing::warn!("{warning}");
+        }
         Redis {
             settings,
             admin_password,
@@ -275,6 +278,17 @@ impl Redis {
     }
 }
 
+/// `AUTH` carries the passwords themselves: without TLS, to another machine, anyone on the path
+/// reads them (not refused: a sidecar or a service mesh may encrypt the hop).
+fn plaintext_warning(settings: &RedisSettings) -> Option<String> {
+    (!settings.tls && !crate::loopback::is_loopback_host(&settings.host)).then(|| {
+        format!(
+            "rotation.redis.tls is false and {} is not this machine: AUTH sends the passwords of {} and {} in clear text across the network; set tls: true (and tls_ca)",
+            settings.host, settings.admin_user, settings.user
+        )
+    })
+}
+
 #[async_trait]
 impl ExternalSystem for Redis {
     fn describe(&self) -> String {
@@ -349,6 +363,36 @@ fn password_hash_rule(password: &SecretString) -> Zeroizing<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings(host: &str, tls: bool) -> RedisSettings {
+        RedisSettings {
+            host: host.into(),
+            port: 6379,
+            admin_user: "default".into(),
+            admin_password: crate::reference::Reference::parse(
+                "env://REDIS_ADMIN",
+                std::path::Path::new("."),
+            )
+            .expect("a reference"),
+            user: "cronos".into(),
+            tls,
+            tls_ca: None,
+            tls_server_name: None,
+        }
+    }
+
+    #[test]
+    fn auth_in_clear_text_to_another_machine_is_warned() {
+        let warning = plaintext_warning(&settings("redis.internal", false));
+        assert!(
+            warning.is_some_and(|warning| warning.contains(
+                "redis.internal is not this machine: AUTH sends the passwords of default and cronos in clear text"
+            ))
+        );
+        assert!(plaintext_warning(&settings("redis.internal", true)).is_none());
+        assert!(plaintext_warning(&settings("127.0.0.1", false)).is_none());
+        assert!(plaintext_warning(&settings("localhost", false)).is_none());
+    }
 
     #[test]
     fn hash_rule_is_redis_s_form() {
