@@ -471,9 +471,16 @@ fn disabled_expired_and_not_yet_valid_versions_fail_closed_and_say_when() {
         "future-value-1",
         json!({"nbf": 4_102_444_800u64}),
     );
+    // A timestamp before 1970 is not "none": a negative expiry has passed.
+    fake.plant(
+        0,
+        "expired-before-1970",
+        "expired-before-1970-value-1",
+        json!({"exp": i64::MIN}),
+    );
     let outcome = run_true(
         fake.launch_with_secret("client-attributes"),
-        "A=secret://disabled-secret\nB=secret://expired-secret\nC=secret://future-secret\n",
+        "A=secret://disabled-secret\nB=secret://expired-secret\nC=secret://future-secret\nD=secret://expired-before-1970\n",
     );
     outcome.assert_code(125);
     outcome
@@ -481,8 +488,27 @@ fn disabled_expired_and_not_yet_valid_versions_fail_closed_and_say_when() {
         .assert_stderr_contains("az keyvault secret set-attributes")
         .assert_stderr_contains("expired at 2023-11-14T22:13:20Z")
         .assert_stderr_contains("not valid before 2100-01-01T00:00:00Z")
-        .assert_stderr_no_leak(&["disabled-value-1", "expired-value-1", "future-value-1"]);
+        .assert_stderr_contains("secret \"expired-before-1970\" expired at 1970-01-01T00:00:00Z")
+        .assert_stderr_no_leak(&[
+            "disabled-value-1",
+            "expired-value-1",
+            "future-value-1",
+            "expired-before-1970-value-1",
+        ]);
     assert!(!outcome.stdout().contains("started"));
+    // … and a negative start has been reached.
+    fake.plant(
+        0,
+        "valid-since-before-1970",
+        "valid-since-1969-value",
+        json!({"nbf": -1}),
+    );
+    let outcome = run_env(
+        fake.launch_with_secret("client-attributes"),
+        "E=secret://valid-since-before-1970\n",
+    );
+    outcome.assert_code(0);
+    assert_eq!(outcome.child_env()["E"], "valid-since-1969-value");
 }
 
 #[test]
