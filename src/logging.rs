@@ -23,6 +23,9 @@ use crate::problem::Problem;
 /// The target of audit events: one per secret read.
 pub const AUDIT_TARGET: &str = "cronos_secrets::audit";
 const OWN_TARGET: &str = "cronos_secrets";
+/// The target of warnings that a security check was relaxed on purpose: printed even under
+/// `-q`, since a quiet launch is exactly where nobody would notice otherwise.
+pub const RELAXED_CHECK_TARGET: &str = "cronos_secrets::relaxed_check";
 
 pub struct LogSettings<'a> {
     pub verbose: u8,
@@ -42,7 +45,7 @@ pub fn init(settings: &LogSettings) -> Result<(), Problem> {
         (false, _) => "trace",
     };
     let audit_on_stderr = !settings.quiet && settings.audit_log.is_none();
-    let mut default = format!("{OWN_TARGET}={level}");
+    let mut default = format!("{OWN_TARGET}={level},{RELAXED_CHECK_TARGET}=warn");
     if audit_on_stderr {
         default.push_str(&format!(",{AUDIT_TARGET}=info"));
     }

@@ -210,6 +210,16 @@ impl Reference {
         }
     }
 
+    /// Whether this is `azure-kv://VAULT-HOST/NAME`: a reference that chooses the host the
+    /// launcher contacts (a host has a dot; a secret name has none).
+    pub fn names_a_vault_host(&self) -> bool {
+        self.scheme == Scheme::AzureKv
+            && self
+                .target
+                .split_once('/')
+                .is_some_and(|(host, _)| host.contains('.'))
+    }
+
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params.get(name).map(String::as_str)
     }

@@ -12,6 +12,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use common::azure::{AzureFake, TENANT, shared, tls};
+use common::connect_proxy;
 use common::*;
 use serde_json::{Value, json};
 
@@ -101,17 +102,10 @@ fn json_keys_versions_and_a_second_vault() {
         r#"{"user":"cronos","password":"json-password-value-99"}"#,
         json!({}),
     );
-    fake.plant(
-        1,
-        "other-vault-secret",
-        "value-from-the-other-vault",
-        json!({}),
-    );
     let outcome = run_env(
         fake.launch_with_secret("client-versions"),
         &format!(
-            "LATEST=secret://pinned-secret\nFIRST=azure-kv://pinned-secret?version={first}\nPASSWORD=secret://json_secret#password\nOTHER=azure-kv://{}/other-vault-secret\n",
-            fake.host(1)
+            "LATEST=secret://pinned-secret\nFIRST=azure-kv://pinned-secret?version={first}\nPASSWORD=secret://json_secret#password\n"
         ),
     );
     outcome.assert_code(0);
@@ -119,9 +113,118 @@ fn json_keys_versions_and_a_second_vault() {
     assert_eq!(env["LATEST"], "second-version-value-5678");
     assert_eq!(env["FIRST"], "first-version-value-1234");
     assert_eq!(env["PASSWORD"], "json-password-value-99");
-    assert_eq!(env["OTHER"], "value-from-the-other-vault");
-    // Two vaults: two challenges, one token (same tenant and scope).
     assert_eq!(count(fake, "token", &[], Some("client-versions")), 1);
+}
+
+/// Requests (challenges and reads) the fake logged for secret `name` in the vault `host`.
+fn requests_to(fake: &AzureFake, host: &str, name: &str) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|request| request["vault"] == host)
+        .filter(|request| {
+            request["name"] == name
+                || request["path"]
+                    .as_str()
+                    .is_some_and(|path| path.contains(&format!("/{name}")))
+        })
+        .count()
+}
+
+#[test]
+fn each_vault_gets_a_token_of_its_own_and_the_relaxed_check_is_said_under_quiet() {
+    // A fake of its own: its challenge names the resource https://vault.test, which a second
+    // vault reached by name (v1.vault.test, through a CONNECT proxy to 127.0.0.1) matches.
+    let fake = AzureFake::start();
+    fake.configure(json!({"resource": "https://vault.test"}));
+    let proxy = connect_proxy::ConnectProxy::start();
+    let port = fake.host(1).rsplit_once(':').unwrap().1.to_string();
+    let second = format!("v1.vault.test:{port}");
+    fake.plant(
+        0,
+        "first-vault-secret",
+        "value-from-the-first-vault",
+        json!({}),
+    );
+    fake.plant_in(
+        &second,
+        "second-vault-secret",
+        "value-from-the-second-vault",
+        json!({}),
+    );
+    let launch = fake
+        .launch_with_secret("client-two-vaults")
+        .env("HTTPS_PROXY", &proxy.address)
+        .file(
+            ".env.production",
+            &format!("A=secret://first-vault-secret\nB=azure-kv://{second}/second-vault-secret\n"),
+        )
+        .args(["-q", "run", "--", "env", "-0"]);
+    let outcome = launch.run();
+    outcome.assert_code(0);
+    let env = outcome.child_env();
+    assert_eq!(env["A"], "value-from-the-first-vault");
+    assert_eq!(env["B"], "value-from-the-second-vault");
+    assert!(proxy.tunnels().contains(&second), "{:?}", proxy.tunnels());
+    // As Microsoft's SDKs do (one client per vault): two vaults, two tokens.
+    assert_eq!(count(&fake, "token", &[], Some("client-two-vaults")), 2);
+    // The configured vault (127.0.0.1) does not match the resource: accepted, and said so
+    // even under -q.
+    outcome
+        .assert_stderr_contains("does not match the vault's host \"127.0.0.1\"")
+        .assert_stderr_contains("accepted for the configured vault only")
+        .assert_stderr_no_leak(&["value-from-the-", "client-secret-of-"]);
+}
+
+#[test]
+fn the_relaxed_check_covers_the_configured_vault_only() {
+    let fake = shared();
+    fake.plant(0, "relaxed-here", "relaxed-here-value-1", json!({}));
+    fake.plant(
+        1,
+        "relaxed-elsewhere",
+        "relaxed-elsewhere-value-1",
+        json!({}),
+    );
+    // An env-file line may name another vault, but it must pass the domain check on its own.
+    let launch = fake.launch_with_secret("client-relaxed").file(
+        ".env.production",
+        &format!(
+            "A=secret://relaxed-here\nB=azure-kv://{}/relaxed-elsewhere\n",
+            fake.host(1)
+        ),
+    );
+    let outcome = launch.args(["run", "--", "sh", "-c", "echo started"]).run();
+    outcome
+        .assert_code(125)
+        .assert_stderr_contains(&format!("vault {}", fake.vaults[1]))
+        .assert_stderr_contains("does not match the vault's host")
+        .assert_stderr_contains("covers secrets_manager.azure_vault_url only")
+        .assert_stderr_no_leak(&["relaxed-elsewhere-value-1", "relaxed-here-value-1"]);
+    assert!(!outcome.stdout().contains("started"));
+    // The other vault got its unauthenticated challenge and nothing else: no token, no read.
+    assert_eq!(count(fake, "get", &["relaxed-elsewhere"], None), 0);
+    assert_eq!(count(fake, "token", &[], Some("client-relaxed")), 1);
+}
+
+#[test]
+fn an_inherited_value_never_chooses_the_vault_host() {
+    let fake = shared();
+    fake.plant(0, "inherited-here", "inherited-here-value-1", json!({}));
+    fake.plant(1, "banner", "EVIL-VALUE-0123456789abcdefghij", json!({}));
+    let banner = format!("azure-kv://{}/banner", fake.host(1));
+    let launch = fake
+        .launch_with_secret("client-inherited")
+        .env("APP_BANNER", &banner)
+        .env("APP_EMBEDDED", &format!("x-${{{banner}}}"));
+    let outcome = run_env(launch, "X=secret://inherited-here\n");
+    outcome.assert_code(0);
+    let env = outcome.child_env();
+    assert_eq!(env["X"], "inherited-here-value-1");
+    // Passed on as it is, like an inherited env:// or file:// value: the host is never asked.
+    assert_eq!(env["APP_BANNER"], banner);
+    assert_eq!(env["APP_EMBEDDED"], format!("x-${{{banner}}}"));
+    assert_eq!(requests_to(fake, &fake.host(1), "banner"), 0);
+    outcome.assert_no_leak(&["EVIL-VALUE-0123456789abcdefghij"]);
 }
 
 #[test]
@@ -368,9 +471,16 @@ fn disabled_expired_and_not_yet_valid_versions_fail_closed_and_say_when() {
         "future-value-1",
         json!({"nbf": 4_102_444_800u64}),
     );
+    // A timestamp before 1970 is not "none": a negative expiry has passed.
+    fake.plant(
+        0,
+        "expired-before-1970",
+        "expired-before-1970-value-1",
+        json!({"exp": i64::MIN}),
+    );
     let outcome = run_true(
         fake.launch_with_secret("client-attributes"),
-        "A=secret://disabled-secret\nB=secret://expired-secret\nC=secret://future-secret\n",
+        "A=secret://disabled-secret\nB=secret://expired-secret\nC=secret://future-secret\nD=secret://expired-before-1970\n",
     );
     outcome.assert_code(125);
     outcome
@@ -378,8 +488,27 @@ fn disabled_expired_and_not_yet_valid_versions_fail_closed_and_say_when() {
         .assert_stderr_contains("az keyvault secret set-attributes")
         .assert_stderr_contains("expired at 2023-11-14T22:13:20Z")
         .assert_stderr_contains("not valid before 2100-01-01T00:00:00Z")
-        .assert_stderr_no_leak(&["disabled-value-1", "expired-value-1", "future-value-1"]);
+        .assert_stderr_contains("secret \"expired-before-1970\" expired at 1970-01-01T00:00:00Z")
+        .assert_stderr_no_leak(&[
+            "disabled-value-1",
+            "expired-value-1",
+            "future-value-1",
+            "expired-before-1970-value-1",
+        ]);
     assert!(!outcome.stdout().contains("started"));
+    // … and a negative start has been reached.
+    fake.plant(
+        0,
+        "valid-since-before-1970",
+        "valid-since-1969-value",
+        json!({"nbf": -1}),
+    );
+    let outcome = run_env(
+        fake.launch_with_secret("client-attributes"),
+        "E=secret://valid-since-before-1970\n",
+    );
+    outcome.assert_code(0);
+    assert_eq!(outcome.child_env()["E"], "valid-since-1969-value");
 }
 
 #[test]

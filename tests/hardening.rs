@@ -45,15 +45,25 @@ fn launcher_credentials_are_refused_under_any_other_name() {
             .assert_stderr_contains("--keep-launcher-env");
         outcome.assert_no_leak(&[TOKEN, "planted-azure-client-secret", "planted-namespace"]);
     }
-    // Inherited values and templates go through the same refusal.
+    // A declared variable's inherited value and templates go through the same refusal.
     let inherited = with_credentials()
-        .env("GREETING", "hello ${env://VAULT_TOKEN}")
+        .env("CRONOS_AI_API_KEY", "hello ${env://VAULT_TOKEN}")
         .args(["--no-env-file", "run", "--", "env", "-0"])
         .run();
     inherited
         .assert_code(125)
+        .assert_stderr_contains("CRONOS_AI_API_KEY")
         .assert_stderr_contains("the launcher's own credential");
     inherited.assert_no_leak(&[TOKEN]);
+    // An undeclared one is not resolved at all: it reaches the program as it is, so one stray
+    // value in the launcher's environment cannot stop every launch.
+    let stray = with_credentials()
+        .env("GREETING", "hello ${env://VAULT_TOKEN}")
+        .args(["--no-env-file", "run", "--", "env", "-0"])
+        .run();
+    stray.assert_code(0);
+    assert_eq!(stray.child_env()["GREETING"], "hello ${env://VAULT_TOKEN}");
+    stray.assert_no_leak(&[TOKEN]);
     let template = with_credentials()
         .file("t.tmpl", "token: ${env://VAULT_TOKEN}\n")
         .args(["--no-env-file", "render", "t.tmpl"])
@@ -101,9 +111,17 @@ fn inherited_values_are_resolved_only_when_unambiguous_or_declared() {
         .env("CUSTOM", "planted-custom-value")
         .env("FROM_BACKEND", "secret://custom")
         .env("EMBEDDED", "x-${env://CRONOS_AI_API_KEY}")
+        .env("EMBEDDED_FILE", &format!("x${{{jwt}}}"))
+        .env("EMBEDDED_SECRET", "x-${secret://custom}")
+        // A value that would be refused (a control character in a reference) is passed on
+        // with a warning naming the variable: it does not stop the launch.
+        .env("STRAY", "x-${secret://bad\tname}")
         .args(["--no-env-file", "run", "--", "env", "-0"])
         .run();
     outcome.assert_code(0);
+    outcome
+        .assert_stderr_contains("environment variable STRAY is passed to the program as it is")
+        .assert_stderr_contains("control character");
     let env = outcome.child_env();
     assert_eq!(
         env["PIP_FIND_LINKS"], wheels,
@@ -119,7 +137,21 @@ fn inherited_values_are_resolved_only_when_unambiguous_or_declared() {
         "declared: resolved"
     );
     assert_eq!(env["FROM_BACKEND"], "planted-custom-value");
-    assert_eq!(env["EMBEDDED"], format!("x-{API_KEY}"));
+    // `${env://…}` and `${file://…}` inside a longer value stay literal like whole values,
+    // unless the variable is declared; other references are resolved.
+    assert_eq!(env["EMBEDDED"], "x-${env://CRONOS_AI_API_KEY}");
+    assert_eq!(env["EMBEDDED_FILE"], format!("x${{{jwt}}}"));
+    assert_eq!(env["EMBEDDED_SECRET"], "x-planted-custom-value");
+    assert_eq!(env["STRAY"], "x-${secret://bad\tname}");
+    outcome.assert_stderr_no_leak(&[JWT_SECRET]);
+    // A declared variable still fails closed.
+    Launch::with_required()
+        .env("CRONOS_AI_REDIS_PASSWORD", "x-${secret://bad\tname}")
+        .args(["--no-env-file", "run", "--", "true"])
+        .run()
+        .assert_code(125)
+        .assert_stderr_contains("environment variable CRONOS_AI_REDIS_PASSWORD")
+        .assert_stderr_contains("control character");
 }
 
 #[test]

@@ -197,7 +197,7 @@ fn process_environment_references_are_resolved() {
             "CRONOS_AI_JWT_SECRET",
             &format!("file://{}", jwt_path.display()),
         )
-        .env("EMBEDDED", "prefix-${env://CRONOS_AI_API_KEY}-suffix")
+        .env("EMBEDDED", "prefix-${secret://api_key}-suffix")
         .env("NOT_OURS", "https://example.com/${HOME}")
         .args(["run", "--", "env", "-0"])
         .run();

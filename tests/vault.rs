@@ -168,16 +168,143 @@ fn kv_version_1_mounts_are_detected() {
     assert_eq!(outcome.child_env()["C"], "third-kv-v1");
     // The optimistic v2 reads fail, and the three share one mount lookup.
     assert_eq!(bao.count("sys/internal/ui/mounts/legacy") - lookups, 1);
-    // Configured instead of looked up: no mount lookup at all.
+    // Configured instead of detected: no v2 read, and still one lookup per mount (not per
+    // secret), because a v1 read takes the path raw and the server must call the mount KV.
     let lookups = bao.count("sys/internal/ui/mounts/legacy");
+    let v2_reads = bao.count("legacy/data/");
     let configured = launch()
         .env("CRONOS_SECRETS_VAULT_KV_VERSION", "1")
-        .file(".env.production", "A=vault://legacy/app/key\n")
+        .file(
+            ".env.production",
+            "A=vault://legacy/app/key\nB=vault://legacy/app/other\nC=vault://legacy/app/third\n",
+        )
         .args(["run", "--", "env", "-0"])
         .run();
     configured.assert_code(0);
     assert_eq!(configured.child_env()["A"], "from-kv-v1");
-    assert_eq!(bao.count("sys/internal/ui/mounts/legacy"), lookups);
+    assert_eq!(configured.child_env()["C"], "third-kv-v1");
+    assert_eq!(bao.count("sys/internal/ui/mounts/legacy") - lookups, 1);
+    assert_eq!(bao.count("legacy/data/"), v2_reads);
+}
+
+/// Requests that would hand the launcher's token or the server's configuration to the program.
+fn system_reads(bao: &OpenBao) -> usize {
+    bao.count("auth/") + bao.count("sys/mounts") + bao.count("sys/config") + bao.count("cubbyhole/")
+}
+
+#[test]
+fn vault_references_name_a_kv_mount_never_vaults_own_api() {
+    let bao = bao();
+    let config = "secrets: {}\nsecrets_manager: {backend: vault, vault_path: cronos-ai/production, vault_kv_version: 1}\n";
+    // The red-team repro: an inherited whole value, and env-file lines, with KV v1 configured.
+    for (inherited, line, mount) in [
+        ("vault://auth/token/lookup-self#id", "", "auth"),
+        ("", "X=vault://auth/token/lookup-self#policies", "auth"),
+        ("", "X=vault://sys/mounts#secret/", "sys"),
+        ("", "X=vault://sys/config/state/sanitized#storage", "sys"),
+        ("", "X=vault://cubbyhole/mine#value", "cubbyhole"),
+        ("", "X=vault://Identity/entity/name/x#id", "identity"),
+    ] {
+        for kv_version in ["1", "2", ""] {
+            let before = system_reads(bao);
+            let mut launch = launch()
+                .file("v1.yaml", config)
+                .env("CRONOS_SECRETS_CONFIG", "v1.yaml")
+                .file(".env.production", &format!("{line}\n"))
+                .args([
+                    "run",
+                    "--",
+                    "sh",
+                    "-c",
+                    "echo \"APP_NAME=$APP_NAME X=$X\"; touch started",
+                ]);
+            if !inherited.is_empty() {
+                launch = launch.env("APP_NAME", inherited);
+            }
+            if !kv_version.is_empty() {
+                launch = launch.env("CRONOS_SECRETS_VAULT_KV_VERSION", kv_version);
+            }
+            let outcome = launch.run();
+            let variable = if inherited.is_empty() {
+                "X"
+            } else {
+                "APP_NAME"
+            };
+            outcome
+                .assert_code(125)
+                .assert_stderr_contains(variable)
+                .assert_stderr_contains("is Vault's own API, not a KV secrets engine")
+                .assert_stderr_contains("hint: a vault:// reference names a KV mount")
+                .assert_no_leak(&[ROOT_TOKEN, "[\"root\"]"]);
+            assert!(
+                outcome
+                    .stderr()
+                    .to_lowercase()
+                    .contains(&format!("\"{mount}/\"")),
+                "{inherited}{line}: {}",
+                outcome.stderr()
+            );
+            assert!(!launch.path("started").exists(), "{inherited}{line}: ran");
+            assert_eq!(
+                system_reads(bao),
+                before,
+                "{inherited}{line} (kv {kv_version}): a request was sent"
+            );
+        }
+    }
+    // Nor can the configured mount be one of them.
+    launch()
+        .env("CRONOS_SECRETS_VAULT_MOUNT_POINT", "auth")
+        .file(".env.production", "X=secret://token/lookup-self#id\n")
+        .args(["run", "--", "true"])
+        .run()
+        .assert_code(125)
+        .assert_stderr_contains("secrets_manager.vault_mount_point")
+        .assert_stderr_contains("\"auth/\" is Vault's own API")
+        .assert_no_leak(&[ROOT_TOKEN]);
+}
+
+#[test]
+fn a_mount_that_is_not_kv_is_refused_by_name() {
+    let bao = bao();
+    let mounts = bao.run(&["secrets", "list"]);
+    if !mounts.contains("transit/") {
+        bao.run(&["secrets", "enable", "transit"]);
+        bao.run(&["write", "-f", "transit/keys/app"]);
+    }
+    if !mounts.contains("totp/") {
+        bao.run(&["secrets", "enable", "-path=totp", "totp"]);
+    }
+    for line in [
+        "X=vault://transit/keys/app#type",
+        "X=vault://totp/keys/app#key",
+    ] {
+        for kv_version in ["1", ""] {
+            let mount = &line["X=vault://".len()..line.find("/keys").unwrap()];
+            let raw_reads = bao.count(&format!("{mount}/keys"));
+            let mut launch = launch()
+                .file(".env.production", &format!("{line}\n"))
+                .args(["run", "--", "touch", "started"]);
+            if !kv_version.is_empty() {
+                launch = launch.env("CRONOS_SECRETS_VAULT_KV_VERSION", kv_version);
+            }
+            let outcome = launch.run();
+            outcome
+                .assert_code(125)
+                .assert_stderr_contains("X")
+                .assert_stderr_contains(&format!(
+                    "mount \"{mount}\" is a \"{mount}\" engine, not a KV secrets engine"
+                ))
+                .assert_stderr_contains("hint: point the reference at a KV mount")
+                .assert_no_leak(&[ROOT_TOKEN]);
+            assert!(!launch.path("started").exists(), "{line}: ran");
+            assert_eq!(
+                bao.count(&format!("{mount}/keys")),
+                raw_reads,
+                "{line} (kv {kv_version}): read raw"
+            );
+        }
+    }
 }
 
 #[test]

@@ -96,7 +96,8 @@ pub struct AzureSettings {
     /// `azure_auth`: auto, client_secret, workload_identity, managed_identity or cli.
     pub auth: Option<String>,
     pub max_concurrency: usize,
-    /// `azure_verify_challenge_resource`: the 401 challenge's resource must match the vault host.
+    /// `azure_verify_challenge_resource`: the 401 challenge's resource must match the vault host;
+    /// `false` relaxes this for `azure_vault_url` only, never for a vault a reference names.
     pub verify_challenge_resource: bool,
     /// `azure_imds_timeout`: how long the IMDS endpoint may take to answer at all.
     pub imds_timeout: std::time::Duration,

@@ -25,11 +25,13 @@ pub(super) fn declared_variables(config: &Config) -> BTreeSet<String> {
 }
 
 /// The pieces of an inherited value. Inherited values are inputs the launcher does not
-/// control (a ConfigMap entry, a CI variable), so only what is unambiguously a secret
-/// reference is resolved: a whole value `secret://`, `vault://`, `aws-sm://`, `azure-kv://` or
-/// a Secrets Manager ARN, and `${scheme://…}` placeholders. `env://` and `file://` whole
-/// values (`PIP_FIND_LINKS=file:///wheels`, `GIT_URL=file:///repo`) are ordinary values unless
-/// the variable is declared. `--no-resolve-env` resolves nothing.
+/// control (a ConfigMap entry, a CI variable), so for a variable the config does not declare
+/// only what is unambiguously a secret reference is resolved: `secret://`, `vault://`,
+/// `aws-sm://`, `azure-kv://NAME` and Secrets Manager ARNs, whole or as `${…}` placeholders.
+/// `env://` and `file://` (`PIP_FIND_LINKS=file:///wheels`, `GIT_URL=file:///repo`), and
+/// `azure-kv://HOST/NAME`, which would make the launcher contact whichever host the value
+/// names, leave the whole value as it is unless the variable is declared. `--no-resolve-env`
+/// resolves nothing.
 pub(super) fn inherited_pieces(
     value: &str,
     declared: bool,
@@ -39,17 +41,23 @@ pub(super) fn inherited_pieces(
     if !request.resolve_inherited {
         return text();
     }
-    if Reference::is_reference(value) {
-        let reference = Reference::parse(value, request.working_dir)?;
-        let ambiguous = matches!(reference.scheme, Scheme::Env | Scheme::File);
-        if ambiguous && !declared {
-            return text();
+    let pieces = if Reference::is_reference(value) {
+        vec![Piece::Ref(Reference::parse(value, request.working_dir)?)]
+    } else {
+        let segments = placeholder::parse(value, Syntax::Inherited)
+            .expect("every inherited value parses: only our references are placeholders");
+        expand::expand(&segments, &mut InheritedLookup(request.working_dir))?
+    };
+    let for_declared_only = |piece: &Piece| match piece {
+        Piece::Ref(reference) => {
+            matches!(reference.scheme, Scheme::Env | Scheme::File) || reference.names_a_vault_host()
         }
-        return Ok(vec![Piece::Ref(reference)]);
+        Piece::Text(_) => false,
+    };
+    if !declared && pieces.iter().any(for_declared_only) {
+        return text();
     }
-    let segments = placeholder::parse(value, Syntax::Inherited)
-        .expect("every inherited value parses: only our references are placeholders");
-    expand::expand(&segments, &mut InheritedLookup(request.working_dir))
+    Ok(pieces)
 }
 
 /// Inherited values hold no variables, and their `${scheme://…}` are relative to the
@@ -99,9 +107,14 @@ pub(super) fn plan_inherited(
                 vars.insert(name.to_string(), planned(name, Origin::Process, pieces));
             }
             Ok(_) => {}
-            Err(error) => problems.push(
+            Err(error) if is_declared => problems.push(
                 Problem::new(format!("environment variable {name}"), error.to_string())
                     .with_optional_hint(error.hint()),
+            ),
+            // One stray value in the launcher's environment (a ConfigMap entry) must not be a
+            // switch that stops every launch: it is passed on as it is, and said so.
+            Err(error) => tracing::warn!(
+                "environment variable {name} is passed to the program as it is: {error}; declare it in the config's secrets: to have it resolved (and refused when it cannot be)"
             ),
         }
     }

@@ -100,9 +100,15 @@ impl AzureFake {
 
     /// Plants a version of `name` in vault `vault` (0 or 1); returns its version id.
     pub fn plant(&self, vault: usize, name: &str, value: &str, attributes: Value) -> String {
+        self.plant_in(&self.host(vault), name, value, attributes)
+    }
+
+    /// Plants a version of `name` in the vault the fake knows as `host` (its Host header: a
+    /// vault reached by another name, e.g. through `connect_proxy`); returns its version id.
+    pub fn plant_in(&self, host: &str, name: &str, value: &str, attributes: Value) -> String {
         let answer = self.admin(
             "plant",
-            &json!({"vault": self.host(vault), "name": name, "value": value, "attributes": attributes}),
+            &json!({"vault": host, "name": name, "value": value, "attributes": attributes}),
         );
         answer["version"].as_str().expect("version").to_string()
     }

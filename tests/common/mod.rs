@@ -3,6 +3,7 @@
 
 #[cfg(feature = "azure")]
 pub mod azure;
+pub mod connect_proxy;
 pub mod deadline;
 pub mod fake_http;
 pub mod moto;

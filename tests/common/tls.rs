@@ -123,13 +123,15 @@ pub struct Tls {
     pub key: PathBuf,
 }
 
-/// A CA and a server certificate for 127.0.0.1 and localhost, made once per test binary.
+/// A CA and a server certificate for 127.0.0.1, localhost and `*.vault.test`, made once per
+/// test binary.
 pub fn tls() -> &'static Tls {
     static TLS: OnceLock<Tls> = OnceLock::new();
     TLS.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temp dir").keep();
         let ca = Ca::new(&dir, "ca");
-        let (cert, key) = ca.issue("server", "IP:127.0.0.1,DNS:localhost");
+        // `*.vault.test`: a second fake vault reached by name through `connect_proxy`.
+        let (cert, key) = ca.issue("server", "IP:127.0.0.1,DNS:localhost,DNS:*.vault.test");
         Tls {
             ca: ca.cert,
             cert,

@@ -2,7 +2,7 @@
 //! `#KEY` and `?version=`, any number of vaults per launch, one credential flow per launch.
 //!
 //! A launch is one burst: per vault, one unauthenticated request elicits the 401 challenge
-//! (tenant and scope, as the Azure SDKs learn them), one token per tenant and scope, then
+//! (tenant and scope, as the Azure SDKs learn them), one token per vault, then
 //! every distinct (vault, name, version) is read once, concurrently, at most
 //! `azure_max_concurrency` in flight. Key Vault has no batch read: N secrets are N GETs.
 //!
@@ -44,22 +44,19 @@ use super::{
     StoreOptions,
 };
 use crate::config::Config;
+use crate::logging::RELAXED_CHECK_TARGET;
 use crate::problem::Problem;
 use crate::reference::Reference;
 use crate::secret::SecretString;
 
 type Shared<T> = Arc<OnceCell<Result<T, FetchError>>>;
-/// The tenant (when known) and the scope a token is for.
-type Audience = (Option<String>, String);
 
 pub struct AzureBackend {
     settings: EffectiveSettings,
     http: Http,
     permits: Semaphore,
-    /// Per vault origin: the bearer header for it (after its challenge).
+    /// Per vault origin: its challenge, then one token for it per launch.
     vaults: Mutex<HashMap<String, Shared<HeaderValue>>>,
-    /// Per tenant and scope: one token per launch.
-    tokens: Mutex<HashMap<Audience, Shared<HeaderValue>>>,
 }
 
 impl AzureBackend {
@@ -71,7 +68,6 @@ impl AzureBackend {
             settings,
             http,
             vaults: Mutex::new(HashMap::new()),
-            tokens: Mutex::new(HashMap::new()),
         })
     }
 
@@ -79,7 +75,9 @@ impl AzureBackend {
         secret::target(reference, self.settings.vault.as_deref())
     }
 
-    /// The `Authorization` header for `probe`'s vault: its challenge, then a token.
+    /// The `Authorization` header for `probe`'s vault: its challenge, then a token of its own.
+    /// As in Microsoft's SDKs (one client per vault), a token is never shared between vaults,
+    /// so a host that answers a challenge gets at most a token requested for itself.
     async fn authorize(&self, probe: &SecretId) -> Result<HeaderValue, FetchError> {
         let cell = self
             .vaults
@@ -91,22 +89,40 @@ impl AzureBackend {
         cell.get_or_init(|| async {
             let challenge = self.challenge(probe).await?;
             if let Err(mismatch) = challenge.verify(probe.host()) {
-                if self.settings.verify_challenge_resource {
-                    return Err(FetchError::new(
-                        FetchErrorKind::Denied,
-                        format!(
-                            "vault {}: {mismatch}; no token is requested for a vault outside the resource's domain",
-                            probe.vault
-                        ),
-                    )
-                    .with_hint("use the vault's real URL (https://NAME.vault.azure.net, .vault.azure.cn, .vault.usgovcloudapi.net); for a private endpoint under another name set secrets_manager.azure_verify_challenge_resource: false"));
-                }
-                tracing::warn!(vault = %probe.vault, "{mismatch} (accepted: azure_verify_challenge_resource is false)");
+                self.accept_mismatch(probe, &mismatch)?;
             }
             self.token(&challenge).await
         })
         .await
         .clone()
+    }
+
+    /// `azure_verify_challenge_resource: false` is for the configured vault behind a private
+    /// endpoint: it relaxes the check for `azure_vault_url` alone, never for a vault that a
+    /// reference names, and it is said at warn level even under `-q`.
+    fn accept_mismatch(&self, probe: &SecretId, mismatch: &str) -> Result<(), FetchError> {
+        let configured = self.settings.vault.as_deref() == Some(probe.vault.as_str());
+        if configured && !self.settings.verify_challenge_resource {
+            tracing::warn!(
+                target: RELAXED_CHECK_TARGET,
+                vault = %probe.vault,
+                "{mismatch} (accepted for the configured vault only: azure_verify_challenge_resource is false)"
+            );
+            return Ok(());
+        }
+        let hint = if configured {
+            "use the vault's real URL (https://NAME.vault.azure.net, .vault.azure.cn, .vault.usgovcloudapi.net); for a private endpoint under another name set secrets_manager.azure_verify_challenge_resource: false"
+        } else {
+            "a vault named by azure-kv://HOST/ must answer a challenge for its own domain; azure_verify_challenge_resource: false covers secrets_manager.azure_vault_url only"
+        };
+        Err(FetchError::new(
+            FetchErrorKind::Denied,
+            format!(
+                "vault {}: {mismatch}; no token is requested for a vault outside the resource's domain",
+                probe.vault
+            ),
+        )
+        .with_hint(hint))
     }
 
     /// One unauthenticated GET, without a body, as the SDKs send it: Key Vault answers 401
@@ -135,32 +151,18 @@ impl AzureBackend {
     }
 
     async fn token(&self, challenge: &Challenge) -> Result<HeaderValue, FetchError> {
-        let tenant = challenge
-            .tenant_given(self.settings.flow.tenant())
-            .map(str::to_string);
-        let cell = self
-            .tokens
-            .lock()
-            .await
-            .entry((tenant, challenge.scope.clone()))
-            .or_default()
-            .clone();
-        cell.get_or_init(|| async {
-            let token = credential::token(&self.http, &self.settings, challenge).await?;
-            tracing::debug!(credential = %self.settings.flow.describe(), "got a Key Vault token");
-            let mut bearer = SecretString::from("Bearer ");
-            bearer.push_bytes(token.expose());
-            let mut header = HeaderValue::from_bytes(bearer.expose()).map_err(|_| {
-                FetchError::new(
-                    FetchErrorKind::Invalid,
-                    "the token holds characters not allowed in an HTTP header",
-                )
-            })?;
-            header.set_sensitive(true);
-            Ok(header)
-        })
-        .await
-        .clone()
+        let token = credential::token(&self.http, &self.settings, challenge).await?;
+        tracing::debug!(credential = %self.settings.flow.describe(), "got a Key Vault token");
+        let mut bearer = SecretString::from("Bearer ");
+        bearer.push_bytes(token.expose());
+        let mut header = HeaderValue::from_bytes(bearer.expose()).map_err(|_| {
+            FetchError::new(
+                FetchErrorKind::Invalid,
+                "the token holds characters not allowed in an HTTP header",
+            )
+        })?;
+        header.set_sensitive(true);
+        Ok(header)
     }
 
     /// GET of the secret's bundle (its current or pinned version), answered whatever the

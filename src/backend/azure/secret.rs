@@ -258,10 +258,12 @@ pub fn version_of_id(id: &str) -> Option<String> {
     (segments.next()? != "secrets" && !version.is_empty()).then(|| version.to_string())
 }
 
+/// A Key Vault timestamp (seconds since 1970). One before 1970 is taken as 1970 itself: a
+/// negative `exp` has passed (expired), a negative `nbf` has been reached (valid), rather than
+/// meaning "none", which would fail open.
 fn unix_time(seconds: i64) -> Option<SystemTime> {
-    u64::try_from(seconds)
-        .ok()
-        .map(|seconds| SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
+    let seconds = u64::try_from(seconds).unwrap_or(0);
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
 }
 
 #[cfg(test)]
@@ -352,6 +354,16 @@ mod tests {
             Err(Unusable::NotYetValid(_))
         ));
         assert!(version(b"not json", now).is_err());
+        // Before 1970: an expiry that has passed, a start that has been reached.
+        for exp in ["-1", "-9223372036854775808"] {
+            let expired = version(bundle(&format!(r#"{{"exp":{exp}}}"#)).as_bytes(), now);
+            assert!(
+                matches!(expired.unwrap(), Err(Unusable::Expired(at)) if at == SystemTime::UNIX_EPOCH),
+                "exp {exp}"
+            );
+        }
+        let started = version(bundle(r#"{"nbf":-1}"#).as_bytes(), now).unwrap();
+        assert!(started.is_ok());
     }
 
     #[test]

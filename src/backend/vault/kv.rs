@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use super::http::{Http, HttpFailure};
 use crate::backend::{FetchError, FetchErrorKind, Metadata};
 use crate::secret::SecretString;
+use crate::untrusted_text::escaped;
 
 /// One secret in a KV mount: the unit of a read (several keys of it cost one request).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -38,10 +39,24 @@ impl SecretPath {
     }
 }
 
-/// The KV version of a mount, from `sys/internal/ui/mounts` (one request per mount per launch).
-/// Tokens that may not look the mount up get the default, KV v2.
-pub async fn mount_version(http: &Http, token: &SecretString, mount: &str) -> u8 {
-    match http
+/// What the server says a mount is: the one check that lets a path be read raw (KV v1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountKind {
+    /// A KV secrets engine, of this version.
+    Kv(u8),
+    /// Another engine (`transit`, `totp`, a plugin): its paths are not secrets to hand on.
+    Other(String),
+}
+
+/// The mount `mount` is, from `sys/internal/ui/mounts/MOUNT` (one request per mount per
+/// launch), or why the lookup failed (a token without access, an old server). The answer
+/// must name `mount` itself: a lookup answers for the mount *containing* a path.
+pub async fn mount_kind(
+    http: &Http,
+    token: &SecretString,
+    mount: &str,
+) -> Result<MountKind, String> {
+    let body = match http
         .send(
             Method::GET,
             &format!("sys/internal/ui/mounts/{mount}"),
@@ -51,24 +66,59 @@ pub async fn mount_version(http: &Http, token: &SecretString, mount: &str) -> u8
         )
         .await
     {
-        Ok(body) => match body
-            .pointer("/data/options/version")
-            .and_then(Value::as_str)
-        {
-            Some("1") => 1,
-            Some(_) => 2,
-            // A kv mount without a version option is KV v1.
-            None if body.pointer("/data/type").and_then(Value::as_str) == Some("kv") => 1,
-            None => 2,
-        },
-        Err(_) => {
-            tracing::debug!(
-                mount,
-                "could not look up the KV version of the mount; assuming 2"
-            );
-            2
+        Ok(body) => body,
+        Err(failure) => return Err(escaped(&failure.reason(http.address()))),
+    };
+    let text = |pointer: &str| body.pointer(pointer).and_then(Value::as_str);
+    match text("/data/path") {
+        None => return Err("the answer names no mount".to_string()),
+        Some(path) if path.trim_end_matches('/') != mount => {
+            return Ok(MountKind::Other("not a mount by that name".to_string()));
         }
+        Some(_) => {}
     }
+    Ok(match text("/data/type") {
+        // A kv mount without a version option is KV v1.
+        Some("kv") => MountKind::Kv(match text("/data/options/version") {
+            Some("2") => 2,
+            _ => 1,
+        }),
+        Some(kind) => MountKind::Other(format!("a \"{}\" engine", escaped(kind))),
+        None => MountKind::Other("of no stated type".to_string()),
+    })
+}
+
+/// A reference into a mount the server did not report as KV: refused, whatever was asked.
+pub fn not_kv(secret: &SecretPath, what: &str) -> FetchError {
+    FetchError::new(
+        FetchErrorKind::Invalid,
+        format!(
+            "{}: mount \"{}\" is {what}, not a KV secrets engine; only KV mounts are read",
+            secret.logical(),
+            secret.mount
+        ),
+    )
+    .with_hint(format!(
+        "point the reference at a KV mount (bao secrets list shows each mount's type); \"{}\" is never read raw",
+        secret.mount
+    ))
+}
+
+/// A KV v1 read needs the mount confirmed as KV, and the lookup could not say.
+pub fn unconfirmed(secret: &SecretPath, why: &str) -> FetchError {
+    FetchError::new(
+        FetchErrorKind::Denied,
+        format!(
+            "{}: cannot confirm that mount \"{}\" is a KV secrets engine (looking up sys/internal/ui/mounts/{}: {why}), so it is not read as KV v1",
+            secret.logical(),
+            secret.mount,
+            secret.mount
+        ),
+    )
+    .with_hint(format!(
+        "the token needs a capability on some path of the mount (e.g. path \"{}/*\" {{ capabilities = [\"read\"] }}); check the mount exists with: bao secrets list",
+        secret.mount
+    ))
 }
 
 pub async fn read(

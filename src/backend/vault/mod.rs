@@ -29,7 +29,7 @@ use futures::future::join_all;
 use tokio::sync::{OnceCell, Semaphore};
 
 use self::http::Http;
-use self::kv::{SecretData, SecretPath};
+use self::kv::{MountKind, SecretData, SecretPath};
 pub use self::rotation::previous_reference;
 use self::settings::EffectiveSettings;
 pub use self::target::location;
@@ -44,6 +44,9 @@ use crate::secret::SecretString;
 /// The field a reference reads when it names no `#KEY` (the guide stores `value=…`).
 const DEFAULT_KEY: &str = "value";
 
+/// What the server said a mount is, or why it could not say.
+type MountLookup = Result<MountKind, String>;
+
 pub struct VaultBackend {
     settings: EffectiveSettings,
     http: Http,
@@ -51,7 +54,7 @@ pub struct VaultBackend {
     /// KV versions learned in this launch, by mount.
     kv_versions: tokio::sync::Mutex<HashMap<String, u8>>,
     /// One mount lookup per mount, shared by the reads that need it.
-    version_probes: tokio::sync::Mutex<HashMap<String, Arc<OnceCell<u8>>>>,
+    mount_lookups: tokio::sync::Mutex<HashMap<String, Arc<OnceCell<MountLookup>>>>,
     permits: Arc<Semaphore>,
 }
 
@@ -70,7 +73,7 @@ impl VaultBackend {
             http,
             token: OnceCell::new(),
             kv_versions: tokio::sync::Mutex::new(HashMap::new()),
-            version_probes: tokio::sync::Mutex::new(HashMap::new()),
+            mount_lookups: tokio::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -81,42 +84,75 @@ impl VaultBackend {
             .clone()
     }
 
-    /// A mount's KV version, learned once per launch (from the config, a v2 answer, or the
-    /// mount lookup), or `None` while only an optimistic v2 read has been tried.
-    async fn known_version(&self, mount: &str) -> Option<u8> {
-        if let Some(version) = self.settings.kv_version {
-            return Some(version);
+    /// A mount's KV version when no read is needed to learn it: `Ok(None)` while only an
+    /// optimistic v2 read can tell. A configured v1 still needs the server to report the mount
+    /// as KV (one lookup per mount), since a v1 read takes the path raw.
+    async fn settled_version(
+        &self,
+        token: &SecretString,
+        secret: &SecretPath,
+    ) -> Result<Option<u8>, FetchError> {
+        match self.settings.kv_version {
+            Some(1) => match self.mount_kind(token, &secret.mount).await {
+                Ok(MountKind::Kv(_)) => Ok(Some(1)),
+                Ok(MountKind::Other(what)) => Err(kv::not_kv(secret, &what)),
+                Err(why) => Err(kv::unconfirmed(secret, &why)),
+            },
+            Some(version) => Ok(Some(version)),
+            None => Ok(self.kv_versions.lock().await.get(&secret.mount).copied()),
         }
-        self.kv_versions.lock().await.get(mount).copied()
     }
 
-    /// Looks the mount's KV version up (once per mount per launch, however many reads ask).
-    async fn probe_version(&self, token: &SecretString, mount: &str) -> u8 {
+    /// The KV version to write or rotate with: settled, else asked. A mount that the lookup
+    /// cannot describe is treated as v2, whose `data/` paths only a KV v2 engine serves.
+    async fn write_version(
+        &self,
+        token: &SecretString,
+        secret: &SecretPath,
+    ) -> Result<u8, FetchError> {
+        if let Some(version) = self.settled_version(token, secret).await? {
+            return Ok(version);
+        }
+        match self.mount_kind(token, &secret.mount).await {
+            Ok(MountKind::Kv(version)) => Ok(version),
+            Ok(MountKind::Other(what)) => Err(kv::not_kv(secret, &what)),
+            Err(_) => Ok(2),
+        }
+    }
+
+    /// Looks the mount up (once per mount per launch, however many reads ask); a KV mount's
+    /// version is then known for the rest of the launch.
+    async fn mount_kind(&self, token: &SecretString, mount: &str) -> MountLookup {
         let cell = {
-            let mut probes = self.version_probes.lock().await;
+            let mut probes = self.mount_lookups.lock().await;
             Arc::clone(probes.entry(mount.to_string()).or_default())
         };
-        let version = *cell
-            .get_or_init(|| kv::mount_version(&self.http, token, mount))
-            .await;
-        self.kv_versions
-            .lock()
+        let kind = cell
+            .get_or_init(|| kv::mount_kind(&self.http, token, mount))
             .await
-            .insert(mount.to_string(), version);
-        version
+            .clone();
+        if let Ok(MountKind::Kv(version)) = kind {
+            self.kv_versions
+                .lock()
+                .await
+                .insert(mount.to_string(), version);
+        }
+        kind
     }
 
     /// Reads a path. KV v2 is the common case, so an unknown mount is read as v2 first, and
     /// looked up only when that answer is not a v2 secret (a 404, a 403 on the `data/` path, or
-    /// no `data.data`): then, if the mount is KV v1, the path is read again as v1. The guide's
-    /// five secrets cost five requests, and KV v1 mounts need no configuration.
+    /// no `data.data`): then, if the server reports a KV v1 mount, the path is read again as
+    /// v1. The guide's five secrets cost five requests, and KV v1 mounts need no configuration.
     async fn read_secret(
         &self,
         token: &SecretString,
         secret: &SecretPath,
     ) -> (u8, Result<SecretData, FetchError>) {
-        if let Some(version) = self.known_version(&secret.mount).await {
-            return (version, self.read_path(token, secret, version).await);
+        match self.settled_version(token, secret).await {
+            Ok(Some(version)) => return (version, self.read_path(token, secret, version).await),
+            Ok(None) => {}
+            Err(error) => return (1, Err(error)),
         }
         let optimistic = self.read_path(token, secret, 2).await;
         match &optimistic {
@@ -128,8 +164,9 @@ impl VaultBackend {
                 (2, optimistic)
             }
             Err(error) if error.kind == FetchErrorKind::Unavailable => (2, optimistic),
-            Err(_) => match self.probe_version(token, &secret.mount).await {
-                1 => (1, self.read_path(token, secret, 1).await),
+            Err(_) => match self.mount_kind(token, &secret.mount).await {
+                Ok(MountKind::Kv(1)) => (1, self.read_path(token, secret, 1).await),
+                Ok(MountKind::Other(what)) => (2, Err(kv::not_kv(secret, &what))),
                 _ => (2, optimistic),
             },
         }
@@ -235,10 +272,7 @@ impl Backend for VaultBackend {
         }
         let token = self.token().await?;
         // A write is rare and must go to the right engine: ask, rather than guess.
-        let kv_version = match self.known_version(&secret.mount).await {
-            Some(version) => version,
-            None => self.probe_version(&token, &secret.mount).await,
-        };
+        let kv_version = self.write_version(&token, &secret).await?;
         kv::write(
             &self.http,
             &token,

@@ -33,6 +33,22 @@ pub fn problem(path: &str) -> Option<String> {
     None
 }
 
+/// Vault's own API prefixes: not secrets engines, and read raw (`auth/token/lookup-self`,
+/// `sys/mounts`) they would hand the launcher's token or the server's configuration to the
+/// program. Refused as a mount before any request, whatever the KV version setting says.
+/// Vault's router is case-sensitive; the comparison is not, so no spelling slips through.
+const SYSTEM_MOUNTS: [&str; 5] = ["auth", "sys", "identity", "cubbyhole", "token"];
+
+/// Why `mount` cannot be a KV mount (it is one of Vault's own API prefixes), or `None`.
+pub fn system_mount(mount: &str) -> Option<String> {
+    SYSTEM_MOUNTS
+        .iter()
+        .find(|system| mount.eq_ignore_ascii_case(system))
+        .map(|system| format!("\"{system}/\" is Vault's own API, not a KV secrets engine"))
+}
+
+pub const SYSTEM_MOUNT_HINT: &str = "a vault:// reference names a KV mount and a path in it (vault://secret/app#password); the launcher's token and Vault's configuration are never secrets to hand on";
+
 pub const HINT: &str = "Vault paths are plain names separated by single slashes; a reference cannot leave its mount or vault_path";
 
 /// A configured mount or path prefix: plain segments only (see `path`).
@@ -43,6 +59,14 @@ pub fn check_setting(text: &str, setting: &str) -> Result<(), Problem> {
             Err(Problem::new(setting, format!("the Vault path has {why}")).with_hint(HINT))
         }
     }
+}
+
+/// The configured mount: plain segments, and not one of Vault's own API prefixes.
+pub fn check_mount_setting(text: &str, setting: &str) -> Result<(), Problem> {
+    if let Some(why) = text.split('/').next().and_then(system_mount) {
+        return Err(Problem::new(setting, why).with_hint(SYSTEM_MOUNT_HINT));
+    }
+    check_setting(text, setting)
 }
 
 #[cfg(test)]
@@ -68,6 +92,16 @@ mod tests {
             ("ho\nme", "a control character"),
         ] {
             assert_eq!(problem(path).as_deref(), Some(why), "{path:?}");
+        }
+    }
+
+    #[test]
+    fn system_prefixes_are_not_mounts() {
+        for mount in ["auth", "sys", "SYS", "identity", "cubbyhole", "token"] {
+            assert!(system_mount(mount).is_some(), "{mount}");
+        }
+        for mount in ["secret", "kv", "authz", "system", "tokens"] {
+            assert_eq!(system_mount(mount), None, "{mount}");
         }
     }
 

@@ -38,10 +38,7 @@ impl VaultBackend {
     ) -> Result<(SecretPath, String, SecretPath, SecretString), FetchError> {
         let (secret, key) = self.target(reference)?;
         let token = self.token().await?;
-        let kv_version = match self.known_version(&secret.mount).await {
-            Some(version) => version,
-            None => self.probe_version(&token, &secret.mount).await,
-        };
+        let kv_version = self.write_version(&token, &secret).await?;
         if kv_version != 2 {
             return Err(FetchError::new(
                 FetchErrorKind::Unsupported,

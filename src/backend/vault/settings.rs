@@ -45,7 +45,7 @@ pub async fn resolve(
         )
     });
     let mount = target::configured_mount(settings);
-    path::check_setting(&mount, "secrets_manager.vault_mount_point")?;
+    path::check_mount_setting(&mount, "secrets_manager.vault_mount_point")?;
     let secret_path = target::configured_prefix(settings);
     if !secret_path.is_empty() {
         path::check_setting(&secret_path, "secrets_manager.vault_path")?;

@@ -88,6 +88,9 @@ pub(super) fn target(
             "{reference}: no path inside mount \"{mount}\""
         )));
     }
+    if let Some(why) = mount.split('/').next().and_then(path::system_mount) {
+        return Err(invalid(format!("{reference}: {why}")).with_hint(path::SYSTEM_MOUNT_HINT));
+    }
     if let Some(why) = path::problem(&format!("{mount}/{path}")) {
         return Err(invalid(format!("{reference}: the Vault path has {why}")).with_hint(path::HINT));
     }
