@@ -7,7 +7,9 @@ use std::time::Duration;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::duration::parse_wait;
+use crate::logging::LogFormat;
 use crate::output::parse_mode;
+use crate::random::Encoding;
 
 /// Put secrets into a program's environment, then get out of the way.
 ///
@@ -108,12 +110,6 @@ pub struct GlobalArgs {
     /// Append audit events (one per secret read: name, source, location; never a value) to FILE as JSON lines, instead of stderr
     #[arg(long, global = true, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -581,18 +577,6 @@ pub struct GenerateArgs {
     /// Alphabet of the secret
     #[arg(long, value_enum, default_value_t = Encoding::Base64)]
     pub encoding: Encoding,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Encoding {
-    /// A-Z a-z 0-9 + /
-    Base64,
-    /// A-Z a-z 0-9 - _ (URL and filename safe)
-    Base64url,
-    /// 0-9 a-f
-    Hex,
-    /// A-Z a-z 0-9
-    Alnum,
 }
 
 fn parse_render_pair(text: &str) -> Result<(PathBuf, PathBuf), String> {

@@ -16,7 +16,6 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, fmt};
 
-use crate::cli::LogFormat;
 use crate::output::{PRIVATE_MODE, open_private_append};
 use crate::problem::Problem;
 
@@ -26,6 +25,13 @@ const OWN_TARGET: &str = "cronos_secrets";
 /// The target of warnings that a security check was relaxed on purpose: printed even under
 /// `-q`, since a quiet launch is exactly where nobody would notice otherwise.
 pub const RELAXED_CHECK_TARGET: &str = "cronos_secrets::relaxed_check";
+
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
 pub struct LogSettings<'a> {
     pub verbose: u8,

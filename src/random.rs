@@ -6,7 +6,6 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 
-use crate::cli::Encoding;
 use crate::problem::Problem;
 
 pub fn random_bytes(count: usize) -> Result<Vec<u8>, Problem> {
@@ -28,6 +27,19 @@ pub fn duration_up_to(max: Duration) -> Duration {
     }
     let fraction = (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64;
     max.mul_f64(fraction)
+}
+
+/// The alphabets of generated values (`generate --encoding`; rotate uses `Base64url`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Encoding {
+    /// A-Z a-z 0-9 + /
+    Base64,
+    /// A-Z a-z 0-9 - _ (URL and filename safe)
+    Base64url,
+    /// 0-9 a-f
+    Hex,
+    /// A-Z a-z 0-9
+    Alnum,
 }
 
 /// `length` characters, each uniformly drawn from the encoding's alphabet.

@@ -228,7 +228,7 @@ impl Rotating<'_> {
 
     /// A new value for this secret: `length` URL-safe characters the launcher accepts.
     pub(super) fn generate(&self, length: usize) -> Result<SecretString, Problem> {
-        let value = SecretString::from(random_secret(length, crate::cli::Encoding::Base64url)?);
+        let value = SecretString::from(random_secret(length, crate::random::Encoding::Base64url)?);
         // The launcher validates every launch with the same rules: never store what it refuses.
         validate::check_new_value(&self.secret.name, Some(self.secret), &value, false)?;
         Ok(value)

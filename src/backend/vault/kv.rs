@@ -6,37 +6,15 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use super::http::{Http, HttpFailure};
+use super::path::SecretPath;
 use crate::backend::{FetchError, FetchErrorKind, Metadata};
 use crate::secret::SecretString;
 use crate::untrusted_text::escaped;
-
-/// One secret in a KV mount: the unit of a read (several keys of it cost one request).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SecretPath {
-    pub mount: String,
-    pub path: String,
-    pub version: Option<u64>,
-}
 
 /// What one read returned: every key of the secret, and its version metadata.
 pub struct SecretData {
     pub keys: Map<String, Value>,
     pub metadata: Metadata,
-}
-
-impl SecretPath {
-    /// The API path: `secret/data/cronos-ai/production/jwt_secret` for KV v2.
-    pub fn api_path(&self, kv_version: u8) -> String {
-        match kv_version {
-            1 => format!("{}/{}", self.mount, self.path),
-            _ => format!("{}/data/{}", self.mount, self.path),
-        }
-    }
-
-    /// `secret/cronos-ai/production/jwt_secret`, as `bao kv get` names it.
-    pub fn logical(&self) -> String {
-        format!("{}/{}", self.mount, self.path)
-    }
 }
 
 /// What the server says a mount is: the one check that lets a path be read raw (KV v1).

@@ -29,7 +29,8 @@ use futures::future::join_all;
 use tokio::sync::{OnceCell, Semaphore};
 
 use self::http::Http;
-use self::kv::{MountKind, SecretData, SecretPath};
+use self::kv::{MountKind, SecretData};
+use self::path::SecretPath;
 pub use self::rotation::previous_reference;
 use self::settings::EffectiveSettings;
 pub use self::target::location;

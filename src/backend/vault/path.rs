@@ -5,6 +5,29 @@
 
 use crate::problem::Problem;
 
+/// One secret in a KV mount: the unit of a read (several keys of it cost one request).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SecretPath {
+    pub mount: String,
+    pub path: String,
+    pub version: Option<u64>,
+}
+
+impl SecretPath {
+    /// The API path: `secret/data/cronos-ai/production/jwt_secret` for KV v2.
+    pub fn api_path(&self, kv_version: u8) -> String {
+        match kv_version {
+            1 => format!("{}/{}", self.mount, self.path),
+            _ => format!("{}/data/{}", self.mount, self.path),
+        }
+    }
+
+    /// `secret/cronos-ai/production/jwt_secret`, as `bao kv get` names it.
+    pub fn logical(&self) -> String {
+        format!("{}/{}", self.mount, self.path)
+    }
+}
+
 /// Why `path` (a `/`-separated Vault path, its ends already trimmed) cannot be used, or
 /// `None`. The text names only the offending segment or characters, never the rest.
 pub fn problem(path: &str) -> Option<String> {

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use super::VaultBackend;
 use super::http::HttpFailure;
-use super::kv::{self, PREVIOUS_FIELD as PREVIOUS, SecretPath};
+use super::kv::{self, PREVIOUS_FIELD as PREVIOUS};
+use super::path::SecretPath;
 use crate::backend::rotation::{CHANGED_HINT, conflict};
 use crate::backend::{
     FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore, USERNAME_KEY,

@@ -2,8 +2,8 @@
 //! event, error messages and the reads themselves.
 
 use super::DEFAULT_KEY;
-use super::kv::SecretPath;
 use super::path;
+use super::path::SecretPath;
 use crate::backend::{FetchError, FetchErrorKind};
 use crate::config::VaultSettings;
 use crate::reference::{Reference, Scheme};

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::VaultBackend;
 use super::http::HttpFailure;
-use super::kv::SecretPath;
+use super::path::SecretPath;
 use crate::backend::{Backend, FetchError, FetchErrorKind, Version, Versions};
 use crate::reference::Reference;
 
