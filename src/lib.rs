@@ -47,6 +47,7 @@ mod expand;
 mod export;
 #[doc(hidden)]
 pub mod fuzzing;
+mod inherited_signals;
 mod interrupt;
 mod launch;
 mod logging;
@@ -78,6 +79,8 @@ pub use secret::SecretString;
 /// returns the process's exit code (`run` returns only when the program could not start).
 pub fn main_with_args() -> i32 {
     use clap::Parser;
+    // Before any handler is installed: the program gets back what the launcher inherited.
+    inherited_signals::record();
     let cli = cli::Cli::parse();
     match commands::dispatch(cli) {
         Ok(code) => code,

@@ -4,6 +4,7 @@
 #[cfg(feature = "azure")]
 pub mod azure;
 pub mod deadline;
+pub mod dispositions;
 pub mod fake_http;
 pub mod moto;
 pub mod openbao;
