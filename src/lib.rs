@@ -62,6 +62,7 @@ mod rotate;
 mod scan;
 mod schema;
 mod secret;
+mod stdout;
 mod suggest;
 mod supervise;
 mod template;
@@ -82,7 +83,10 @@ pub fn main_with_args() -> i32 {
     // Before any handler is installed: the program gets back what the launcher inherited.
     inherited_signals::record();
     let cli = cli::Cli::parse();
-    match commands::dispatch(cli) {
+    // A line the reader never got is no error; a line that failed otherwise is (see stdout).
+    let finished = commands::dispatch(cli)
+        .and_then(|code| stdout::finish().map(|()| code).map_err(Error::from));
+    match finished {
         Ok(code) => code,
         Err(error) => {
             eprintln!("cronos-secrets: error: {error}");

@@ -6,8 +6,8 @@ use clap_complete::Shell;
 
 use crate::cli::{Cli, Generate};
 use crate::error::Error;
-use crate::output;
 use crate::problem::Problem;
+use crate::stdout;
 
 pub fn print(kind: Generate) -> Result<i32, Error> {
     let mut command = Cli::command();
@@ -18,7 +18,7 @@ pub fn print(kind: Generate) -> Result<i32, Error> {
             clap_mangen::Man::new(command)
                 .render(&mut text)
                 .map_err(|error| Problem::new("man page", format!("cannot render: {error}")))?;
-            output::write_stdout(&text)?;
+            stdout::write(&text)?;
             return Ok(0);
         }
         Generate::CompleteBash => Shell::Bash,
@@ -28,6 +28,6 @@ pub fn print(kind: Generate) -> Result<i32, Error> {
         Generate::CompleteElvish => Shell::Elvish,
     };
     clap_complete::generate(shell, &mut command, "cronos-secrets", &mut text);
-    output::write_stdout(&text)?;
+    stdout::write(&text)?;
     Ok(0)
 }

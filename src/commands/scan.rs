@@ -1,8 +1,6 @@
 //! `scan`: flags → options, the project's declared secrets (and with --live their current
 //! values), then the report. Exit 0 clean, 1 findings, 2 usage.
 
-use std::io::Write;
-
 use crate::cli::{ScanArgs, ScanFormat};
 use crate::config;
 use crate::env_vars::Environment;
@@ -14,6 +12,7 @@ use crate::scan::live::{LiveValues, MIN_LIVE_LENGTH};
 use crate::scan::report::{self, Format};
 use crate::scan::{self, Baseline, Rules, ScanOptions, Selection, Skip};
 use crate::schema;
+use crate::stdout;
 
 pub fn scan(settings: &LaunchSettings, env: Environment, args: &ScanArgs) -> Result<i32, Error> {
     let cwd = super::working_dir()?;
@@ -63,14 +62,10 @@ pub fn scan(settings: &LaunchSettings, env: Environment, args: &ScanArgs) -> Res
         ScanFormat::Json => Format::Json,
         ScanFormat::Sarif => Format::Sarif,
     };
-    let mut stdout = std::io::stdout().lock();
-    let written =
-        report::write(format, &outcome.findings, &mut stdout).and_then(|()| stdout.flush());
-    if let Err(error) = written
-        && error.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        return Err(Problem::new("stdout", error.to_string()).into());
-    }
+    let mut report = Vec::new();
+    report::write(format, &outcome.findings, &mut report)
+        .map_err(|error| Problem::new("scan", format!("cannot format the report: {error}")))?;
+    stdout::write(&report)?;
     summarize(&outcome);
     Ok(if outcome.findings.is_empty() { 0 } else { 1 })
 }

@@ -25,6 +25,7 @@ use crate::logging;
 use crate::problem::Problem;
 use crate::reference::Reference;
 use crate::schema::RequiredSecret;
+use crate::stdout::outln;
 
 use external::ExternalSystem;
 use fault::Fault;
@@ -142,7 +143,7 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
                 .map(|seen| status::row(seen, source, now))
                 .collect();
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&rows).expect("rows serialize")
                 );

@@ -11,6 +11,7 @@ use crate::config::{Config, Strategy};
 use crate::error::Error;
 use crate::problem::Problem;
 use crate::reference::Reference;
+use crate::stdout::outln;
 
 /// `rotate --database --setup`: the two login roles and their group, once.
 pub async fn setup(
@@ -38,7 +39,7 @@ pub async fn setup(
     }
     if dry_run {
         for statement in postgres::setup_sql(database) {
-            println!("{statement}");
+            outln!("{statement}");
         }
         return Ok(0);
     }
