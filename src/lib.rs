@@ -62,6 +62,7 @@ mod rotate;
 mod scan;
 mod schema;
 mod secret;
+mod stderr;
 mod stdout;
 mod suggest;
 mod supervise;
@@ -89,7 +90,7 @@ pub fn main_with_args() -> i32 {
     match finished {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("cronos-secrets: error: {error}");
+            stderr::errln!("cronos-secrets: error: {error}");
             error.exit_code()
         }
     }

@@ -12,6 +12,7 @@ use crate::scan::live::{LiveValues, MIN_LIVE_LENGTH};
 use crate::scan::report::{self, Format};
 use crate::scan::{self, Baseline, Rules, ScanOptions, Selection, Skip};
 use crate::schema;
+use crate::stderr::errln;
 use crate::stdout;
 
 pub fn scan(settings: &LaunchSettings, env: Environment, args: &ScanArgs) -> Result<i32, Error> {
@@ -50,7 +51,7 @@ pub fn scan(settings: &LaunchSettings, env: Environment, args: &ScanArgs) -> Res
     }
     if args.update_baseline {
         Baseline::write(&outcome.baseline_path, &outcome.all)?;
-        eprintln!(
+        errln!(
             "cronos-secrets scan: wrote {} accepted finding(s) to {}",
             outcome.all.len(),
             outcome.baseline_path.display()
@@ -83,12 +84,12 @@ fn summarize(outcome: &scan::Outcome) {
     let files_with: std::collections::BTreeSet<&str> =
         outcome.findings.iter().map(|f| f.path.as_str()).collect();
     if outcome.findings.is_empty() {
-        eprintln!(
+        errln!(
             "cronos-secrets scan: no literal secret in {} file(s){accepted}",
             outcome.files
         );
     } else {
-        eprintln!(
+        errln!(
             "cronos-secrets scan: {} finding(s) in {} of {} file(s){accepted}\n  hint: replace each value with a reference (secret://NAME, vault://…, aws-sm://…) or a ${{VAR}} placeholder, and rotate any secret that was ever pushed; allow a line with `# cronos-secrets: allow`, or accept the current findings with `cronos-secrets scan --update-baseline`",
             outcome.findings.len(),
             files_with.len(),
@@ -152,6 +153,6 @@ fn rules(settings: &LaunchSettings, env: Environment, live: bool) -> Result<Rule
 
 /// Usage problems (not a git work tree, a missing PATH, a broken baseline or config) exit 2.
 fn usage(error: Error) -> i32 {
-    eprintln!("cronos-secrets: error: {error}");
+    errln!("cronos-secrets: error: {error}");
     2
 }

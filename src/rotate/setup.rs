@@ -11,6 +11,7 @@ use crate::config::{Config, Strategy};
 use crate::error::Error;
 use crate::problem::Problem;
 use crate::reference::Reference;
+use crate::stderr::errln;
 use crate::stdout::outln;
 
 /// `rotate --database --setup`: the two login roles and their group, once.
@@ -52,7 +53,7 @@ pub async fn setup(
     match postgres.setup().await {
         Ok(done) => {
             for line in done {
-                eprintln!("cronos-secrets: setup: {line}");
+                errln!("cronos-secrets: setup: {line}");
             }
         }
         Err(StepError::Rejected(why) | StepError::Failed(why)) => {
@@ -86,7 +87,7 @@ pub async fn setup(
         pair: pair.as_ref(),
     };
     match rotating.pair_up().await {
-        Ok(true) => eprintln!(
+        Ok(true) => errln!(
             "cronos-secrets: setup: {} now holds the user name {} beside the password (#username)",
             backend.location(&rotating.reference),
             database.role

@@ -1,6 +1,7 @@
-//! A reader that goes away (`cronos-secrets check | head -1`) ends every printing command
-//! quietly: the status the command would have had with its reader there, nothing on stderr
-//! about the pipe, never a panic, whatever SIGPIPE disposition the launcher inherited.
+//! A reader that goes away (`cronos-secrets check | head -1`, or `2>&1 | head -1`) ends every
+//! printing command quietly: the status the command would have had with its reader there,
+//! nothing on stderr about the pipe, never a panic, whatever SIGPIPE disposition the launcher
+//! inherited.
 
 mod common;
 
@@ -69,6 +70,33 @@ fn every_printing_command_ends_quietly_when_its_reader_goes_away() {
             }
             assert_eq!(stderr, String::from_utf8_lossy(&read.stderr), "{context}");
         }
+    }
+}
+
+/// `2>&1 | head -1`: stderr's reader is gone too, so the errors and summaries written there
+/// (a failed `get`, `scan`'s count) must not panic either.
+#[test]
+fn a_command_whose_stderr_reader_is_gone_keeps_its_status() {
+    let mut cases = printing_commands();
+    cases.push((
+        "get (an unknown name)",
+        Launch::with_required().args(["get", "no_such_secret"]),
+    ));
+    for (name, launch) in cases {
+        let read = launch.run();
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let closed = with_dispositions(&mut launch.command(), &[Signal::SIGPIPE])
+            .stdout(Stdio::from(writer.try_clone().unwrap()))
+            .stderr(Stdio::from(writer))
+            .status()
+            .unwrap();
+        assert_eq!(
+            closed.code(),
+            Some(read.code()),
+            "{name}: {}",
+            read.stderr()
+        );
     }
 }
 
