@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 
 use crate::env_vars::{Environment, is_launcher_variable};
+use crate::inherited_signals;
 use crate::secret::SecretString;
 
 /// Options for the program's environment.
@@ -88,7 +89,9 @@ pub fn exec(program: &OsStr, args: &[OsString], env: &[(OsString, SecretString)]
         })
         .collect();
     let name = program.to_string_lossy();
-    reset_signal_state();
+    // The launcher's handlers and mask are its own; the program gets what the launcher
+    // inherited (SIGHUP stays ignored under nohup).
+    inherited_signals::restore_before_exec();
     let mut denied = None;
     for candidate in candidates(program, env) {
         let Ok(path) = CString::new(candidate.as_os_str().as_bytes()) else {
@@ -148,24 +151,6 @@ pub fn exec(program: &OsStr, args: &[OsString], env: &[(OsString, SecretString)]
             hint: "check the name, or give the full path; with --pristine, PATH comes from the env files",
         },
     }
-}
-
-/// Gives the program the signal state of a fresh process: the Rust runtime ignores SIGPIPE
-/// (so `yes | head -1` would print "Broken pipe"), the launcher catches SIGTERM and friends
-/// while it fetches, and `execve` keeps ignored dispositions and the signal mask.
-fn reset_signal_state() {
-    use nix::libc;
-    use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
-    // Real-time signals too; the C library refuses the few it reserves for itself.
-    for signal in 1..=libc::SIGRTMAX() {
-        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
-            continue;
-        }
-        // SAFETY: SIG_DFL installs no Rust code as a handler; nothing runs between here and
-        // execve that relies on the old dispositions.
-        unsafe { libc::signal(signal, libc::SIG_DFL) };
-    }
-    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
 }
 
 /// Where to look for the program: the path itself if it has a `/`, else each directory of

@@ -47,6 +47,7 @@ mod expand;
 mod export;
 #[doc(hidden)]
 pub mod fuzzing;
+mod inherited_signals;
 mod interrupt;
 mod launch;
 mod logging;
@@ -62,6 +63,8 @@ mod rotate;
 mod scan;
 mod schema;
 mod secret;
+mod stderr;
+mod stdout;
 mod suggest;
 mod supervise;
 mod template;
@@ -79,11 +82,16 @@ pub use secret::SecretString;
 /// returns the process's exit code (`run` returns only when the program could not start).
 pub fn main_with_args() -> i32 {
     use clap::Parser;
+    // Before any handler is installed: the program gets back what the launcher inherited.
+    inherited_signals::record();
     let cli = cli::Cli::parse();
-    match commands::dispatch(cli) {
+    // A line the reader never got is no error; a line that failed otherwise is (see stdout).
+    let finished = commands::dispatch(cli)
+        .and_then(|code| stdout::finish().map(|()| code).map_err(Error::from));
+    match finished {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("cronos-secrets: error: {error}");
+            stderr::errln!("cronos-secrets: error: {error}");
             error.exit_code()
         }
     }

@@ -220,22 +220,13 @@ pub fn refuse_terminal_stdout(location: &str, force: bool, hint: &str) -> Result
 pub fn write_to(destination: Option<&Path>, contents: &[u8], mode: u32) -> Result<(), Problem> {
     match destination.filter(|path| !is_stdout(path)) {
         Some(path) => Ok(write_atomically(path, contents, mode)?),
-        None => write_stdout(contents),
+        None => crate::stdout::write(contents),
     }
 }
 
 /// `-o -` means standard output, as for most Unix tools.
 pub fn is_stdout(path: &Path) -> bool {
     path.as_os_str() == "-"
-}
-
-/// The exact bytes on stdout, with nothing added.
-pub fn write_stdout(contents: &[u8]) -> Result<(), Problem> {
-    let mut stdout = io::stdout().lock();
-    stdout
-        .write_all(contents)
-        .and_then(|()| stdout.flush())
-        .map_err(|error| Problem::new("stdout", format!("cannot write: {error}")))
 }
 
 #[cfg(test)]

@@ -337,45 +337,6 @@ fn a_variable_over_the_kernel_limit_is_named_by_check_and_run() {
 }
 
 #[test]
-fn the_program_starts_with_default_signal_dispositions() {
-    // grep is the program itself: its status shows what the launcher handed over.
-    let outcome = Launch::with_required()
-        .args([
-            "run",
-            "--",
-            "grep",
-            "-E",
-            "^Sig(Ign|Blk)",
-            "/proc/self/status",
-        ])
-        .run();
-    let stdout = outcome.assert_code(0).stdout();
-    // The same program started directly: the launcher adds nothing to what it inherits.
-    let direct = Command::new("grep")
-        .args(["-E", "^Sig(Ign|Blk)", "/proc/self/status"])
-        .output()
-        .unwrap();
-    assert_eq!(stdout, String::from_utf8_lossy(&direct.stdout));
-    assert!(stdout.contains("SigBlk:\t0000000000000000"), "{stdout}");
-    // `yes` dies of SIGPIPE (141) as from a shell, instead of printing "Broken pipe".
-    let pipeline = Launch::with_required()
-        .args([
-            "run",
-            "--",
-            "bash",
-            "-c",
-            "yes | head -1 >/dev/null; echo \"yes=${PIPESTATUS[0]}\"",
-        ])
-        .run();
-    pipeline.assert_code(0).assert_stdout_contains("yes=141");
-    assert!(
-        !pipeline.stderr().contains("Broken pipe"),
-        "{}",
-        pipeline.stderr()
-    );
-}
-
-#[test]
 fn absurd_durations_are_usage_errors() {
     for value in [
         "18446744073709551615",

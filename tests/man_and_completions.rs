@@ -58,6 +58,56 @@ fn bash_completion_registers_and_completes_commands() {
     assert!(stdout.lines().any(|line| line == "check"), "{stdout}");
 }
 
+/// What bash offers for the words typed so far (the last one being completed), the way
+/// bash calls the completion function on TAB.
+fn bash_completes(words: &[&str]) -> Vec<String> {
+    let launch = Launch::new().file("completion.bash", &generate("complete-bash"));
+    let quoted: Vec<String> = words.iter().map(|word| format!("'{word}'")).collect();
+    let current = words.len() - 1;
+    let script = format!(
+        "source completion.bash && COMP_WORDS=({words}) COMP_CWORD={current} && \
+         COMP_LINE=\"${{COMP_WORDS[*]}}\" COMP_POINT=${{#COMP_LINE}} && \
+         _cronos__secrets cronos-secrets '{cur}' '{prev}' && printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        words = quoted.join(" "),
+        cur = words[current],
+        prev = words[current - 1],
+    );
+    let output = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(launch.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// Past the subcommand too: its options, and an option's values.
+#[test]
+fn bash_completes_after_the_subcommand() {
+    let options = bash_completes(&["cronos-secrets", "rotate", "--d"]);
+    assert!(
+        options.iter().any(|word| word == "--dry-run"),
+        "{options:?}"
+    );
+    assert!(
+        options.iter().all(|word| word.starts_with("--d")),
+        "{options:?}"
+    );
+    let formats = bash_completes(&["cronos-secrets", "export", "--format", ""]);
+    for format in ["dotenv", "shell", "k8s-secret"] {
+        assert!(formats.iter().any(|word| word == format), "{formats:?}");
+    }
+    let nested = bash_completes(&["cronos-secrets", "help", "rot"]);
+    assert_eq!(nested, ["rotate"]);
+}
+
 #[test]
 fn every_shell_gets_a_script_and_generate_takes_no_command() {
     for kind in [

@@ -427,6 +427,41 @@ fn render_watch_keeps_the_file_current_for_a_sidecar() {
     assert_eq!(running.wait_exit(), 0);
 }
 
+/// The plain sidecar (no `--exec`, no `--signal-pidfile`): rewriting the file is its whole
+/// job, so a change rewrites it and is not taken for `--on-change none`.
+#[test]
+fn render_watch_without_a_hook_still_rewrites_the_file() {
+    let test = "plain-sidecar";
+    seed(test, "plain-sidecar-secret-0001");
+    let launch = vault_launch(test, &bao().address).file("app.tmpl", "secret=${APP_SECRET}\n");
+    let output = launch.path("app.conf");
+    let output_arg = output.display().to_string();
+    let launch = launch.args([
+        "render",
+        "app.tmpl",
+        "-o",
+        &output_arg,
+        "--watch",
+        "--interval",
+        "300ms",
+        "--debounce",
+        "200ms",
+    ]);
+    let mut running = Running::start_plain(launch);
+    running.wait_for("the first render", |_| output.exists());
+    assert_eq!(read(&output), "secret=plain-sidecar-secret-0001\n");
+    put(test, "app", "plain-sidecar-secret-0002");
+    running.wait_for("the rewrite", |running| {
+        std::fs::read_to_string(&output).unwrap_or_default() == "secret=plain-sidecar-secret-0002\n"
+            || running.stderr().contains("--on-change none")
+    });
+    assert_eq!(read(&output), "secret=plain-sidecar-secret-0002\n");
+    assert_eq!(mode(&output), 0o600);
+    assert!(!running.stderr().contains("--on-change none"));
+    running.signal(Signal::SIGTERM);
+    assert_eq!(running.wait_exit(), 0);
+}
+
 /// AWS Secrets Manager: polls are `DescribeSecret` calls; a new AWSCURRENT restarts (after
 /// a random `--splay` wait).
 #[test]

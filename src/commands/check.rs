@@ -10,6 +10,7 @@ use crate::env_vars::Environment;
 use crate::error::Error;
 use crate::launch::{self, LaunchSettings, Prepared};
 use crate::rotate;
+use crate::stdout::outln;
 use crate::validate::Severity;
 
 #[derive(Debug, Serialize)]
@@ -40,7 +41,7 @@ pub fn check(settings: &LaunchSettings, env: Environment, args: &CheckArgs) -> R
         CheckFormat::Table => print_table(&rows),
         CheckFormat::Json => {
             let json = serde_json::to_string_pretty(&rows).expect("rows serialize");
-            println!("{json}");
+            outln!("{json}");
         }
     }
     Ok(if healthy { 0 } else { 1 })
@@ -209,13 +210,13 @@ fn print_table(rows: &[Row]) {
             .zip(widths)
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        outln!("{}", padded.join("  ").trim_end());
     };
     line(&headers.map(String::from));
     for (row, cell_row) in rows.iter().zip(&cells) {
         line(cell_row);
         for problem in &row.problems {
-            println!("    {}", problem.replace('\n', "\n    "));
+            outln!("    {}", problem.replace('\n', "\n    "));
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::env_vars::Environment;
 use crate::error::Error;
 use crate::launch::{self, LaunchSettings};
 use crate::output;
+use crate::stdout;
 
 pub fn get(settings: &LaunchSettings, env: Environment, args: &GetArgs) -> Result<i32, Error> {
     output::refuse_terminal_stdout(
@@ -18,6 +19,6 @@ pub fn get(settings: &LaunchSettings, env: Environment, args: &GetArgs) -> Resul
     let reference = manager.reference(&args.name)?;
     let fetched = block_on(manager.fetch(&reference))?;
     // The exact bytes, with no newline added: `$(…)` and pipes get the value as stored.
-    output::write_stdout(fetched.value.expose())?;
+    stdout::write(fetched.value.expose())?;
     Ok(0)
 }

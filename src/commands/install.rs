@@ -7,6 +7,7 @@ use crate::cli::InstallArgs;
 use crate::error::Error;
 use crate::output;
 use crate::problem::Problem;
+use crate::stderr::errln;
 
 pub fn install(args: &InstallArgs) -> Result<i32, Error> {
     let executable = std::env::current_exe()
@@ -34,6 +35,6 @@ pub fn install(args: &InstallArgs) -> Result<i32, Error> {
     }
     let destination: PathBuf = directory.join("cronos-secrets");
     output::write_atomically(&destination, &executable, 0o755).map_err(Problem::from)?;
-    eprintln!("cronos-secrets: installed {}", destination.display());
+    errln!("cronos-secrets: installed {}", destination.display());
     Ok(0)
 }

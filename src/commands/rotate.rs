@@ -9,6 +9,7 @@ use crate::env_vars::Environment;
 use crate::error::Error;
 use crate::launch::{self, LaunchSettings};
 use crate::rotate::{self, Action, Request, SELECTORS};
+use crate::stderr::errln;
 
 pub fn rotate(settings: &LaunchSettings, env: Environment, args: RotateArgs) -> Result<i32, Error> {
     let action = if args.setup {
@@ -70,7 +71,7 @@ pub fn rotate(settings: &LaunchSettings, env: Environment, args: RotateArgs) -> 
             names.join(", ")
         };
         if !confirmed(action, &what) {
-            eprintln!(
+            errln!(
                 "cronos-secrets: error: not confirmed: nothing was changed\n  hint: pass --yes (required when stdin is not a terminal: cron, CI)"
             );
             return Ok(1);
@@ -101,8 +102,10 @@ fn confirmed(action: Action, what: &str) -> bool {
         Action::Setup { .. } => "Create the login roles and the group (strategy: alternating) for",
         _ => "Rotate",
     };
-    eprint!("{verb} {what}? [y/N] ");
-    let _ = std::io::stderr().flush();
+    // A prompt nobody can read is dropped, not a panic (see crate::stderr).
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(stderr, "{verb} {what}? [y/N] ").and_then(|()| stderr.flush());
+    drop(stderr);
     let mut answer = String::new();
     if stdin.lock().read_line(&mut answer).is_err() {
         return false;

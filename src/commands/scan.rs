@@ -1,8 +1,6 @@
 //! `scan`: flags → options, the project's declared secrets (and with --live their current
 //! values), then the report. Exit 0 clean, 1 findings, 2 usage.
 
-use std::io::Write;
-
 use crate::cli::{ScanArgs, ScanFormat};
 use crate::config;
 use crate::env_vars::Environment;
@@ -14,6 +12,8 @@ use crate::scan::live::{LiveValues, MIN_LIVE_LENGTH};
 use crate::scan::report::{self, Format};
 use crate::scan::{self, Baseline, Rules, ScanOptions, Selection, Skip};
 use crate::schema;
+use crate::stderr::errln;
+use crate::stdout;
 
 pub fn scan(settings: &LaunchSettings, env: Environment, args: &ScanArgs) -> Result<i32, Error> {
     let cwd = super::working_dir()?;
@@ -51,7 +51,7 @@ pub fn scan(settings: &LaunchSettings, env: Environment, args: &ScanArgs) -> Res
     }
     if args.update_baseline {
         Baseline::write(&outcome.baseline_path, &outcome.all)?;
-        eprintln!(
+        errln!(
             "cronos-secrets scan: wrote {} accepted finding(s) to {}",
             outcome.all.len(),
             outcome.baseline_path.display()
@@ -63,14 +63,10 @@ pub fn scan(settings: &LaunchSettings, env: Environment, args: &ScanArgs) -> Res
         ScanFormat::Json => Format::Json,
         ScanFormat::Sarif => Format::Sarif,
     };
-    let mut stdout = std::io::stdout().lock();
-    let written =
-        report::write(format, &outcome.findings, &mut stdout).and_then(|()| stdout.flush());
-    if let Err(error) = written
-        && error.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        return Err(Problem::new("stdout", error.to_string()).into());
-    }
+    let mut report = Vec::new();
+    report::write(format, &outcome.findings, &mut report)
+        .map_err(|error| Problem::new("scan", format!("cannot format the report: {error}")))?;
+    stdout::write(&report)?;
     summarize(&outcome);
     Ok(if outcome.findings.is_empty() { 0 } else { 1 })
 }
@@ -88,12 +84,12 @@ fn summarize(outcome: &scan::Outcome) {
     let files_with: std::collections::BTreeSet<&str> =
         outcome.findings.iter().map(|f| f.path.as_str()).collect();
     if outcome.findings.is_empty() {
-        eprintln!(
+        errln!(
             "cronos-secrets scan: no literal secret in {} file(s){accepted}",
             outcome.files
         );
     } else {
-        eprintln!(
+        errln!(
             "cronos-secrets scan: {} finding(s) in {} of {} file(s){accepted}\n  hint: replace each value with a reference (secret://NAME, vault://…, aws-sm://…) or a ${{VAR}} placeholder, and rotate any secret that was ever pushed; allow a line with `# cronos-secrets: allow`, or accept the current findings with `cronos-secrets scan --update-baseline`",
             outcome.findings.len(),
             files_with.len(),
@@ -157,6 +153,6 @@ fn rules(settings: &LaunchSettings, env: Environment, live: bool) -> Result<Rule
 
 /// Usage problems (not a git work tree, a missing PATH, a broken baseline or config) exit 2.
 fn usage(error: Error) -> i32 {
-    eprintln!("cronos-secrets: error: {error}");
+    errln!("cronos-secrets: error: {error}");
     2
 }

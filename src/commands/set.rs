@@ -12,6 +12,7 @@ use crate::launch::{self, LaunchSettings};
 use crate::problem::Problem;
 use crate::reference::Scheme;
 use crate::secret::SecretString;
+use crate::stderr::errln;
 use crate::validate;
 
 pub fn set(settings: &LaunchSettings, env: Environment, args: &SetArgs) -> Result<i32, Error> {
@@ -57,8 +58,8 @@ pub fn set(settings: &LaunchSettings, env: Environment, args: &SetArgs) -> Resul
         },
     ))?;
     match metadata.version {
-        Some(version) => eprintln!("cronos-secrets: stored {reference} (version {version})"),
-        None => eprintln!("cronos-secrets: stored {reference}"),
+        Some(version) => errln!("cronos-secrets: stored {reference} (version {version})"),
+        None => errln!("cronos-secrets: stored {reference}"),
     }
     Ok(0)
 }

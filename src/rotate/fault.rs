@@ -7,6 +7,7 @@
 use super::protocol::Step;
 use crate::env_vars::{Environment, ROTATE_FAULT};
 use crate::problem::Problem;
+use crate::stderr::errln;
 
 const ACTION: &str = "sigkill-after:";
 
@@ -32,7 +33,7 @@ impl Fault {
                     ),
                 )
             })?;
-        eprintln!(
+        errln!(
             "cronos-secrets: warning: {ROTATE_FAULT} is set: this process will kill itself (SIGKILL) after the {} step",
             step.as_str()
         );

@@ -25,6 +25,8 @@ use crate::logging;
 use crate::problem::Problem;
 use crate::reference::Reference;
 use crate::schema::RequiredSecret;
+use crate::stderr::errln;
+use crate::stdout::outln;
 
 use external::ExternalSystem;
 use fault::Fault;
@@ -142,7 +144,7 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
                 .map(|seen| status::row(seen, source, now))
                 .collect();
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&rows).expect("rows serialize")
                 );
@@ -153,7 +155,7 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
         }
         Action::DryRun => {
             if observed.is_empty() {
-                eprintln!("cronos-secrets: nothing to rotate (no selected secret is due)");
+                errln!("cronos-secrets: nothing to rotate (no selected secret is due)");
             }
             for seen in &observed {
                 let pending = backend
@@ -281,7 +283,7 @@ impl Run<'_> {
             return Ok(refuse(refused));
         }
         if observed.is_empty() {
-            eprintln!("cronos-secrets: nothing to rotate (no selected secret is due)");
+            errln!("cronos-secrets: nothing to rotate (no selected secret is due)");
             return Ok(0);
         }
         let mut rotated = Vec::new();
@@ -312,11 +314,11 @@ impl Run<'_> {
             let name = &seen.secret.name;
             if action == Action::Retire {
                 match rotating.retire().await {
-                    Ok(true) => eprintln!(
+                    Ok(true) => errln!(
                         "cronos-secrets: retired the previous value of {name}: launches no longer get {}_PREVIOUS",
                         seen.secret.env
                     ),
-                    Ok(false) => eprintln!("cronos-secrets: {name}: no previous value to retire"),
+                    Ok(false) => errln!("cronos-secrets: {name}: no previous value to retire"),
                     Err(problem) => failures.push(problem),
                 }
                 continue;
@@ -331,19 +333,19 @@ impl Run<'_> {
                     rotation_id,
                     version,
                 }) => {
-                    eprintln!(
+                    errln!(
                         "cronos-secrets: rotated {name} (rotation {rotation_id}, now version {})",
                         version.as_deref().unwrap_or("-")
                     );
                     rotated.push(name.clone());
                 }
                 Ok(Done::Aborted { rotation_id }) => {
-                    eprintln!(
+                    errln!(
                         "cronos-secrets: aborted rotation {rotation_id} of {name}: the pending slot is removed"
                     );
                 }
                 Ok(Done::NothingPending) => {
-                    eprintln!("cronos-secrets: {name}: no pending rotation");
+                    errln!("cronos-secrets: {name}: no pending rotation");
                 }
                 Err(problem) => failures.push(problem),
             }
@@ -362,6 +364,6 @@ impl Run<'_> {
 
 /// Refusals exit 1, like failures of a step: non-zero, never 2 (usage errors).
 pub(super) fn refuse(problems: Vec<Problem>) -> i32 {
-    eprintln!("cronos-secrets: error: {}", Error::Problems(problems));
+    errln!("cronos-secrets: error: {}", Error::Problems(problems));
     1
 }

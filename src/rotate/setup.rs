@@ -11,6 +11,8 @@ use crate::config::{Config, Strategy};
 use crate::error::Error;
 use crate::problem::Problem;
 use crate::reference::Reference;
+use crate::stderr::errln;
+use crate::stdout::outln;
 
 /// `rotate --database --setup`: the two login roles and their group, once.
 pub async fn setup(
@@ -38,7 +40,7 @@ pub async fn setup(
     }
     if dry_run {
         for statement in postgres::setup_sql(database) {
-            println!("{statement}");
+            outln!("{statement}");
         }
         return Ok(0);
     }
@@ -51,7 +53,7 @@ pub async fn setup(
     match postgres.setup().await {
         Ok(done) => {
             for line in done {
-                eprintln!("cronos-secrets: setup: {line}");
+                errln!("cronos-secrets: setup: {line}");
             }
         }
         Err(StepError::Rejected(why) | StepError::Failed(why)) => {
@@ -85,7 +87,7 @@ pub async fn setup(
         pair: pair.as_ref(),
     };
     match rotating.pair_up().await {
-        Ok(true) => eprintln!(
+        Ok(true) => errln!(
             "cronos-secrets: setup: {} now holds the user name {} beside the password (#username)",
             backend.location(&rotating.reference),
             database.role

@@ -12,6 +12,7 @@ use crate::backend::{Backend, Source, utc};
 use crate::duration::format_duration;
 use crate::reference::Reference;
 use crate::schema::{Previous, RequiredSecret};
+use crate::stdout::outln;
 
 /// One row of the status table.
 #[derive(Debug, Serialize)]
@@ -112,13 +113,13 @@ pub fn print_table(rows: &[Row]) {
             .zip(widths)
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
-        println!("{}", text.join("  ").trim_end());
+        outln!("{}", text.join("  ").trim_end());
     };
     print(headers);
     for (line, row) in cells.iter().zip(rows) {
         print(line.each_ref().map(String::as_str));
         if let Some(detail) = &row.detail {
-            println!("  {}: {detail}", row.name);
+            outln!("  {}: {detail}", row.name);
         }
     }
 }
@@ -134,13 +135,13 @@ pub fn print_plan(
 ) {
     let secret = observed.secret;
     let schedule = observed.schedule;
-    println!("{} ({})", secret.name, secret.description);
-    println!(
+    outln!("{} ({})", secret.name, secret.description);
+    outln!(
         "  backend:   {} {}",
         backend.source(),
         backend.location(&observed.reference)
     );
-    println!(
+    outln!(
         "  current:   version {}{}",
         observed.version.as_deref().unwrap_or("-"),
         match schedule.updated {
@@ -166,20 +167,20 @@ pub fn print_plan(
         (Some(every), None) => format!("unknown (every {})", format_duration(every)),
         (None, _) => "no schedule (rotate_every is not set)".to_string(),
     };
-    println!("  due:       {due}");
+    outln!("  due:       {due}");
     if let Some(problem) = &observed.problem {
-        println!("  would fail: {problem}");
+        outln!("  would fail: {problem}");
         return;
     }
     match (rotation, pending_location) {
-        (Rotation::Refused { why, .. }, _) => println!("  would refuse: {} {why}", secret.name),
-        (_, None) => println!(
+        (Rotation::Refused { why, .. }, _) => outln!("  would refuse: {} {why}", secret.name),
+        (_, None) => outln!(
             "  would refuse: the {} backend has no pending slot to rotate through",
             backend.source()
         ),
         (Rotation::Key { length } | Rotation::Password { length, .. }, Some(pending)) => {
             if let Some(id) = &observed.pending {
-                println!(
+                outln!(
                     "  would refuse: an unfinished rotation ({id}) holds {pending}; use --resume or --abort"
                 );
                 return;
@@ -190,11 +191,11 @@ pub fn print_plan(
                 }
                 None => "set and test (nothing: no external system)".to_string(),
             };
-            println!(
+            outln!(
                 "  steps:     create (a {length}-character URL-safe value in {pending}), {external}, promote (check-and-set against version {}), finish (remove the pending slot)",
                 observed.version.as_deref().unwrap_or("-")
             );
-            println!("  previous:  {}", previous_kept(secret, backend.source()));
+            outln!("  previous:  {}", previous_kept(secret, backend.source()));
         }
     }
 }

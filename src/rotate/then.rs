@@ -6,6 +6,7 @@ use std::ffi::OsString;
 use std::process::Command;
 
 use crate::env_vars::{Environment, is_launcher_variable};
+use crate::stderr::errln;
 
 pub const ROTATED: &str = "CRONOS_SECRETS_ROTATED";
 
@@ -24,17 +25,17 @@ pub fn run(command: &[OsString], rotated: &[String], env: &Environment) -> i32 {
     let shown = program.to_string_lossy();
     match child.status() {
         Ok(status) if status.success() => {
-            eprintln!("cronos-secrets: --then {shown} succeeded");
+            errln!("cronos-secrets: --then {shown} succeeded");
             0
         }
         Ok(status) => {
-            eprintln!(
+            errln!(
                 "cronos-secrets: error: --then {shown} failed ({status}); the rotation itself is complete\n  hint: run it again by hand"
             );
             1
         }
         Err(error) => {
-            eprintln!(
+            errln!(
                 "cronos-secrets: error: --then {shown} could not start: {error}; the rotation itself is complete\n  hint: check the program's name and PATH"
             );
             1

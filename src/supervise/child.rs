@@ -12,6 +12,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use crate::exec::ExecError;
+use crate::inherited_signals;
 use crate::secret::SecretString;
 
 /// Orphans of the program's tree are reparented to us, to be reaped (tini's `-s`). As PID 1
@@ -37,7 +38,7 @@ pub enum Role {
 }
 
 /// Starts `program` in a new process group with exactly `env`. std's spawn is safe in a process
-/// with threads (the watcher's), resets SIGPIPE in the child (the mask is ours to reset), and reports an
+/// with threads (the watcher's), and reports an
 /// exec failure from the child; the errors are `exec`'s, with GNU `env`'s exit codes.
 pub fn spawn(
     program: &OsStr,
@@ -51,17 +52,13 @@ pub fn spawn(
         .env_clear()
         .envs(env.iter().map(|(name, value)| (name, value.as_os_str())))
         .process_group(0);
-    // The supervisor blocks the signals it forwards; the program starts with none blocked.
-    // SAFETY: sigprocmask is async-signal-safe and touches only the forked child.
+    // The supervisor blocks the signals it forwards and catches others; the program starts
+    // with none blocked and the dispositions the launcher inherited.
+    // SAFETY: restore_before_exec is async-signal-safe and touches only the forked child.
     unsafe {
         command.pre_exec(|| {
-            let empty = nix::sys::signal::SigSet::empty();
-            nix::sys::signal::sigprocmask(
-                nix::sys::signal::SigmaskHow::SIG_SETMASK,
-                Some(&empty),
-                None,
-            )
-            .map_err(std::io::Error::from)
+            inherited_signals::restore_before_exec();
+            Ok(())
         });
     }
     let child = command.spawn().map_err(|error| {

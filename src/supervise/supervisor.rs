@@ -201,11 +201,13 @@ impl State<'_> {
             self.held = Some((ready, until));
             return;
         }
+        // `any`, not `all`: the `render --watch` sidecar without a hook has no action at all,
+        // and rewriting its file is then its whole job.
         let only_logs = self
             .supervision
             .actions
             .iter()
-            .all(|action| matches!(action, Action::OnChange(OnChange::None)));
+            .any(|action| matches!(action, Action::OnChange(OnChange::None)));
         if only_logs {
             tracing::warn!(
                 "the secrets changed and validated; --on-change none: the program keeps its values"
@@ -217,6 +219,9 @@ impl State<'_> {
                 "cannot rewrite the rendered files; the program keeps its values: {problem}"
             );
             return;
+        }
+        if self.supervision.actions.is_empty() {
+            tracing::info!("the secrets changed and validated: files rewritten");
         }
         for action in self.supervision.actions.clone() {
             self.act(&action, &ready);

@@ -5,6 +5,7 @@
 pub mod azure;
 pub mod connect_proxy;
 pub mod deadline;
+pub mod dispositions;
 pub mod fake_http;
 pub mod moto;
 pub mod openbao;
