@@ -19,6 +19,7 @@ use crate::plan::Plan;
 use crate::problem::Problem;
 use crate::reference::Reference;
 use crate::resolve::{self, FetchOptions, PlaceholderValue};
+use crate::runtime::block_on;
 use crate::secret::SecretString;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -165,22 +166,4 @@ impl SecretsManager {
 /// `get_secret('database_password')`, as in the guide.
 pub fn get_secret(name: &str) -> Result<SecretString, Error> {
     SecretsManager::from_env()?.get_secret(name)
-}
-
-/// Runs one future on a current-thread runtime that is dropped afterwards.
-pub fn block_on<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| {
-            Problem::new(
-                "runtime",
-                format!("cannot start the async runtime: {error}"),
-            )
-        })?;
-    let result = runtime.block_on(future);
-    // Dropping a runtime waits for its blocking threads: a file read abandoned at the deadline
-    // (a hung network mount) would hold the launch forever. Leave such a thread behind instead.
-    runtime.shutdown_background();
-    result
 }

@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::api;
 use crate::config::{self, Config};
 use crate::env_vars::Environment;
 use crate::error::Error;
@@ -15,6 +14,7 @@ use crate::problem::Problem;
 use crate::resolve::{
     self, FetchOptions, PlaceholderValue, Resolution, ResolvedPlaceholder, ResolvedVar, Reuse,
 };
+use crate::runtime;
 use crate::secret::SecretString;
 use crate::validate::{self, Finding, Severity};
 
@@ -116,7 +116,7 @@ fn resolve_and_validate_reusing(
     reuse: &Reuse,
 ) -> Result<Outcome, Error> {
     // The runtime lives only for the fetch: exec happens in a plain single-threaded process.
-    let resolution = api::block_on(async {
+    let resolution = runtime::block_on(async {
         resolve::resolve_reusing(
             &prepared.plan,
             extras,

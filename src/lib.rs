@@ -60,6 +60,7 @@ mod random;
 mod reference;
 mod resolve;
 mod rotate;
+mod runtime;
 mod scan;
 mod schema;
 mod secret;

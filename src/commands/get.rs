@@ -1,11 +1,12 @@
 //! `get NAME`: print one secret, for scripts.
 
-use crate::api::{SecretsManager, block_on};
+use crate::api::SecretsManager;
 use crate::cli::GetArgs;
 use crate::env_vars::Environment;
 use crate::error::Error;
 use crate::launch::{self, LaunchSettings};
 use crate::output;
+use crate::runtime::block_on;
 use crate::stdout;
 
 pub fn get(settings: &LaunchSettings, env: Environment, args: &GetArgs) -> Result<i32, Error> {

@@ -2,13 +2,13 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use crate::api::block_on;
 use crate::cli::{CheckFormat, RotateArgs, RotateBackend};
 use crate::config::BackendKind;
 use crate::env_vars::Environment;
 use crate::error::Error;
 use crate::launch::{self, LaunchSettings};
 use crate::rotate::{self, Action, Request, SELECTORS};
+use crate::runtime::block_on;
 use crate::stderr::errln;
 
 pub fn rotate(settings: &LaunchSettings, env: Environment, args: RotateArgs) -> Result<i32, Error> {

@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-use crate::api::{SecretsManager, block_on};
+use crate::api::SecretsManager;
 use crate::backend::StoreOptions;
 use crate::bounded;
 use crate::cli::SetArgs;
@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::launch::{self, LaunchSettings};
 use crate::problem::Problem;
 use crate::reference::Scheme;
+use crate::runtime::block_on;
 use crate::secret::SecretString;
 use crate::stderr::errln;
 use crate::validate;

@@ -14,13 +14,13 @@ use sha2::{Digest, Sha256};
 
 use super::Timing;
 use super::poll;
-use crate::api;
 use crate::backend::{Version, Versions};
 use crate::error::Error;
 use crate::launch::{self, LaunchSettings, Prepared, Ready};
 use crate::random;
 use crate::reference::Reference;
 use crate::resolve::{PlaceholderValue, Reuse};
+use crate::runtime;
 
 /// How often the quiet period may be extended by yet another change before the set is
 /// resolved anyway (envconsul's `wait { max }`).
@@ -144,7 +144,7 @@ impl Watcher {
     }
 
     fn poll(&self) -> Versions {
-        api::block_on(async {
+        runtime::block_on(async {
             Ok(poll::versions(&self.prepared, &self.settings, &self.extras).await)
         })
         .unwrap_or_default()
