@@ -358,6 +358,46 @@ fn on_change_signal_needs_rendered_files() {
         .assert_stderr_contains("needs --render");
 }
 
+/// KILL and STOP cannot be caught, so they cannot ask for a graceful stop or a reload: refused
+/// by number as by name, in each flag that takes a signal.
+#[test]
+fn numeric_kill_and_stop_are_refused_like_their_names() {
+    let render = [
+        "render",
+        "app.tmpl",
+        "-o",
+        "app.conf",
+        "--watch",
+        "--signal-pidfile",
+        "app.pid",
+    ];
+    for (flags, value, name) in [
+        (vec!["run", "--watch", "--stop-signal"], "19", "SIGSTOP"),
+        (
+            vec!["run", "--watch", "--render", "a.tmpl:a.conf", "--on-change"],
+            "signal:9",
+            "SIGKILL",
+        ),
+        (
+            render.iter().copied().chain(["--signal"]).collect(),
+            "9",
+            "SIGKILL",
+        ),
+    ] {
+        let program: &[&str] = if flags[0] == "run" {
+            &["--", "true"]
+        } else {
+            &[]
+        };
+        Launch::with_required()
+            .args(flags.iter().copied().chain([value]))
+            .args(program)
+            .run()
+            .assert_code(2)
+            .assert_stderr_contains(&format!("{name} cannot be caught"));
+    }
+}
+
 #[test]
 fn on_change_signal_rewrites_the_files_then_signals() {
     let test = "hup";

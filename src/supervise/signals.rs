@@ -56,26 +56,32 @@ pub fn take_over() -> Result<SignalFd, Problem> {
         })
 }
 
-/// `TERM`, `SIGTERM` or `15`.
+/// `TERM`, `SIGTERM` or `15`; never KILL or STOP, by name or by number.
 pub fn parse_signal(text: &str) -> Result<Signal, String> {
     let trimmed = text.trim();
-    if let Ok(number) = trimmed.parse::<i32>() {
-        return Signal::try_from(number).map_err(|_| format!("no signal numbered {number}"));
-    }
-    let upper = trimmed.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
+    let signal = match trimmed.parse::<i32>() {
+        Ok(number) => {
+            Signal::try_from(number).map_err(|_| format!("no signal numbered {number}"))?
+        }
+        Err(_) => {
+            let upper = trimmed.to_ascii_uppercase();
+            let name = if upper.starts_with("SIG") {
+                upper
+            } else {
+                format!("SIG{upper}")
+            };
+            Signal::from_str(&name).map_err(|_| {
+                format!(
+                    "unknown signal \"{text}\" (expected a name such as TERM, QUIT, HUP, USR1, or a number)"
+                )
+            })?
+        }
     };
-    match Signal::from_str(&name) {
-        Ok(Signal::SIGKILL | Signal::SIGSTOP) => Err(format!(
-            "{name} cannot be caught, so it cannot ask the program to stop gracefully; --stop-timeout ends with SIGKILL anyway"
+    match signal {
+        Signal::SIGKILL | Signal::SIGSTOP => Err(format!(
+            "{signal} cannot be caught, so it cannot ask the program to stop gracefully or reload; --stop-timeout ends with SIGKILL anyway"
         )),
-        Ok(signal) => Ok(signal),
-        Err(_) => Err(format!(
-            "unknown signal \"{text}\" (expected a name such as TERM, QUIT, HUP, USR1, or a number)"
-        )),
+        signal => Ok(signal),
     }
 }
 
@@ -133,6 +139,8 @@ mod tests {
         assert_eq!(parse_signal("sigquit"), Ok(Signal::SIGQUIT));
         assert_eq!(parse_signal("1"), Ok(Signal::SIGHUP));
         assert!(parse_signal("KILL").is_err());
+        assert!(parse_signal("9").unwrap_err().contains("SIGKILL"));
+        assert!(parse_signal("19").unwrap_err().contains("SIGSTOP"));
         assert!(parse_signal("NOPE").unwrap_err().contains("unknown signal"));
     }
 }
