@@ -6,8 +6,10 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use common::binary;
+use common::deadline::output_within;
 use tempfile::TempDir;
 
 fn corpus_dir() -> PathBuf {
@@ -383,6 +385,71 @@ fn baseline_survives_edits_above_a_finding() {
         "{}",
         text(&broken)
     );
+}
+
+/// The default baseline is a file the repository provides: committed as a symlink, it must
+/// not make `--update-baseline` overwrite the file it points to (redteam-2 #5).
+#[test]
+fn a_committed_symlink_baseline_is_refused_and_its_target_untouched() {
+    let repo = Repo::new();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join(".bashrc_victim");
+    std::fs::write(&victim, "# victim rc file\n").unwrap();
+    std::os::unix::fs::symlink(&victim, repo.path().join(".cronos-secrets-baseline.json")).unwrap();
+    repo.write("$(touch PWNED).env", LITERAL);
+    repo.git(&["add", "-A"]);
+    let update = repo.scan(&["--update-baseline"]);
+    assert_eq!(update.status.code(), Some(2), "{}", text(&update));
+    let said = text(&update);
+    assert!(
+        said.contains(".cronos-secrets-baseline.json") && said.contains("a symbolic link"),
+        "{said}"
+    );
+    assert!(said.contains("hint:"), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "# victim rc file\n"
+    );
+    assert!(
+        repo.path()
+            .join(".cronos-secrets-baseline.json")
+            .is_symlink()
+    );
+}
+
+/// A baseline is read as every input is: a FIFO is refused at once instead of hanging the
+/// hook, `/dev/zero` instead of filling memory (here behind a committed symlink too).
+#[test]
+fn a_fifo_or_device_baseline_is_refused_quickly() {
+    let repo = Repo::new();
+    repo.write("app.env", LITERAL);
+    repo.git(&["add", "app.env"]);
+    let fifo = repo.path().join("baseline.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink(
+        "/dev/zero",
+        repo.path().join(".cronos-secrets-baseline.json"),
+    )
+    .unwrap();
+    for (args, kind) in [
+        (vec!["--baseline", "baseline.fifo"], "FIFO"),
+        (vec!["--baseline", "/dev/zero"], "character device"),
+        (vec![], "character device"),
+    ] {
+        let (output, _) = output_within(
+            repo.command(binary().to_str().unwrap())
+                .arg("scan")
+                .args(&args),
+            Duration::from_secs(60),
+        );
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output));
+        let said = text(&output);
+        assert!(
+            said.contains("cannot read the scan baseline") && said.contains(kind),
+            "{args:?}: {said}"
+        );
+    }
 }
 
 #[test]

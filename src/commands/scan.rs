@@ -50,7 +50,9 @@ pub fn scan(settings: &LaunchSettings, env: Environment, args: &ScanArgs) -> Res
         tracing::info!("{path}: not scanned: {why}");
     }
     if args.update_baseline {
-        Baseline::write(&outcome.baseline_path, &outcome.all)?;
+        if let Err(problem) = Baseline::write(&outcome.baseline_path, &outcome.all) {
+            return Ok(usage(problem.into()));
+        }
         eprintln!(
             "cronos-secrets scan: wrote {} accepted finding(s) to {}",
             outcome.all.len(),
