@@ -412,8 +412,8 @@ pub struct ScanArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Scan the index, what the next commit records: the staged content of every added or
-    /// changed file (of the PATHs only, when given), not the work tree
+    /// Scan the index, what the next commit records: the staged content of every added,
+    /// changed, renamed or type-changed file (of the PATHs only, when given), not the work tree
     #[arg(long)]
     pub staged: bool,
 
@@ -435,7 +435,8 @@ pub struct ScanArgs {
     #[arg(long)]
     pub live: bool,
 
-    /// Skip files larger than this many bytes (named with --verbose, as are binary files)
+    /// Skip files larger than this many bytes (counted in the summary and named with
+    /// --verbose, as are binary files)
     #[arg(long, value_name = "BYTES", default_value_t = crate::scan::DEFAULT_MAX_FILE_BYTES)]
     pub max_file_size: u64,
 }
