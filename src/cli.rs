@@ -320,7 +320,8 @@ pub struct RenderWatchArgs {
     #[arg(long, value_name = "FILE", requires = "watch")]
     pub ready_file: Option<PathBuf>,
 
-    /// After each rewrite, send --signal to the process whose pid FILE holds
+    /// After each rewrite, send --signal to the process whose pid FILE holds (a regular file;
+    /// a pid above 1 whose process started before FILE was last written)
     #[arg(long, value_name = "FILE", requires = "watch")]
     pub signal_pidfile: Option<PathBuf>,
 

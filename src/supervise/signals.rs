@@ -10,7 +10,6 @@ use std::time::Instant;
 use nix::libc;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::unistd::Pid;
 
 use crate::problem::Problem;
 
@@ -82,28 +81,6 @@ pub fn parse_signal(text: &str) -> Result<Signal, String> {
             "{signal} cannot be caught, so it cannot ask the program to stop gracefully or reload; --stop-timeout ends with SIGKILL anyway"
         )),
         signal => Ok(signal),
-    }
-}
-
-/// `render --signal-pidfile`: signals the process whose pid the file holds.
-pub fn signal_pidfile(file: &std::path::Path, signal: Signal) {
-    let pid = std::fs::read_to_string(file)
-        .ok()
-        .and_then(|text| text.trim().parse::<i32>().ok())
-        .filter(|pid| *pid > 0);
-    match pid {
-        Some(pid) => match nix::sys::signal::kill(Pid::from_raw(pid), signal) {
-            Ok(()) => {
-                tracing::info!(%signal, pid, "files rewritten: signalled the process of the pidfile")
-            }
-            Err(errno) => {
-                tracing::error!(%signal, pid, "cannot signal the process of {}: {}", file.display(), errno.desc())
-            }
-        },
-        None => tracing::error!(
-            "cannot signal: {} does not hold a process id; the files were rewritten",
-            file.display()
-        ),
     }
 }
 
