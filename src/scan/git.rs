@@ -72,6 +72,7 @@ pub fn staged(root: &Path) -> Result<Vec<Entry>, Problem> {
             "--no-abbrev",
             "--no-renames",
             "--no-ext-diff",
+            "--no-color",
         ],
     )?;
     let mut records = split_nul(&output);
