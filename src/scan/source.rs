@@ -15,7 +15,8 @@ use crate::problem::Problem;
 pub enum Selection {
     /// The work tree's content of the files git tracks under the current directory.
     Tracked,
-    /// The staged content of the files the next commit adds or changes (of `only`, if any).
+    /// The staged content of the files the next commit adds, changes, renames or copies, or
+    /// whose type it changes (of `only`, if any).
     Staged { only: Vec<PathBuf> },
     /// These files, and every file below these directories (hidden ones too; `.git/` skipped).
     /// A symlink named here is followed (as `grep -r` and `find -H` do); one met in a walk is
@@ -47,27 +48,7 @@ pub struct Sources {
 
 pub fn list(selection: &Selection, cwd: &Path, max_bytes: u64) -> Result<Sources, Problem> {
     match selection {
-        Selection::Tracked => {
-            // Named from the top of the work tree, as --staged and pre-commit name them, so
-            // one baseline serves every mode.
-            let root = git::top_level(cwd)?;
-            let files = git::tracked(cwd)?
-                .into_iter()
-                .map(|name| (root.join(&name), name))
-                // Deleted in the work tree (not yet staged as deleted): nothing to read.
-                .filter(|(path, _)| {
-                    !matches!(std::fs::symlink_metadata(path), Err(error) if error.kind() == std::io::ErrorKind::NotFound)
-                })
-                .map(|(path, name)| SourceFile {
-                    name: name.to_string_lossy().into_owned(),
-                    content: Content::OnDisk {
-                        path,
-                        follow: false,
-                    },
-                })
-                .collect();
-            Ok(Sources { files, root })
-        }
+        Selection::Tracked => tracked(cwd),
         Selection::Staged { only } => staged(cwd, only, max_bytes),
         Selection::Paths(paths) => {
             let mut files = Vec::new();
@@ -80,6 +61,33 @@ pub fn list(selection: &Selection, cwd: &Path, max_bytes: u64) -> Result<Sources
             })
         }
     }
+}
+
+fn tracked(cwd: &Path) -> Result<Sources, Problem> {
+    // Named from the top of the work tree, as --staged and pre-commit name them, so one
+    // baseline serves every mode.
+    let root = git::top_level(cwd)?;
+    let files = git::tracked(cwd)?
+        .into_iter()
+        .map(|name| (root.join(&name), name))
+        .filter(|(path, _)| !deleted(path))
+        .map(|(path, name)| SourceFile {
+            name: name.to_string_lossy().into_owned(),
+            content: Content::OnDisk {
+                path,
+                follow: false,
+            },
+        })
+        .collect();
+    Ok(Sources { files, root })
+}
+
+/// Deleted in the work tree but not yet staged as deleted: there is nothing to read.
+fn deleted(path: &Path) -> bool {
+    matches!(
+        std::fs::symlink_metadata(path),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound
+    )
 }
 
 fn staged(cwd: &Path, only: &[PathBuf], max_bytes: u64) -> Result<Sources, Problem> {
