@@ -110,15 +110,21 @@ pub fn read_limited(reader: impl Read, limit: u64) -> Result<Vec<u8>, ReadError>
 /// `limit` bytes. The file is opened non-blocking, so a FIFO is refused instead of waiting
 /// for a writer that may never come.
 pub fn read_regular_file(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    read_limited(open_regular(path, 0)?, limit)
+}
+
+/// Opens a regular file for reading, non-blocking (a FIFO is refused, never waited on);
+/// `flags` are added to the open (`O_NOFOLLOW` to refuse a symlink).
+pub fn open_regular(path: &Path, flags: i32) -> Result<File, ReadError> {
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(nix::libc::O_NONBLOCK)
+        .custom_flags(nix::libc::O_NONBLOCK | flags)
         .open(path)?;
     let kind = file.metadata()?.file_type();
     if !kind.is_file() {
         return Err(ReadError::NotRegular(describe_kind(&kind)));
     }
-    read_limited(file, limit)
+    Ok(file)
 }
 
 /// Reads any readable file (FIFOs included: `--env-file <(sops -d …)` is a pipe) of at most

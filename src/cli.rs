@@ -317,7 +317,8 @@ pub struct RenderWatchArgs {
     #[arg(long, value_name = "FILE", requires = "watch")]
     pub ready_file: Option<PathBuf>,
 
-    /// After each rewrite, send --signal to the process whose pid FILE holds
+    /// After each rewrite, send --signal to the process whose pid FILE holds (a regular file;
+    /// a pid above 1 whose process started before FILE was last written)
     #[arg(long, value_name = "FILE", requires = "watch")]
     pub signal_pidfile: Option<PathBuf>,
 
@@ -409,8 +410,8 @@ pub struct ScanArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Scan the index, what the next commit records: the staged content of every added or
-    /// changed file (of the PATHs only, when given), not the work tree
+    /// Scan the index, what the next commit records: the staged content of every added,
+    /// changed, renamed or type-changed file (of the PATHs only, when given), not the work tree
     #[arg(long)]
     pub staged: bool,
 
@@ -432,7 +433,8 @@ pub struct ScanArgs {
     #[arg(long)]
     pub live: bool,
 
-    /// Skip files larger than this many bytes (named with --verbose, as are binary files)
+    /// Skip files larger than this many bytes (counted in the summary and named with
+    /// --verbose, as are binary files)
     #[arg(long, value_name = "BYTES", default_value_t = crate::scan::DEFAULT_MAX_FILE_BYTES)]
     pub max_file_size: u64,
 }

@@ -6,8 +6,10 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use common::binary;
+use common::deadline::output_within;
 use tempfile::TempDir;
 
 fn corpus_dir() -> PathBuf {
@@ -342,6 +344,195 @@ fn staged_scans_the_index_and_the_default_the_work_tree() {
     assert_no_value(&text(&output), &["FakeStagedDbPass-0123456789".to_string()]);
 }
 
+/// `git mv` and an edit make a rename (`R`): its content is new to the commit and is scanned,
+/// by `--staged`, by `--staged PATH` and by the README's plain git hook (redteam-2 #4).
+#[test]
+fn a_renamed_file_with_a_new_secret_fails_the_staged_scan_and_the_git_hook() {
+    let repo = Repo::new();
+    repo.write(
+        "settings.py",
+        "import os\n# settings\nDEBUG = False\nNAME = \"x\"\nA = 1\nB = 2\nC = 3\nD = 4\n",
+    );
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "init"]);
+    repo.git(&["mv", "settings.py", "prod_settings.py"]);
+    let mut edited = std::fs::read_to_string(repo.path().join("prod_settings.py")).unwrap();
+    edited.push_str("password = \"Tr0ub4dor-and-3-horses\"\n");
+    repo.write("prod_settings.py", &edited);
+    repo.git(&["add", "prod_settings.py"]);
+    let status = repo.git(&["diff", "--cached", "--name-status"]);
+    assert!(text(&status).starts_with('R'), "{}", text(&status));
+    for args in [&["--staged"][..], &["--staged", "prod_settings.py"]] {
+        let output = repo.scan(args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {}", text(&output));
+        assert!(
+            text(&output).contains("prod_settings.py:9:"),
+            "{}",
+            text(&output)
+        );
+    }
+    let hook = repo.path().join(".git/hooks/pre-commit");
+    std::fs::write(
+        &hook,
+        format!("#!/bin/sh\nexec {} scan --staged\n", binary().display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let refused = repo.git(&["commit", "-q", "-m", "rename"]);
+    assert!(!refused.status.success(), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("prod_settings.py:9:"),
+        "{}",
+        text(&refused)
+    );
+}
+
+/// A symlink replaced by a file is a type change (`T`): the file is what the commit records.
+#[test]
+fn a_type_change_from_symlink_to_file_is_scanned() {
+    let repo = Repo::new();
+    repo.write("real.env", REFERENCE);
+    std::os::unix::fs::symlink("real.env", repo.path().join("app.env")).unwrap();
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "init"]);
+    std::fs::remove_file(repo.path().join("app.env")).unwrap();
+    repo.write("app.env", LITERAL);
+    repo.git(&["add", "app.env"]);
+    let status = repo.git(&["diff", "--cached", "--name-status"]);
+    assert!(text(&status).starts_with('T'), "{}", text(&status));
+    let output = repo.scan(&["--staged"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(text(&output).contains("app.env:1:"), "{}", text(&output));
+}
+
+/// A name that is not UTF-8 still addresses its file, staged and in the work tree
+/// (redteam-2 #9); findings show it with U+FFFD.
+#[test]
+fn names_that_are_not_utf8_are_scanned_staged_and_tracked() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = Repo::new();
+    let name = std::ffi::OsStr::from_bytes(b"cfg\xff.env");
+    std::fs::write(repo.path().join(name), LITERAL).unwrap();
+    repo.git(&["add", "-A"]);
+    let staged = repo.scan(&["--staged"]);
+    assert_eq!(staged.status.code(), Some(1), "{}", text(&staged));
+    assert!(
+        text(&staged).contains("cfg\u{FFFD}.env:1:"),
+        "{}",
+        text(&staged)
+    );
+    repo.git(&["commit", "-q", "-m", "x"]);
+    let tracked = repo.scan(&[]);
+    assert_eq!(tracked.status.code(), Some(1), "{}", text(&tracked));
+    assert!(
+        text(&tracked).contains("cfg\u{FFFD}.env:1:"),
+        "{}",
+        text(&tracked)
+    );
+}
+
+/// A staged blob over --max-file-size is sized, not read: skipped and counted as such, and
+/// the blobs around it are still read in order.
+#[test]
+fn a_staged_blob_over_the_limit_is_skipped_and_said_so() {
+    let repo = Repo::new();
+    repo.write("a.env", LITERAL);
+    repo.write("b.env", &format!("{LITERAL}{}", "A=b\n".repeat(2000)));
+    repo.write("c.env", LITERAL);
+    repo.git(&["add", "."]);
+    let output = repo.scan(&[
+        "--staged",
+        "--max-file-size",
+        "4096",
+        "--format",
+        "json",
+        "-v",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let paths: BTreeSet<String> = rows(&output).into_iter().map(|row| row.0).collect();
+    assert_eq!(
+        paths,
+        BTreeSet::from(["a.env".to_string(), "c.env".to_string()])
+    );
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("in 2 of 2 file(s); 1 skipped: 1 over 4 KiB"),
+        "{said}"
+    );
+    assert!(
+        said.contains("b.env: not scanned: larger than --max-file-size (8"),
+        "{said}"
+    );
+}
+
+/// `scan LINK`: a symlink named on the command line is followed, to a file or a directory
+/// (redteam-2 #12); one met inside a walk is not.
+#[test]
+fn symlinks_named_on_the_command_line_are_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("real")).unwrap();
+    std::fs::write(dir.path().join("real/app.env"), LITERAL).unwrap();
+    std::os::unix::fs::symlink("real", dir.path().join("linked")).unwrap();
+    std::os::unix::fs::symlink("real/app.env", dir.path().join("file-link.env")).unwrap();
+    std::os::unix::fs::symlink("../real/app.env", dir.path().join("real/inner-link.env")).unwrap();
+    for (argument, named) in [
+        ("linked", "linked/app.env:1:"),
+        ("file-link.env", "file-link.env:1:"),
+    ] {
+        let output = scan(dir.path(), &[argument]);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{argument}: {}",
+            text(&output)
+        );
+        assert!(
+            text(&output).contains(named),
+            "{argument}: {}",
+            text(&output)
+        );
+        assert!(!text(&output).contains("inner-link"), "{}", text(&output));
+    }
+}
+
+/// A file the scan meant to read and could not fails it (exit 2), naming the file; it is
+/// never counted as clean (redteam-2 #9). Run without the capability that lets root read
+/// anything.
+#[test]
+fn an_unreadable_file_fails_the_scan() {
+    let repo = Repo::new();
+    repo.write("app.env", REFERENCE);
+    repo.write("locked.env", LITERAL);
+    repo.git(&["add", "."]);
+    std::fs::set_permissions(
+        repo.path().join("locked.env"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o000),
+    )
+    .unwrap();
+    for args in [&[][..], &["."], &["locked.env"], &["--update-baseline"]] {
+        // The temp dir is ours: its owner is our effective user.
+        let as_root = std::os::unix::fs::MetadataExt::uid(&repo.path().metadata().unwrap()) == 0;
+        let mut command = if as_root {
+            let mut command = repo.command("setpriv");
+            command
+                .args(["--bounding-set", "-dac_override,-dac_read_search", "--"])
+                .arg(binary());
+            command
+        } else {
+            repo.command(binary().to_str().unwrap())
+        };
+        let output = command.arg("scan").args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output));
+        let said = text(&output);
+        assert!(
+            said.contains("error: locked.env: cannot read it: permission denied")
+                && said.contains("hint:"),
+            "{args:?}: {said}"
+        );
+    }
+    assert!(!repo.path().join(".cronos-secrets-baseline.json").exists());
+}
+
 #[test]
 fn baseline_survives_edits_above_a_finding() {
     let repo = Repo::new();
@@ -383,6 +574,71 @@ fn baseline_survives_edits_above_a_finding() {
         "{}",
         text(&broken)
     );
+}
+
+/// The default baseline is a file the repository provides: committed as a symlink, it must
+/// not make `--update-baseline` overwrite the file it points to (redteam-2 #5).
+#[test]
+fn a_committed_symlink_baseline_is_refused_and_its_target_untouched() {
+    let repo = Repo::new();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join(".bashrc_victim");
+    std::fs::write(&victim, "# victim rc file\n").unwrap();
+    std::os::unix::fs::symlink(&victim, repo.path().join(".cronos-secrets-baseline.json")).unwrap();
+    repo.write("$(touch PWNED).env", LITERAL);
+    repo.git(&["add", "-A"]);
+    let update = repo.scan(&["--update-baseline"]);
+    assert_eq!(update.status.code(), Some(2), "{}", text(&update));
+    let said = text(&update);
+    assert!(
+        said.contains(".cronos-secrets-baseline.json") && said.contains("a symbolic link"),
+        "{said}"
+    );
+    assert!(said.contains("hint:"), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "# victim rc file\n"
+    );
+    assert!(
+        repo.path()
+            .join(".cronos-secrets-baseline.json")
+            .is_symlink()
+    );
+}
+
+/// A baseline is read as every input is: a FIFO is refused at once instead of hanging the
+/// hook, `/dev/zero` instead of filling memory (here behind a committed symlink too).
+#[test]
+fn a_fifo_or_device_baseline_is_refused_quickly() {
+    let repo = Repo::new();
+    repo.write("app.env", LITERAL);
+    repo.git(&["add", "app.env"]);
+    let fifo = repo.path().join("baseline.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink(
+        "/dev/zero",
+        repo.path().join(".cronos-secrets-baseline.json"),
+    )
+    .unwrap();
+    for (args, kind) in [
+        (vec!["--baseline", "baseline.fifo"], "FIFO"),
+        (vec!["--baseline", "/dev/zero"], "character device"),
+        (vec![], "character device"),
+    ] {
+        let (output, _) = output_within(
+            repo.command(binary().to_str().unwrap())
+                .arg("scan")
+                .args(&args),
+            Duration::from_secs(60),
+        );
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", text(&output));
+        let said = text(&output);
+        assert!(
+            said.contains("cannot read the scan baseline") && said.contains(kind),
+            "{args:?}: {said}"
+        );
+    }
 }
 
 #[test]

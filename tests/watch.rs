@@ -6,8 +6,10 @@ mod common;
 mod watch_support;
 
 use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use common::moto::{REGION, moto};
 use common::openbao::{OpenBao, ROOT_TOKEN};
@@ -358,6 +360,46 @@ fn on_change_signal_needs_rendered_files() {
         .assert_stderr_contains("needs --render");
 }
 
+/// KILL and STOP cannot be caught, so they cannot ask for a graceful stop or a reload: refused
+/// by number as by name, in each flag that takes a signal.
+#[test]
+fn numeric_kill_and_stop_are_refused_like_their_names() {
+    let render = [
+        "render",
+        "app.tmpl",
+        "-o",
+        "app.conf",
+        "--watch",
+        "--signal-pidfile",
+        "app.pid",
+    ];
+    for (flags, value, name) in [
+        (vec!["run", "--watch", "--stop-signal"], "19", "SIGSTOP"),
+        (
+            vec!["run", "--watch", "--render", "a.tmpl:a.conf", "--on-change"],
+            "signal:9",
+            "SIGKILL",
+        ),
+        (
+            render.iter().copied().chain(["--signal"]).collect(),
+            "9",
+            "SIGKILL",
+        ),
+    ] {
+        let program: &[&str] = if flags[0] == "run" {
+            &["--", "true"]
+        } else {
+            &[]
+        };
+        Launch::with_required()
+            .args(flags.iter().copied().chain([value]))
+            .args(program)
+            .run()
+            .assert_code(2)
+            .assert_stderr_contains(&format!("{name} cannot be caught"));
+    }
+}
+
 #[test]
 fn on_change_signal_rewrites_the_files_then_signals() {
     let test = "hup";
@@ -694,26 +736,11 @@ fn on_change_exec_runs_a_hook_and_none_only_logs() {
     assert_eq!(running.starts(), ["none-secret-value-0001"]);
 }
 
-/// The sidecar signals the app whose pid a file holds, after the file is rewritten.
-#[test]
-fn render_watch_signals_the_process_of_the_pidfile_after_the_rewrite() {
-    let test = "pidfile";
-    seed(test, "pidfile-secret-value-01");
-    let launch = vault_launch(test, &bao().address)
-        .file("app.tmpl", "secret=${APP_SECRET}\n")
-        .file("program.py", watch_support::PROGRAM);
+/// A sidecar rendering APP_SECRET to `app.conf` beside `launch`'s files and signalling the
+/// process of `pidfile` after each rewrite; returned once the first render is in place.
+fn pidfile_sidecar(launch: Launch, pidfile: &Path) -> (Running, PathBuf) {
+    let launch = launch.file("app.tmpl", "secret=${APP_SECRET}\n");
     let output = launch.path("app.conf");
-    let app_log = launch.path("app.log");
-    // The app, started on its own (not by the launcher), reads the file on SIGHUP.
-    let mut app = std::process::Command::new("python3")
-        .arg(launch.path("program.py"))
-        .arg(&app_log)
-        .arg("hup")
-        .arg(&output)
-        .spawn()
-        .unwrap();
-    let pidfile = launch.path("app.pid");
-    std::fs::write(&pidfile, format!("{}\n", app.id())).unwrap();
     let output_arg = output.display().to_string();
     let pidfile_arg = pidfile.display().to_string();
     let launch = launch.args([
@@ -731,6 +758,28 @@ fn render_watch_signals_the_process_of_the_pidfile_after_the_rewrite() {
     ]);
     let running = Running::start_plain(launch);
     running.wait_for("the first render", |_| output.exists());
+    (running, output)
+}
+
+/// The sidecar signals the app whose pid a file holds, after the file is rewritten.
+#[test]
+fn render_watch_signals_the_process_of_the_pidfile_after_the_rewrite() {
+    let test = "pidfile";
+    seed(test, "pidfile-secret-value-01");
+    let launch = vault_launch(test, &bao().address).file("program.py", watch_support::PROGRAM);
+    let output = launch.path("app.conf");
+    let app_log = launch.path("app.log");
+    // The app, started on its own (not by the launcher), reads the file on SIGHUP.
+    let mut app = Command::new("python3")
+        .arg(launch.path("program.py"))
+        .arg(&app_log)
+        .arg("hup")
+        .arg(&output)
+        .spawn()
+        .unwrap();
+    let pidfile = launch.path("app.pid");
+    std::fs::write(&pidfile, format!("{}\n", app.id())).unwrap();
+    let (running, _) = pidfile_sidecar(launch, &pidfile);
     put(test, "app", "pidfile-secret-value-02");
     running.wait_for("the app's reload", |_| {
         std::fs::read_to_string(&app_log)
@@ -739,4 +788,81 @@ fn render_watch_signals_the_process_of_the_pidfile_after_the_rewrite() {
     });
     app.kill().unwrap();
     app.wait().unwrap();
+}
+
+/// The app that wrote the pidfile an hour ago is gone and an unrelated process has its pid
+/// now: that process started after the file was written, so it is not signalled.
+#[test]
+fn a_process_started_after_the_pidfile_was_written_is_not_signalled() {
+    let test = "pidfile-reused";
+    seed(test, "reused-secret-value-0001");
+    let launch = vault_launch(test, &bao().address);
+    let pidfile = launch.path("app.pid");
+    let mut unrelated = Command::new("sleep").arg("300").spawn().unwrap();
+    std::fs::write(&pidfile, format!("{}\n", unrelated.id())).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&pidfile)
+        .and_then(|file| file.set_modified(SystemTime::now() - Duration::from_secs(3600)))
+        .unwrap();
+    let (running, output) = pidfile_sidecar(launch, &pidfile);
+    put(test, "app", "reused-secret-value-0002");
+    running.wait_for("the refusal", |running| {
+        running
+            .stderr()
+            .contains("started after the file was last written")
+    });
+    assert_eq!(read(&output), "secret=reused-secret-value-0002\n");
+    let signalled = unrelated.try_wait().unwrap();
+    let _ = unrelated.kill();
+    let _ = unrelated.wait();
+    assert_eq!(signalled, None, "the unrelated process was signalled");
+}
+
+/// 0 and negative pids name process groups (-1: every process), 1 is init, a FIFO would
+/// block a plain read: each is refused with a warning, the files still rewritten.
+#[test]
+fn pidfiles_that_name_no_app_are_refused_with_a_warning() {
+    let test = "pidfile-low";
+    seed(test, "low-pid-secret-value-01");
+    let launch = vault_launch(test, &bao().address);
+    let pidfile = launch.path("app.pid");
+    let (running, output) = pidfile_sidecar(launch, &pidfile);
+    let mut round = 1;
+    let mut change_and_expect = |refusal: &str| {
+        round += 1;
+        let value = format!("low-pid-secret-value-{round:02}");
+        put(test, "app", &value);
+        running.wait_for(refusal, |running| running.stderr().contains(refusal));
+        assert_eq!(read(&output), format!("secret={value}\n"));
+    };
+    // Zero first: the old code refused it (as "no process id"), so a regression fails the
+    // test here before any other pid is tried.
+    for pid in ["0", "1", "-1"] {
+        std::fs::write(&pidfile, format!("{pid}\n")).unwrap();
+        change_and_expect(&format!("holds {pid}: refused"));
+    }
+    std::fs::remove_file(&pidfile).unwrap();
+    let made = Command::new("mkfifo").arg(&pidfile).status().unwrap();
+    assert!(made.success());
+    change_and_expect("is a FIFO (named pipe), not a regular file");
+}
+
+/// A FIFO at the pidfile must not hold the loop that handles signals: once the files are
+/// rewritten (the pidfile is read next), SIGTERM still ends the sidecar at once.
+#[test]
+fn a_fifo_pidfile_does_not_delay_the_sidecars_sigterm() {
+    let test = "pidfile-fifo";
+    seed(test, "fifo-pid-secret-value-01");
+    let launch = vault_launch(test, &bao().address);
+    let pidfile = launch.path("app.pid");
+    let made = Command::new("mkfifo").arg(&pidfile).status().unwrap();
+    assert!(made.success());
+    let (mut running, output) = pidfile_sidecar(launch, &pidfile);
+    put(test, "app", "fifo-pid-secret-value-02");
+    running.wait_for("the rewrite", |_| {
+        std::fs::read_to_string(&output).unwrap_or_default() == "secret=fifo-pid-secret-value-02\n"
+    });
+    running.signal(Signal::SIGTERM);
+    assert_eq!(running.wait_exit(), 0, "{}", running.stderr());
 }

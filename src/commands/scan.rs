@@ -1,6 +1,7 @@
 //! `scan`: flags → options, the project's declared secrets (and with --live their current
 //! values), then the report. Exit 0 clean, 1 findings, 2 usage.
 
+use crate::bounded;
 use crate::cli::{ScanArgs, ScanFormat};
 use crate::config;
 use crate::env_vars::Environment;
@@ -14,6 +15,7 @@ use crate::scan::{self, Baseline, Rules, ScanOptions, Selection, Skip};
 use crate::schema;
 use crate::stderr::errln;
 use crate::stdout;
+use crate::untrusted_text::escaped;
 
 pub fn scan(settings: &LaunchSettings, env: Environment, args: &ScanArgs) -> Result<i32, Error> {
     let cwd = super::working_dir()?;
@@ -44,13 +46,19 @@ pub fn scan(settings: &LaunchSettings, env: Environment, args: &ScanArgs) -> Res
         let why = match skip {
             Skip::TooLarge(bytes) => format!("larger than --max-file-size ({bytes} bytes)"),
             Skip::Binary => "binary (a NUL byte in its first 8 KiB)".to_string(),
-            Skip::Unreadable(error) => format!("unreadable: {error}"),
             Skip::NotAFile => "not a regular file".to_string(),
         };
-        tracing::info!("{path}: not scanned: {why}");
+        tracing::info!("{}: not scanned: {why}", escaped(path));
     }
     if args.update_baseline {
-        Baseline::write(&outcome.baseline_path, &outcome.all)?;
+        // A file that could not be read would be missing from the baseline.
+        if !outcome.unreadable.is_empty() {
+            report_unreadable(&outcome.unreadable);
+            return Ok(2);
+        }
+        if let Err(problem) = Baseline::write(&outcome.baseline_path, &outcome.all) {
+            return Ok(usage(problem.into()));
+        }
         errln!(
             "cronos-secrets scan: wrote {} accepted finding(s) to {}",
             outcome.all.len(),
@@ -67,11 +75,59 @@ pub fn scan(settings: &LaunchSettings, env: Environment, args: &ScanArgs) -> Res
     report::write(format, &outcome.findings, &mut report)
         .map_err(|error| Problem::new("scan", format!("cannot format the report: {error}")))?;
     stdout::write(&report)?;
-    summarize(&outcome);
+    summarize(&outcome, args.max_file_size);
+    if !outcome.unreadable.is_empty() {
+        report_unreadable(&outcome.unreadable);
+        return Ok(2);
+    }
+
     Ok(if outcome.findings.is_empty() { 0 } else { 1 })
 }
 
-fn summarize(outcome: &scan::Outcome) {
+/// A secret scanner fails closed: a file it meant to read and could not is an error.
+fn report_unreadable(unreadable: &[(String, String)]) {
+    for (path, why) in unreadable {
+        // A file name is the repository's text: escaped, so that it cannot forge our lines.
+        errln!(
+            "cronos-secrets: error: {}: cannot read it: {why}",
+            escaped(path)
+        );
+    }
+    errln!(
+        "  hint: make the file(s) readable by this user and scan again; an unread file is never passed as clean"
+    );
+}
+
+/// `; 3 skipped: 1 binary, 1 over 2 MiB, 1 not a regular file (-v names them)`, or nothing.
+fn skipped_summary(skipped: &[(String, Skip)], max_file_bytes: u64) -> String {
+    if skipped.is_empty() {
+        return String::new();
+    }
+    let count = |wanted: fn(&Skip) -> bool| skipped.iter().filter(|(_, skip)| wanted(skip)).count();
+    let kinds = [
+        (count(|skip| *skip == Skip::Binary), "binary".to_string()),
+        (
+            count(|skip| matches!(skip, Skip::TooLarge(_))),
+            format!("over {}", bounded::human_size(max_file_bytes)),
+        ),
+        (
+            count(|skip| *skip == Skip::NotAFile),
+            "not a regular file".to_string(),
+        ),
+    ];
+    let parts: Vec<String> = kinds
+        .iter()
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, what)| format!("{count} {what}"))
+        .collect();
+    format!(
+        "; {} skipped: {} (-v names them)",
+        skipped.len(),
+        parts.join(", ")
+    )
+}
+
+fn summarize(outcome: &scan::Outcome, max_file_bytes: u64) {
     let accepted = outcome.all.len() - outcome.findings.len();
     let accepted = if accepted > 0 {
         format!(
@@ -81,19 +137,23 @@ fn summarize(outcome: &scan::Outcome) {
     } else {
         String::new()
     };
+    let skipped = skipped_summary(&outcome.skipped, max_file_bytes);
+    let unreadable = match outcome.unreadable.len() {
+        0 => String::new(),
+        count => format!("; {count} could not be read"),
+    };
+    let scanned = outcome.files - outcome.skipped.len() - outcome.unreadable.len();
     let files_with: std::collections::BTreeSet<&str> =
         outcome.findings.iter().map(|f| f.path.as_str()).collect();
     if outcome.findings.is_empty() {
         errln!(
-            "cronos-secrets scan: no literal secret in {} file(s){accepted}",
-            outcome.files
+            "cronos-secrets scan: no literal secret in {scanned} file(s){skipped}{unreadable}{accepted}"
         );
     } else {
         errln!(
-            "cronos-secrets scan: {} finding(s) in {} of {} file(s){accepted}\n  hint: replace each value with a reference (secret://NAME, vault://…, aws-sm://…) or a ${{VAR}} placeholder, and rotate any secret that was ever pushed; allow a line with `# cronos-secrets: allow`, or accept the current findings with `cronos-secrets scan --update-baseline`",
+            "cronos-secrets scan: {} finding(s) in {} of {scanned} file(s){skipped}{unreadable}{accepted}\n  hint: replace each value with a reference (secret://NAME, vault://…, aws-sm://…) or a ${{VAR}} placeholder, and rotate any secret that was ever pushed; allow a line with `# cronos-secrets: allow`, or accept the current findings with `cronos-secrets scan --update-baseline`",
             outcome.findings.len(),
             files_with.len(),
-            outcome.files
         );
     }
 }

@@ -7,6 +7,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::finding::Finding;
+use crate::bounded::{self, INPUT_FILE_LIMIT};
+use crate::output;
 use crate::problem::Problem;
 
 /// Looked for at the top of the repository (or the current directory) when `--baseline` is
@@ -42,12 +44,21 @@ fn key(finding: &Finding) -> Accepted {
 }
 
 impl Baseline {
+    /// Read as every input is: a regular file (symlinks followed) of at most 16 MiB, opened
+    /// without blocking, so a FIFO or `/dev/zero` committed as the baseline cannot hang or
+    /// bloat the hook.
     pub fn load(path: &Path) -> Result<Baseline, Problem> {
-        let text = fs_err::read_to_string(path).map_err(|error| {
-            Problem::new(path.display().to_string(), error.to_string())
-                .with_hint("create it with `cronos-secrets scan --update-baseline`")
+        let bytes = bounded::read_regular_file(path, INPUT_FILE_LIMIT).map_err(|error| {
+            let hint = error.hint().unwrap_or_else(|| "check the path".to_string());
+            Problem::new(
+                path.display().to_string(),
+                format!("cannot read the scan baseline: {error}"),
+            )
+            .with_hint(format!(
+                "{hint}; create one with `cronos-secrets scan --update-baseline`"
+            ))
         })?;
-        let file: File = serde_json::from_str(&text).map_err(|error| {
+        let file: File = serde_json::from_slice(&bytes).map_err(|error| {
             Problem::new(
                 format!("{}:{}", path.display(), error.line()),
                 format!("not a scan baseline: {error}"),
@@ -71,9 +82,46 @@ impl Baseline {
         };
         let mut text = serde_json::to_string_pretty(&file).expect("baseline serializes");
         text.push('\n');
-        fs_err::write(path, text).map_err(|error| {
+        refuse_to_replace(path)?;
+        // Staged beside the destination and renamed over it, as `-o` writes; 0644 because
+        // the baseline is meant to be committed (it holds fingerprints, never values).
+        output::write_atomically(path, text.as_bytes(), 0o644).map_err(|error| {
             Problem::new(path.display().to_string(), error.to_string())
                 .with_hint("check that the directory exists and is writable")
         })
     }
+}
+
+/// The default baseline is a file the repository provides, so a clone or a pull request
+/// chooses what it is: only a regular file (or nothing) is replaced. A symlink is refused
+/// rather than replaced, so that its owner learns the repository was set up to write
+/// elsewhere.
+fn refuse_to_replace(path: &Path) -> Result<(), Problem> {
+    let kind = match std::fs::symlink_metadata(path) {
+        Ok(metadata) => metadata.file_type(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => {
+            return Err(Problem::new(
+                path.display().to_string(),
+                format!("cannot check the scan baseline: {error}"),
+            ));
+        }
+    };
+    if kind.is_file() {
+        return Ok(());
+    }
+    let what = if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    };
+    Err(Problem::new(
+        path.display().to_string(),
+        format!("refusing to write the scan baseline: it is {what}, and only a regular file is replaced"),
+    )
+    .with_hint(
+        "remove it (`git rm` if the repository commits it) and run `cronos-secrets scan --update-baseline` again, or pass --baseline FILE",
+    ))
 }

@@ -1,7 +1,7 @@
 //! `scan`: literal secrets in files, judged with the launcher's own grammar — a reference or
 //! a placeholder is never a finding, a literal where the project declares a secret always is.
 //!
-//! [`source`] lists and reads the files, [`parallel`] spreads them over the cores,
+//! [`source`] lists and reads the files (from [`git`] unless PATHs are named), [`parallel`] spreads them over the cores,
 //! [`detect`] turns one file's text into [`Finding`]s, [`baseline`] removes accepted ones and
 //! [`report`] prints them. Nothing here keeps or prints a value: findings carry a fingerprint.
 
@@ -12,6 +12,7 @@ pub mod connection;
 pub mod detect;
 pub mod finding;
 pub mod fingerprint;
+pub mod git;
 pub mod judge;
 pub mod keys;
 pub mod kind;
@@ -52,14 +53,18 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     /// Every finding, accepted or not (what `--update-baseline` writes).
     pub all: Vec<Finding>,
+    /// Files passed over on purpose (binary, too large, not a regular file).
     pub skipped: Vec<(String, Skip)>,
+    /// Files that could not be read, with why: the scan is incomplete.
+    pub unreadable: Vec<(String, String)>,
+    /// Files listed, scanned or not.
     pub files: usize,
     /// The baseline in effect, or where `--update-baseline` writes.
     pub baseline_path: PathBuf,
 }
 
 pub fn scan(options: &ScanOptions, rules: &Rules, cwd: &Path) -> Result<Outcome, Problem> {
-    let sources = source::list(&options.selection, cwd)?;
+    let sources = source::list(&options.selection, cwd, options.max_file_bytes)?;
     let baseline_path = options
         .baseline
         .clone()
@@ -84,6 +89,7 @@ pub fn scan(options: &ScanOptions, rules: &Rules, cwd: &Path) -> Result<Outcome,
         findings,
         all,
         skipped: scanned.skipped,
+        unreadable: scanned.unreadable,
         files: scanned.files,
         baseline_path,
     })

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use super::detect::{Rules, scan_text};
 use super::finding::Finding;
-use super::source::{self, Skip, SourceFile};
+use super::source::{self, NotScanned, Skip, SourceFile};
 
 pub struct Scanned {
     pub findings: Vec<Finding>,
     pub skipped: Vec<(String, Skip)>,
+    pub unreadable: Vec<(String, String)>,
     pub files: usize,
 }
 
@@ -21,7 +22,7 @@ pub fn scan_files(files: &[SourceFile], rules: &Rules, max_bytes: u64) -> Scanne
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let finished = AtomicBool::new(false);
-    let results = Mutex::new((Vec::new(), Vec::new()));
+    let results = Mutex::new((Vec::new(), Vec::new(), Vec::new()));
     let workers = std::thread::available_parallelism()
         .map(|count| count.get())
         .unwrap_or(1)
@@ -34,19 +35,26 @@ pub fn scan_files(files: &[SourceFile], rules: &Rules, max_bytes: u64) -> Scanne
         let workers: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
-                    let (mut findings, mut skipped) = (Vec::new(), Vec::new());
+                    let (mut findings, mut skipped, mut unreadable) =
+                        (Vec::new(), Vec::new(), Vec::new());
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         let Some(file) = files.get(index) else { break };
                         match source::read(file, max_bytes) {
                             Ok(text) => findings.extend(scan_text(&file.name, &text, rules)),
-                            Err(skip) => skipped.push((file.name.clone(), skip)),
+                            Err(NotScanned::Skipped(skip)) => {
+                                skipped.push((file.name.clone(), skip))
+                            }
+                            Err(NotScanned::Unreadable(why)) => {
+                                unreadable.push((file.name.clone(), why))
+                            }
                         }
                         done.fetch_add(1, Ordering::Relaxed);
                     }
                     let mut results = results.lock().unwrap_or_else(|poison| poison.into_inner());
                     results.0.append(&mut findings);
                     results.1.append(&mut skipped);
+                    results.2.append(&mut unreadable);
                 })
             })
             .collect();
@@ -55,16 +63,18 @@ pub fn scan_files(files: &[SourceFile], rules: &Rules, max_bytes: u64) -> Scanne
         }
         finished.store(true, Ordering::Relaxed);
     });
-    let (mut findings, mut skipped) = results
+    let (mut findings, mut skipped, mut unreadable) = results
         .into_inner()
         .unwrap_or_else(|poison| poison.into_inner());
     findings.sort_by(|a: &Finding, b: &Finding| {
         (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column))
     });
     skipped.sort();
+    unreadable.sort();
     Scanned {
         findings,
         skipped,
+        unreadable,
         files: files.len(),
     }
 }

@@ -1,10 +1,13 @@
-//! Which files a scan reads, and their bytes: the work tree's tracked files (`git ls-files`),
-//! the index (`git cat-file --batch`, what a commit would record), or a walk of PATHs.
+//! Which files a scan reads, and their bytes: the work tree's tracked files, the index (what
+//! a commit would record; see [`super::git`]), or a walk of PATHs. A file that cannot be read
+//! is reported, never passed over: only binary, oversized and non-regular files are skipped,
+//! on purpose.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
+use super::git::{self, Blob};
+use crate::bounded::{self, ReadError};
 use crate::problem::Problem;
 
 /// What to scan.
@@ -12,19 +15,27 @@ use crate::problem::Problem;
 pub enum Selection {
     /// The work tree's content of the files git tracks under the current directory.
     Tracked,
-    /// The staged content of the files the next commit adds or changes (of `only`, if any).
+    /// The staged content of the files the next commit adds, changes, renames or copies, or
+    /// whose type it changes (of `only`, if any).
     Staged { only: Vec<PathBuf> },
     /// These files, and every file below these directories (hidden ones too; `.git/` skipped).
+    /// A symlink named here is followed (as `grep -r` and `find -H` do); one met in a walk is
+    /// not.
     Paths(Vec<PathBuf>),
 }
 
 pub enum Content {
-    OnDisk(PathBuf),
+    /// A file in the work tree; `follow` when a symlink there may be followed.
+    OnDisk { path: PathBuf, follow: bool },
+    /// A staged blob.
     Staged(Vec<u8>),
+    /// A staged blob over the size limit, whose body was not read.
+    StagedTooLarge(u64),
 }
 
 pub struct SourceFile {
-    /// How the file is named in findings and baselines.
+    /// How the file is named in findings and baselines (a name that is not UTF-8 is shown
+    /// with U+FFFD; the file itself is addressed by its real name).
     pub name: String,
     pub content: Content,
 }
@@ -35,26 +46,14 @@ pub struct Sources {
     pub root: PathBuf,
 }
 
-pub fn list(selection: &Selection, cwd: &Path) -> Result<Sources, Problem> {
+pub fn list(selection: &Selection, cwd: &Path, max_bytes: u64) -> Result<Sources, Problem> {
     match selection {
-        Selection::Tracked => {
-            // Named from the top of the work tree, as --staged and pre-commit name them, so
-            // one baseline serves every mode.
-            let root = top_level(cwd)?;
-            let output = git(cwd, &["ls-files", "-z", "--full-name"])?;
-            let files = split_nul(&output)
-                .map(|name| SourceFile {
-                    content: Content::OnDisk(root.join(&name)),
-                    name,
-                })
-                .collect();
-            Ok(Sources { files, root })
-        }
-        Selection::Staged { only } => staged(cwd, only),
+        Selection::Tracked => tracked(cwd),
+        Selection::Staged { only } => staged(cwd, only, max_bytes),
         Selection::Paths(paths) => {
             let mut files = Vec::new();
             for path in paths {
-                walk(path, &mut files)?;
+                walk_argument(path, &mut files)?;
             }
             Ok(Sources {
                 files,
@@ -64,8 +63,35 @@ pub fn list(selection: &Selection, cwd: &Path) -> Result<Sources, Problem> {
     }
 }
 
-fn staged(cwd: &Path, only: &[PathBuf]) -> Result<Sources, Problem> {
-    let root = top_level(cwd)?;
+fn tracked(cwd: &Path) -> Result<Sources, Problem> {
+    // Named from the top of the work tree, as --staged and pre-commit name them, so one
+    // baseline serves every mode.
+    let root = git::top_level(cwd)?;
+    let files = git::tracked(cwd)?
+        .into_iter()
+        .map(|name| (root.join(&name), name))
+        .filter(|(path, _)| !deleted(path))
+        .map(|(path, name)| SourceFile {
+            name: name.to_string_lossy().into_owned(),
+            content: Content::OnDisk {
+                path,
+                follow: false,
+            },
+        })
+        .collect();
+    Ok(Sources { files, root })
+}
+
+/// Deleted in the work tree but not yet staged as deleted: there is nothing to read.
+fn deleted(path: &Path) -> bool {
+    matches!(
+        std::fs::symlink_metadata(path),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound
+    )
+}
+
+fn staged(cwd: &Path, only: &[PathBuf], max_bytes: u64) -> Result<Sources, Problem> {
+    let root = git::top_level(cwd)?;
     let wanted: Vec<PathBuf> = only
         .iter()
         .map(|path| {
@@ -76,84 +102,30 @@ fn staged(cwd: &Path, only: &[PathBuf]) -> Result<Sources, Problem> {
                 .unwrap_or(absolute)
         })
         .collect();
-    let changed = git(
-        &root,
-        &["diff", "--cached", "--name-only", "-z", "--diff-filter=ACM"],
-    )?;
-    let names: Vec<String> = split_nul(&changed)
-        .filter(|name| {
-            wanted.is_empty() || wanted.iter().any(|path| Path::new(name).starts_with(path))
+    let entries: Vec<git::Entry> = git::staged(&root)?
+        .into_iter()
+        .filter(|entry| {
+            wanted.is_empty() || wanted.iter().any(|path| entry.path().starts_with(path))
         })
         .collect();
-    let (batchable, odd): (Vec<String>, Vec<String>) =
-        names.into_iter().partition(|name| !name.contains('\n'));
-    let mut files = read_index_blobs(&root, batchable)?;
-    // `cat-file --batch` names objects one per line: a name holding a newline goes on its own.
-    for name in odd {
-        let blob = git(&root, &["show", &format!(":{name}")])?;
-        files.push(SourceFile {
-            name,
-            content: Content::Staged(blob),
-        });
-    }
+    let blobs = git::read_blobs(&root, &entries, max_bytes)?;
+    let files = entries
+        .iter()
+        .zip(blobs)
+        .map(|(entry, blob)| SourceFile {
+            name: entry.path().to_string_lossy().into_owned(),
+            content: match blob {
+                Blob::Read(bytes) => Content::Staged(bytes),
+                Blob::TooLarge(size) => Content::StagedTooLarge(size),
+            },
+        })
+        .collect();
     Ok(Sources { files, root })
 }
 
-/// All staged blobs through one `git cat-file --batch`, rather than one `git show` per file.
-fn read_index_blobs(root: &Path, names: Vec<String>) -> Result<Vec<SourceFile>, Problem> {
-    if names.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut child = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["cat-file", "--batch"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|error| git_problem(&format!("cannot run git: {error}")))?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let request: Vec<u8> = names
-        .iter()
-        .flat_map(|name| format!(":{name}\n").into_bytes())
-        .collect();
-    // Written from another thread: git answers while we are still asking.
-    let writer = std::thread::spawn(move || stdin.write_all(&request));
-    let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
-    let mut files = Vec::with_capacity(names.len());
-    for name in names {
-        let mut header = String::new();
-        reader
-            .read_line(&mut header)
-            .map_err(|error| git_problem(&format!("reading git cat-file: {error}")))?;
-        let fields: Vec<&str> = header.split_whitespace().collect();
-        let [_, kind, size] = fields.as_slice() else {
-            // `<name> missing`: a submodule or an entry git cannot show as a blob.
-            continue;
-        };
-        let size: usize = size
-            .parse()
-            .map_err(|_| git_problem("unexpected git cat-file output"))?;
-        let mut blob = vec![0; size + 1];
-        reader
-            .read_exact(&mut blob)
-            .map_err(|error| git_problem(&format!("reading git cat-file: {error}")))?;
-        blob.pop();
-        if *kind == "blob" {
-            files.push(SourceFile {
-                name,
-                content: Content::Staged(blob),
-            });
-        }
-    }
-    let _ = writer.join();
-    let _ = child.wait();
-    Ok(files)
-}
-
-fn walk(path: &Path, files: &mut Vec<SourceFile>) -> Result<(), Problem> {
-    let metadata = std::fs::symlink_metadata(path).map_err(|error| {
+/// A PATH named on the command line: a symlink is followed to its file or directory.
+fn walk_argument(path: &Path, files: &mut Vec<SourceFile>) -> Result<(), Problem> {
+    let metadata = std::fs::metadata(path).map_err(|error| {
         Problem::new(
             path.display().to_string(),
             format!("cannot read it: {error}"),
@@ -161,108 +133,111 @@ fn walk(path: &Path, files: &mut Vec<SourceFile>) -> Result<(), Problem> {
         .with_hint("pass existing files or directories to scan")
     })?;
     if metadata.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|error| {
-                Problem::new(
-                    path.display().to_string(),
-                    format!("cannot list it: {error}"),
-                )
-            })?
-            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-            .filter(|entry| entry.file_name().is_none_or(|name| name != ".git"))
-            .collect();
-        entries.sort();
-        for entry in entries {
-            // Entries that vanish or cannot be read while walking are skipped, not fatal.
-            if std::fs::symlink_metadata(&entry).is_ok() {
-                walk(&entry, files)?;
-            }
+        walk_directory(path, files)
+    } else {
+        // A FIFO or a device is listed too: reading it says why it is skipped.
+        files.push(on_disk(path, true));
+        Ok(())
+    }
+}
+
+fn walk_directory(path: &Path, files: &mut Vec<SourceFile>) -> Result<(), Problem> {
+    let cannot_list = |error: std::io::Error| {
+        Problem::new(
+            path.display().to_string(),
+            format!("cannot list it: {error}"),
+        )
+        .with_hint("make the directory readable, or scan the files you can read")
+    };
+    let mut entries = std::fs::read_dir(path)
+        .map_err(cannot_list)?
+        .map(|entry| entry.map(|entry| entry.path()))
+        .collect::<Result<Vec<PathBuf>, _>>()
+        .map_err(cannot_list)?;
+    entries.retain(|entry| entry.file_name().is_none_or(|name| name != ".git"));
+    entries.sort();
+    for entry in entries {
+        match std::fs::symlink_metadata(&entry) {
+            Ok(metadata) if metadata.is_dir() => walk_directory(&entry, files)?,
+            // Symlinks, FIFOs, sockets and devices met in a walk are passed over, as by
+            // `grep -r`.
+            Ok(metadata) if !metadata.is_file() => {}
+            // Gone since the listing: nothing to read.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            // Anything else (a directory that may be listed but not searched) is read, so
+            // that the failure is reported.
+            _ => files.push(on_disk(&entry, false)),
         }
-    } else if metadata.is_file() {
-        let name = path.to_string_lossy();
-        files.push(SourceFile {
-            name: name.strip_prefix("./").unwrap_or(&name).to_string(),
-            content: Content::OnDisk(path.to_path_buf()),
-        });
     }
     Ok(())
 }
 
-fn top_level(cwd: &Path) -> Result<PathBuf, Problem> {
-    let top = git(cwd, &["rev-parse", "--show-toplevel"])?;
-    Ok(PathBuf::from(
-        String::from_utf8_lossy(&top).trim_end_matches('\n'),
-    ))
-}
-
-fn split_nul(output: &[u8]) -> impl Iterator<Item = String> + '_ {
-    output
-        .split(|&byte| byte == 0)
-        .filter(|name| !name.is_empty())
-        .map(|name| String::from_utf8_lossy(name).into_owned())
-}
-
-fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, Problem> {
-    let mut command = Command::new("git");
-    command.arg("-C").arg(dir).args(args);
-    command.stdin(Stdio::null());
-    let output = command
-        .output()
-        .map_err(|error| git_problem(&format!("cannot run git: {error}")))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let first = stderr.lines().next().unwrap_or("failed").trim();
-        return Err(git_problem(&format!("git {}: {first}", args.join(" "))));
+fn on_disk(path: &Path, follow: bool) -> SourceFile {
+    let name = path.to_string_lossy();
+    SourceFile {
+        name: name.strip_prefix("./").unwrap_or(&name).to_string(),
+        content: Content::OnDisk {
+            path: path.to_path_buf(),
+            follow,
+        },
     }
-    Ok(output.stdout)
 }
 
-fn git_problem(message: &str) -> Problem {
-    Problem::new("scan", message.to_string()).with_hint(
-        "run inside a git work tree (the default scans tracked files; --staged the index), or pass PATHs to scan",
-    )
-}
-
-/// Why a file was not scanned (shown with --verbose).
+/// Why a file was not scanned on purpose (named with --verbose, counted in the summary).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Skip {
     TooLarge(u64),
     Binary,
-    Unreadable(String),
+    /// A symlink in a walk or among the tracked files, a FIFO, a device, a directory.
     NotAFile,
+}
+
+/// A file the scan meant to read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NotScanned {
+    Skipped(Skip),
+    /// It could not be read: the scan is incomplete and fails (exit 2).
+    Unreadable(String),
 }
 
 /// The file's text: skipped when larger than `max_bytes` or binary (a NUL in its first 8 KiB);
 /// invalid UTF-8 is replaced, so that the rest of the file is still scanned.
-pub fn read(file: &SourceFile, max_bytes: u64) -> Result<String, Skip> {
+pub fn read(file: &SourceFile, max_bytes: u64) -> Result<String, NotScanned> {
     let bytes = match &file.content {
-        Content::Staged(bytes) => {
-            if bytes.len() as u64 > max_bytes {
-                return Err(Skip::TooLarge(bytes.len() as u64));
-            }
-            std::borrow::Cow::Borrowed(bytes.as_slice())
-        }
-        Content::OnDisk(path) => {
-            let metadata = std::fs::symlink_metadata(path)
-                .map_err(|error| Skip::Unreadable(error.to_string()))?;
-            if !metadata.is_file() {
-                return Err(Skip::NotAFile);
-            }
-            if metadata.len() > max_bytes {
-                return Err(Skip::TooLarge(metadata.len()));
-            }
-            let mut bytes = Vec::with_capacity(metadata.len() as usize);
-            std::fs::File::open(path)
-                .and_then(|file| file.take(max_bytes + 1).read_to_end(&mut bytes))
-                .map_err(|error| Skip::Unreadable(error.to_string()))?;
-            if bytes.len() as u64 > max_bytes {
-                return Err(Skip::TooLarge(bytes.len() as u64));
-            }
-            std::borrow::Cow::Owned(bytes)
-        }
+        Content::Staged(bytes) => Cow::Borrowed(bytes.as_slice()),
+        Content::StagedTooLarge(size) => return Err(NotScanned::Skipped(Skip::TooLarge(*size))),
+        Content::OnDisk { path, follow } => Cow::Owned(read_on_disk(path, *follow, max_bytes)?),
     };
     if memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
-        return Err(Skip::Binary);
+        return Err(NotScanned::Skipped(Skip::Binary));
     }
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Opened without blocking (a FIFO is skipped, never waited on) and without following a
+/// symlink unless `follow`; the size is checked before anything is read.
+fn read_on_disk(path: &Path, follow: bool, max_bytes: u64) -> Result<Vec<u8>, NotScanned> {
+    let flags = if follow { 0 } else { nix::libc::O_NOFOLLOW };
+    let unreadable = |error: ReadError| NotScanned::Unreadable(error.to_string());
+    let file = match bounded::open_regular(path, flags) {
+        Ok(file) => file,
+        Err(ReadError::NotRegular(_)) => return Err(NotScanned::Skipped(Skip::NotAFile)),
+        Err(ReadError::Io(error)) if !follow && error.raw_os_error() == Some(nix::libc::ELOOP) => {
+            return Err(NotScanned::Skipped(Skip::NotAFile));
+        }
+        Err(error) => return Err(unreadable(error)),
+    };
+    let size = file
+        .metadata()
+        .map_err(|error| unreadable(error.into()))?
+        .len();
+    if size > max_bytes {
+        return Err(NotScanned::Skipped(Skip::TooLarge(size)));
+    }
+    match bounded::read_limited(file, max_bytes) {
+        Ok(bytes) => Ok(bytes),
+        // It grew since the check.
+        Err(ReadError::TooLarge { .. }) => Err(NotScanned::Skipped(Skip::TooLarge(max_bytes + 1))),
+        Err(error) => Err(unreadable(error)),
+    }
 }

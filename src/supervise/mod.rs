@@ -10,6 +10,7 @@
 mod budget;
 mod child;
 mod on_change;
+mod pidfile;
 mod poll;
 mod signals;
 mod supervisor;

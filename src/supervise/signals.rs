@@ -10,7 +10,6 @@ use std::time::Instant;
 use nix::libc;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::unistd::Pid;
 
 use crate::problem::Problem;
 
@@ -56,48 +55,32 @@ pub fn take_over() -> Result<SignalFd, Problem> {
         })
 }
 
-/// `TERM`, `SIGTERM` or `15`.
+/// `TERM`, `SIGTERM` or `15`; never KILL or STOP, by name or by number.
 pub fn parse_signal(text: &str) -> Result<Signal, String> {
     let trimmed = text.trim();
-    if let Ok(number) = trimmed.parse::<i32>() {
-        return Signal::try_from(number).map_err(|_| format!("no signal numbered {number}"));
-    }
-    let upper = trimmed.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
+    let signal = match trimmed.parse::<i32>() {
+        Ok(number) => {
+            Signal::try_from(number).map_err(|_| format!("no signal numbered {number}"))?
+        }
+        Err(_) => {
+            let upper = trimmed.to_ascii_uppercase();
+            let name = if upper.starts_with("SIG") {
+                upper
+            } else {
+                format!("SIG{upper}")
+            };
+            Signal::from_str(&name).map_err(|_| {
+                format!(
+                    "unknown signal \"{text}\" (expected a name such as TERM, QUIT, HUP, USR1, or a number)"
+                )
+            })?
+        }
     };
-    match Signal::from_str(&name) {
-        Ok(Signal::SIGKILL | Signal::SIGSTOP) => Err(format!(
-            "{name} cannot be caught, so it cannot ask the program to stop gracefully; --stop-timeout ends with SIGKILL anyway"
+    match signal {
+        Signal::SIGKILL | Signal::SIGSTOP => Err(format!(
+            "{signal} cannot be caught, so it cannot ask the program to stop gracefully or reload; --stop-timeout ends with SIGKILL anyway"
         )),
-        Ok(signal) => Ok(signal),
-        Err(_) => Err(format!(
-            "unknown signal \"{text}\" (expected a name such as TERM, QUIT, HUP, USR1, or a number)"
-        )),
-    }
-}
-
-/// `render --signal-pidfile`: signals the process whose pid the file holds.
-pub fn signal_pidfile(file: &std::path::Path, signal: Signal) {
-    let pid = std::fs::read_to_string(file)
-        .ok()
-        .and_then(|text| text.trim().parse::<i32>().ok())
-        .filter(|pid| *pid > 0);
-    match pid {
-        Some(pid) => match nix::sys::signal::kill(Pid::from_raw(pid), signal) {
-            Ok(()) => {
-                tracing::info!(%signal, pid, "files rewritten: signalled the process of the pidfile")
-            }
-            Err(errno) => {
-                tracing::error!(%signal, pid, "cannot signal the process of {}: {}", file.display(), errno.desc())
-            }
-        },
-        None => tracing::error!(
-            "cannot signal: {} does not hold a process id; the files were rewritten",
-            file.display()
-        ),
+        signal => Ok(signal),
     }
 }
 
@@ -133,6 +116,8 @@ mod tests {
         assert_eq!(parse_signal("sigquit"), Ok(Signal::SIGQUIT));
         assert_eq!(parse_signal("1"), Ok(Signal::SIGHUP));
         assert!(parse_signal("KILL").is_err());
+        assert!(parse_signal("9").unwrap_err().contains("SIGKILL"));
+        assert!(parse_signal("19").unwrap_err().contains("SIGSTOP"));
         assert!(parse_signal("NOPE").unwrap_err().contains("unknown signal"));
     }
 }

@@ -13,7 +13,7 @@ use nix::unistd::Pid;
 use super::budget::Budget;
 use super::child::Role;
 use super::watcher::{Event, Watcher};
-use super::{Action, Delivery, OnChange, Supervision, child, signals};
+use super::{Action, Delivery, OnChange, Supervision, child, pidfile, signals};
 use crate::error::Error;
 use crate::launch::{LaunchSettings, Prepared, Ready};
 use crate::output;
@@ -252,7 +252,7 @@ impl State<'_> {
             }
             Action::OnChange(OnChange::Exec(command)) => self.run_hook(command, ready),
             Action::OnChange(OnChange::None) => {}
-            Action::SignalPidfile { file, signal } => signals::signal_pidfile(file, *signal),
+            Action::SignalPidfile { file, signal } => pidfile::signal_pidfile(file, *signal),
         }
     }
 

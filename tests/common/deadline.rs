@@ -1,18 +1,25 @@
 //! Running a launch under a hard limit: a launch that should end by its own `--timeout` but
 //! hangs fails the test (killed, with its stderr) instead of hanging the suite.
 
-use std::process::{Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use super::{Launch, Outcome};
 
 /// Runs `launch`, killing it after `limit`; returns its outcome and how long it took.
 pub fn run_within(launch: &Launch, limit: Duration) -> (Outcome, Duration) {
-    let stdout = launch.path("launch.stdout");
-    let stderr = launch.path("launch.stderr");
+    let (output, elapsed) = output_within(&mut launch.command(), limit);
+    (Outcome { output }, elapsed)
+}
+
+/// Runs `command` (stdin from /dev/null), killing it after `limit`: a command that hangs fails
+/// the test with its stderr. Returns its output and how long it took.
+pub fn output_within(command: &mut Command, limit: Duration) -> (Output, Duration) {
+    let files = tempfile::tempdir().expect("temp dir");
+    let stdout = files.path().join("stdout");
+    let stderr = files.path().join("stderr");
     let start = Instant::now();
-    let mut child = launch
-        .command()
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&stdout).expect("stdout file"))
         .stderr(std::fs::File::create(&stderr).expect("stderr file"))
@@ -26,7 +33,7 @@ pub fn run_within(launch: &Launch, limit: Duration) -> (Outcome, Duration) {
             let _ = child.kill();
             let _ = child.wait();
             panic!(
-                "the launch was still running after {limit:?} (a hang); stderr:\n{}",
+                "still running after {limit:?} (a hang); stderr:\n{}",
                 std::fs::read_to_string(&stderr).unwrap_or_default()
             );
         }
@@ -38,5 +45,5 @@ pub fn run_within(launch: &Launch, limit: Duration) -> (Outcome, Duration) {
         stdout: std::fs::read(&stdout).unwrap_or_default(),
         stderr: std::fs::read(&stderr).unwrap_or_default(),
     };
-    (Outcome { output }, elapsed)
+    (output, elapsed)
 }
