@@ -845,3 +845,27 @@ fn the_configs_secrets_are_declared_whatever_their_values_look_like() {
     repo.git(&["add", "-A"]);
     assert_eq!(repo.scan(&[]).status.code(), Some(0));
 }
+
+#[test]
+fn a_file_name_cannot_forge_a_line_of_the_text_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "x\n\u{1b}[2Kclean.py:1:1: nothing here\r.py";
+    std::fs::write(
+        dir.path().join(name),
+        "password = \"Tr0ub4dor-and-3-horses\"\n",
+    )
+    .unwrap();
+    let output = scan(dir.path(), &["."]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "one finding, one line: {stdout:?}"
+    );
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\r'),
+        "{stdout:?}"
+    );
+    assert!(stdout.contains("x\\n\\u{1b}[2Kclean.py"), "{stdout:?}");
+}
