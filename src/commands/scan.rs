@@ -49,6 +49,18 @@ pub fn scan(settings: &LaunchSettings, env: Environment, args: &ScanArgs) -> Res
         };
         tracing::info!("{path}: not scanned: {why}");
     }
+    for (path, reason) in &outcome.excluded {
+        tracing::info!("{path}: not scanned: {reason}");
+    }
+    for example in &outcome.examples {
+        tracing::info!(
+            "{}:{}:{}: skipped: {}, published as an example, not a secret",
+            example.path,
+            example.line,
+            example.column,
+            example.what
+        );
+    }
     if args.update_baseline {
         Baseline::write(&outcome.baseline_path, &outcome.all)?;
         eprintln!(
@@ -84,6 +96,15 @@ fn summarize(outcome: &scan::Outcome) {
         )
     } else {
         String::new()
+    };
+    let accepted = if outcome.excluded.is_empty() {
+        accepted
+    } else {
+        format!(
+            "{accepted}, {} excluded by {}",
+            outcome.excluded.len(),
+            scan::exclude::IGNORE_FILE
+        )
     };
     let files_with: std::collections::BTreeSet<&str> =
         outcome.findings.iter().map(|f| f.path.as_str()).collect();
