@@ -49,8 +49,8 @@ fn collect_literals(segments: &[Segment], literal: &mut String) {
 
 /// Markers of other template languages and of masked text, which hold no secret: the guide's
 /// `<from-secrets-manager>`, Helm/Jinja/GitHub `{{ … }}`, Python `{name}` and `%(name)s`,
-/// shell `$NAME` and `$(command)`, `%VAR%`, `@VAR@`, Terraform expressions, and masks like
-/// `********`.
+/// shell `$NAME` and `$(command)`, `%VAR%`, `@VAR@`, Terraform expressions, masks like
+/// `********`, and an elision (`…`, `...`: docs leaving the value out, `PGPASSWORD=…`).
 pub fn is_foreign_template(value: &str) -> bool {
     if is_terraform_expression(value)
         || value
@@ -76,6 +76,8 @@ pub fn is_foreign_template(value: &str) -> bool {
         || (wrapped("%", "%") && is_name(&value[1..value.len() - 1]))
         || (wrapped("@", "@") && is_name(&value[1..value.len() - 1]))
         || is_cloudformation_function(value)
+        || value.starts_with('…')
+        || value.starts_with("...")
         || value == "%s"
         || value == "{}"
         || value.starts_with("$(")
@@ -171,6 +173,7 @@ mod tests {
             "random_password.db.result",
             "!Ref DbPasswordParameter",
             "!Ref",
+            "…`).",
             "",
         ] {
             assert_eq!(env(value), None, "{value}");
