@@ -626,15 +626,22 @@ fn the_repositorys_own_tracked_files_scan_clean() {
 #[test]
 fn the_ignore_file_excludes_in_every_mode_and_says_where() {
     let repo = Repo::new();
-    repo.write(".cronos-secrets-ignore", "# fixtures\nfixtures/\n*.sample\n")
-        .write("fixtures/deep/.env.production", LITERAL)
-        .write("config/app.env.sample", LITERAL)
-        .write(".env.production", REFERENCE);
+    repo.write(
+        ".cronos-secrets-ignore",
+        "# fixtures\nfixtures/\n*.sample\n",
+    )
+    .write("fixtures/deep/.env.production", LITERAL)
+    .write("config/app.env.sample", LITERAL)
+    .write(".env.production", REFERENCE);
     repo.git(&["add", "."]);
     for args in [
         &["-v"][..],
         &["-v", "--staged"],
-        &["-v", "fixtures/deep/.env.production", "config/app.env.sample"],
+        &[
+            "-v",
+            "fixtures/deep/.env.production",
+            "config/app.env.sample",
+        ],
         &["-v", "."],
     ] {
         let output = repo.scan(args);
