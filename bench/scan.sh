@@ -28,6 +28,7 @@ runs=${RUNS:-3}
 limit=${DETECT_SECRETS_LIMIT:-300}
 
 work=${SCAN_BENCH_DIR:-$(mktemp -d /tmp/scan-bench.XXXXXX)}
+mkdir -p "$work"
 mkdir -p bench/results
 echo "inputs in $work" >&2
 
