@@ -7,7 +7,6 @@ use regex::Regex;
 
 use super::kind::FileKind;
 use super::position::LineIndex;
-use super::yaml_anchors;
 use crate::envfile::{self, Value};
 
 // No Debug: `value` is a scanned literal, which may be a live secret.
@@ -44,14 +43,6 @@ static CODE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("code assignment pattern")
 });
 
-/// A line that opens a mapping: `jwt:`, `"jwt": {`, `- jwt:` (a comment or anchor may follow).
-static MAPPING_OPENER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"^[ \t]*(?:-[ \t]+)?["']?(?P<key>[A-Za-z_][\w.\-]*)["']?[ \t]*:[ \t]*(?:&\S+[ \t]*)?[{\[]?[ \t]*(?:#.*)?$"#,
-    )
-    .expect("mapping opener pattern")
-});
-
 /// Assignments on the lines that hold one of `key_words` (and, in YAML and JSON, `name` and
 /// `value` lines, since `- name: SECRET` makes the `value:` beside it an assignment to SECRET,
 /// as do ECS task definitions' `{"name": "SECRET", "value": …}`).
@@ -76,15 +67,6 @@ pub fn assignments(
     }
     match kind {
         FileKind::EnvFile => env_file(text, lines, &candidates),
-        FileKind::Yaml => {
-            let found = generic(kind, lines, &candidates, |_| true);
-            let found = yaml_anchors::resolve(found, text, lines);
-            with_parents(pair_names_with_values(found, lines), lines)
-        }
-        FileKind::Json => with_parents(
-            pair_names_with_values(generic(kind, lines, &candidates, |_| true), lines),
-            lines,
-        ),
         _ => generic(kind, lines, &candidates, |_| true),
     }
 }
@@ -240,64 +222,6 @@ fn unquote(value: &str) -> (&str, usize) {
     }
 }
 
-/// Env lists: `- name: DB_PASSWORD` and `value: …` (Kubernetes, compose; `Name`/`Value` in
-/// CloudFormation), `{"name": "DB_PASSWORD", "value": …}` (ECS task definitions): the value
-/// is assigned to the name beside it, on its line or at its column within three lines, before
-/// or after it.
-fn pair_names_with_values(mut found: Vec<Assignment>, lines: &LineIndex<'_>) -> Vec<Assignment> {
-    let is = |assignment: &Assignment, word: &str| assignment.key.eq_ignore_ascii_case(word);
-    for index in 0..found.len() {
-        if !is(&found[index], "value") {
-            continue;
-        }
-        let (value_line, value_column) = lines.position(found[index].key_start);
-        let value_start = found[index].key_start;
-        // Same line first (nearest by offset), then the same column (nearest by line).
-        let name = found
-            .iter()
-            .filter(|other| is(other, "name"))
-            .filter_map(|other| {
-                let (line, column) = lines.position(other.key_start);
-                let distance = line.abs_diff(value_line);
-                if distance == 0 {
-                    Some((0, other.key_start.abs_diff(value_start), other))
-                } else if column == value_column && distance <= 3 {
-                    Some((1, distance, other))
-                } else {
-                    None
-                }
-            })
-            .min_by_key(|(rank, distance, _)| (*rank, *distance))
-            .map(|(_, _, name)| name.value.clone());
-        if let Some(name) = name {
-            found[index].key = name;
-        }
-    }
-    found
-}
-
-/// Sets each assignment's enclosing mapping key: the nearest line above that opens a mapping
-/// and is indented less than the key's line.
-fn with_parents(mut found: Vec<Assignment>, lines: &LineIndex<'_>) -> Vec<Assignment> {
-    let indent = |text: &str| text.len() - text.trim_start_matches([' ', '\t', '-']).len();
-    for assignment in &mut found {
-        let line = lines.line_of(assignment.key_start);
-        let own = indent(lines.line_text(line));
-        assignment.parent = (line.saturating_sub(200).max(1)..line)
-            .rev()
-            .map(|above| lines.line_text(above))
-            .filter(|text| !text.trim().is_empty() && indent(text) < own)
-            .take(1)
-            .find_map(|text| {
-                MAPPING_OPENER
-                    .captures(text)
-                    .and_then(|captures| captures.name("key"))
-                    .map(|key| key.as_str().to_string())
-            });
-    }
-    found
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,19 +264,7 @@ mod tests {
                 FileKind::Yaml,
                 "env:\n  - name: DB_PASSWORD\n    value: \"v\"\n"
             ),
-            [pair("name", "DB_PASSWORD"), pair("DB_PASSWORD", "v")]
-        );
-        assert_eq!(
-            pairs(
-                FileKind::Json,
-                "[{\"value\": \"v\", \"name\": \"DB_PASSWORD\"}, {\"name\": \"A\", \"value\": \"w\"}]\n"
-            ),
-            [
-                pair("DB_PASSWORD", "v"),
-                pair("name", "DB_PASSWORD"),
-                pair("name", "A"),
-                pair("A", "w")
-            ]
+            [pair("name", "DB_PASSWORD"), pair("value", "v")]
         );
         assert_eq!(
             pairs(FileKind::Rust, "const KEY: &[u8; 4] = b\"v\";\n"),

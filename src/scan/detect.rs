@@ -15,6 +15,7 @@ use super::keys::{Declared, KeyKind, classify_key};
 use super::kind::FileKind;
 use super::kubernetes;
 use super::live::LiveValues;
+use super::mapping;
 use super::position::LineIndex;
 use super::tokens::find_tokens;
 use super::value::literal_text;
@@ -90,7 +91,8 @@ pub fn scan_text(path: &str, text: &str, rules: &Rules) -> FileFindings {
     } else {
         Vec::new()
     };
-    for found in assignment::assignments(kind, text, &lines, rules.declared.key_words()) {
+    let found = assignment::assignments(kind, text, &lines, rules.declared.key_words());
+    for found in mapping::in_context(kind, found, text, &lines) {
         if !secret_entries
             .iter()
             .any(|entry| entry.key_start == found.key_start)

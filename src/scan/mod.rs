@@ -19,6 +19,7 @@ pub mod keys;
 pub mod kind;
 pub mod kubernetes;
 pub mod live;
+pub mod mapping;
 pub mod parallel;
 pub mod position;
 pub mod report;
