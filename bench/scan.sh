@@ -8,25 +8,73 @@
 # and each tool's false positives and misses (by file and line) on tests/scan_corpus.
 #
 #   bash bench/scan.sh        # writes bench/results/scan-*.{md,json}, summary on stdout
+#   ACCURACY_ONLY=1 BIN=target/debug/cronos-secrets bash bench/scan.sh   # the corpus table only
+#                             # (accuracy does not depend on the build; no release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)" >&2; exit 1; }
 command -v detect-secrets >/dev/null || python3 -m pip install --quiet detect-secrets
 tools=${SCAN_BENCH_TOOLS:-/tmp/scan-bench-tools}
 [ -x "$tools/bin/ripsecrets" ] || cargo install ripsecrets --locked --root "$tools"
 ripsecrets="$tools/bin/ripsecrets"
-cargo build --release --quiet
-bin="$repo/target/release/cronos-secrets"
+if [ -z "${BIN:-}" ]; then
+    cargo build --release --quiet
+    BIN="$repo/target/release/cronos-secrets"
+fi
+bin=$(realpath "$BIN")
+accuracy_only=${ACCURACY_ONLY:-}
 runs=${RUNS:-3}
 # detect-secrets on the 200 MB tree is cut off after this many seconds (reported as such).
 limit=${DETECT_SECRETS_LIMIT:-300}
 
 work=${SCAN_BENCH_DIR:-$(mktemp -d /tmp/scan-bench.XXXXXX)}
-[ -d "$work/tree" ] || python3 bench/scan_tree.py "$work"
-rm -rf "$work/repo" && mkdir -p "$work/repo" && git archive HEAD | tar -x -C "$work/repo"
+mkdir -p "$work"
 mkdir -p bench/results
 echo "inputs in $work" >&2
+
+# Accuracy on the labelled corpus, by (file, line): a tool reporting the line counts as found.
+accuracy() {
+    local corpus="$work/corpus"
+    rm -rf "$corpus" && cp -r tests/scan_corpus/files "$corpus"
+    find "$corpus" -type f -exec sed -i 's/@@//g' {} +
+    (cd "$corpus" && "$bin" scan . --format json 2>/dev/null > "$work/ours.json" || true)
+    (cd "$corpus" && detect-secrets scan --all-files . > "$work/detect-secrets.json" || true)
+    (cd "$corpus" && "$ripsecrets" . > "$work/ripsecrets.txt" 2>/dev/null || true)
+    python3 - "$work" tests/scan_corpus/expected.tsv <<'PY' | tee bench/results/scan-accuracy.md
+import json, re, sys
+work, manifest = sys.argv[1], sys.argv[2]
+expected = set()
+for line in open(manifest):
+    if line.startswith("#") or not line.strip():
+        continue
+    path, number, *_ = line.rstrip("\n").split("\t")
+    expected.add((path, int(number)))
+found = {
+    "cronos-secrets": {(f["path"], f["line"]) for f in json.load(open(f"{work}/ours.json"))},
+    "detect-secrets 1.5.0": {(path.removeprefix("./"), r["line_number"])
+                       for path, results in json.load(open(f"{work}/detect-secrets.json"))["results"].items()
+                       for r in results},
+    "ripsecrets": set(),
+}
+for line in open(f"{work}/ripsecrets.txt", errors="replace"):
+    m = re.match(r"^(?:\x1b\[[0-9;]*m)*(.+?)(?:\x1b\[[0-9;]*m)*:(?:\x1b\[[0-9;]*m)*(\d+)", line)
+    if m:
+        found["ripsecrets"].add((m.group(1).removeprefix("./"), int(m.group(2))))
+print(f"| tool | findings expected | found | false positives | misses |")
+print(f"|---|---|---|---|---|")
+for tool, got in found.items():
+    print(f"| {tool} | {len(expected)} | {len(got & expected)} | {len(got - expected)} | {len(expected - got)} |")
+PY
+}
+
+if [ -n "$accuracy_only" ]; then
+    accuracy
+    exit 0
+fi
+
+command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)" >&2; exit 1; }
+[ -d "$work/tree" ] || python3 bench/scan_tree.py "$work"
+rm -rf "$work/repo" && mkdir -p "$work/repo" && git archive HEAD | tar -x -C "$work/repo"
 
 # Each tool's command per workload. detect-secrets and ripsecrets exit non-zero on findings;
 # hyperfine -i keeps the timing.
@@ -56,38 +104,7 @@ bench diff "$work/diff" "$runs" 1 \
     -n "ripsecrets FILES" "$ripsecrets $staged" \
     -n "detect-secrets-hook FILES" "detect-secrets-hook $staged"
 
-# Accuracy on the labelled corpus, by (file, line): a tool reporting the line counts as found.
-corpus="$work/corpus"
-rm -rf "$corpus" && cp -r tests/scan_corpus/files "$corpus"
-find "$corpus" -type f -exec sed -i 's/@@//g' {} +
-(cd "$corpus" && "$bin" scan . --format json 2>/dev/null > "$work/ours.json" || true)
-(cd "$corpus" && detect-secrets scan --all-files . > "$work/detect-secrets.json" || true)
-(cd "$corpus" && "$ripsecrets" . > "$work/ripsecrets.txt" 2>/dev/null || true)
-python3 - "$work" tests/scan_corpus/expected.tsv <<'PY' | tee bench/results/scan-accuracy.md
-import json, re, sys
-work, manifest = sys.argv[1], sys.argv[2]
-expected = set()
-for line in open(manifest):
-    if line.startswith("#") or not line.strip():
-        continue
-    path, number, *_ = line.rstrip("\n").split("\t")
-    expected.add((path, int(number)))
-found = {
-    "cronos-secrets": {(f["path"], f["line"]) for f in json.load(open(f"{work}/ours.json"))},
-    "detect-secrets 1.5.0": {(path.removeprefix("./"), r["line_number"])
-                       for path, results in json.load(open(f"{work}/detect-secrets.json"))["results"].items()
-                       for r in results},
-    "ripsecrets": set(),
-}
-for line in open(f"{work}/ripsecrets.txt", errors="replace"):
-    m = re.match(r"^(?:\x1b\[[0-9;]*m)*(.+?)(?:\x1b\[[0-9;]*m)*:(?:\x1b\[[0-9;]*m)*(\d+)", line)
-    if m:
-        found["ripsecrets"].add((m.group(1).removeprefix("./"), int(m.group(2))))
-print(f"| tool | findings expected | found | false positives | misses |")
-print(f"|---|---|---|---|---|")
-for tool, got in found.items():
-    print(f"| {tool} | {len(expected)} | {len(got & expected)} | {len(got - expected)} | {len(expected - got)} |")
-PY
+accuracy
 for name in repo tree tree-detect-secrets diff; do
     echo; echo "### $name"; cat "bench/results/scan-$name.md"
 done

@@ -869,3 +869,102 @@ fn a_file_name_cannot_forge_a_line_of_the_text_report() {
     );
     assert!(stdout.contains("x\\n\\u{1b}[2Kclean.py"), "{stdout:?}");
 }
+
+#[test]
+fn the_repositorys_own_tracked_files_scan_clean() {
+    // What a fresh clone's `pre-commit run --all-files` runs: the scan of every tracked file,
+    // with the repository's .cronos-secrets-ignore and baseline.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(binary())
+        .arg("scan")
+        .current_dir(root)
+        .env_remove("CRONOS_SECRETS_CONFIG")
+        .env_remove("CRONOS_AI_ENV")
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}\n  hint: replace a real secret with a reference; for a fake value planted in a test, run `cargo run -- scan --update-baseline`",
+        text(&output)
+    );
+    assert!(
+        text(&output).contains("excluded by .cronos-secrets-ignore"),
+        "{}",
+        text(&output)
+    );
+    let home = tempfile::tempdir().unwrap();
+    let validate = Command::new("pre-commit")
+        .args(["validate-config", ".pre-commit-config.yaml"])
+        .current_dir(root)
+        .env("PRE_COMMIT_HOME", home.path().join("pre-commit"))
+        .output()
+        .expect("cannot run pre-commit (bash scripts/test.sh installs it)");
+    assert!(validate.status.success(), "{}", text(&validate));
+}
+
+#[test]
+fn the_ignore_file_excludes_in_every_mode_and_says_where() {
+    let repo = Repo::new();
+    repo.write(
+        ".cronos-secrets-ignore",
+        "# fixtures\nfixtures/\n*.sample\n",
+    )
+    .write("fixtures/deep/.env.production", LITERAL)
+    .write("config/app.env.sample", LITERAL)
+    .write(".env.production", REFERENCE);
+    repo.git(&["add", "."]);
+    for args in [
+        &["-v"][..],
+        &["-v", "--staged"],
+        &[
+            "-v",
+            "fixtures/deep/.env.production",
+            "config/app.env.sample",
+        ],
+        &["-v", "."],
+    ] {
+        let output = repo.scan(args);
+        let said = text(&output);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {said}");
+        assert!(
+            said.contains(
+                "fixtures/deep/.env.production: not scanned: excluded by .cronos-secrets-ignore:2 (fixtures/)"
+            ) && said.contains("excluded by .cronos-secrets-ignore:3 (*.sample)"),
+            "{args:?}: {said}"
+        );
+    }
+    // Without the file, both are found again.
+    std::fs::remove_file(repo.path().join(".cronos-secrets-ignore")).unwrap();
+    assert_eq!(repo.scan(&["."]).status.code(), Some(1));
+
+    repo.write(".cronos-secrets-ignore", "fixtures/\n!fixtures/keep\n");
+    let refused = repo.scan(&[]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains(".cronos-secrets-ignore:2") && text(&refused).contains("hint:"),
+        "{}",
+        text(&refused)
+    );
+}
+
+#[test]
+fn aws_documented_examples_are_skipped_and_named_with_verbose() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("aws.env"),
+        "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nAWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+    )
+    .unwrap();
+    let quiet = scan(dir.path(), &["."]);
+    assert_eq!(quiet.status.code(), Some(0), "{}", text(&quiet));
+    assert!(!text(&quiet).contains("skipped"), "{}", text(&quiet));
+    let verbose = scan(dir.path(), &["-v", "."]);
+    let said = text(&verbose);
+    assert_eq!(verbose.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("aws.env:1:19: skipped: AWS's documented example access key id")
+            && said.contains("aws.env:2:23: skipped: AWS's documented example secret access key"),
+        "{said}"
+    );
+}

@@ -50,6 +50,18 @@ pub fn scan(settings: &LaunchSettings, env: Environment, args: &ScanArgs) -> Res
         };
         tracing::info!("{}: not scanned: {why}", escaped(path));
     }
+    for (path, reason) in &outcome.excluded {
+        tracing::info!("{}: not scanned: {reason}", escaped(path));
+    }
+    for example in &outcome.examples {
+        tracing::info!(
+            "{}:{}:{}: skipped: {}, published as an example, not a secret",
+            escaped(&example.path),
+            example.line,
+            example.column,
+            example.what
+        );
+    }
     if args.update_baseline {
         // A file that could not be read would be missing from the baseline.
         if !outcome.unreadable.is_empty() {
@@ -143,6 +155,15 @@ fn summarize(outcome: &scan::Outcome, max_file_bytes: u64) {
         count => format!("; {count} could not be read"),
     };
     let scanned = outcome.files - outcome.skipped.len() - outcome.unreadable.len();
+    let accepted = if outcome.excluded.is_empty() {
+        accepted
+    } else {
+        format!(
+            "{accepted}, {} excluded by {}",
+            outcome.excluded.len(),
+            scan::exclude::IGNORE_FILE
+        )
+    };
     let files_with: std::collections::BTreeSet<&str> =
         outcome.findings.iter().map(|f| f.path.as_str()).collect();
     if outcome.findings.is_empty() {

@@ -20,6 +20,8 @@ pub struct Assignment {
     pub end: usize,
     /// Byte offset of the key.
     pub key_start: usize,
+    /// In YAML and JSON, the key of the enclosing mapping (`jwt` for `jwt:\n  secret: …`).
+    pub parent: Option<String>,
 }
 
 /// Config files, shell, prose: unquoted values count.
@@ -30,18 +32,20 @@ static LOOSE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("assignment pattern")
 });
 
-/// Code: only a quoted string is a literal; an optional type annotation (`: &str`) and a
-/// `String::from(` or `Some(` wrapper may stand between the key and the string. `=>` is a
-/// match arm in Rust, not an assignment.
+/// Code: only a quoted string is a literal; an optional type annotation (`: &str`,
+/// `: &[u8; 32]`), a `String::from(` or `Some(` wrapper and a byte or raw string prefix
+/// (`b"…"`, `rb'…'`) may stand between the key and the string. `=>` is a match arm in Rust,
+/// not an assignment.
 static CODE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?P<key>[A-Za-z_][A-Za-z0-9_.]*)["'\]]*[ \t]*(?::[ \t]*&?[A-Za-z_][\w<>\[\]:']*[ \t]*)?(?P<op>:=|=|:)[ \t]*(?:String::from\(|Some\(|SecretString::new\()?(?P<value>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"#,
+        r#"(?P<key>[A-Za-z_][A-Za-z0-9_.]*)["'\]]*[ \t]*(?::[ \t]*&?(?:'static[ \t]+)?(?:[A-Za-z_][\w<>\[\]:']*|\[[\w; ]*\])[ \t]*)?(?P<op>:=|=|:)[ \t]*(?:String::from\(|Some\(|SecretString::new\()?(?:[bBrR]|[rR][bB]|[bB][rR])?(?P<value>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"#,
     )
     .expect("code assignment pattern")
 });
 
-/// Assignments on the lines that hold one of `key_words` (and, in YAML, `name:` and `value:`
-/// lines, since `- name: SECRET` makes the `value:` below it an assignment to SECRET).
+/// Assignments on the lines that hold one of `key_words` (and, in YAML and JSON, `name` and
+/// `value` lines, since `- name: SECRET` makes the `value:` beside it an assignment to SECRET,
+/// as do ECS task definitions' `{"name": "SECRET", "value": …}`).
 pub fn assignments(
     kind: FileKind,
     text: &str,
@@ -49,8 +53,13 @@ pub fn assignments(
     key_words: &Regex,
 ) -> Vec<Assignment> {
     let mut candidates = lines.lines_of(key_words.find_iter(text).map(|found| found.start()));
-    if kind == FileKind::Yaml {
-        for word in [&b"value:"[..], b"name:"] {
+    let pair_words: &[&[u8]] = match kind {
+        FileKind::Yaml => &[b"value:", b"name:", b"Value:", b"Name:"],
+        FileKind::Json => &[b"\"value\"", b"\"name\"", b"\"Value\"", b"\"Name\""],
+        _ => &[],
+    };
+    if !pair_words.is_empty() {
+        for word in pair_words {
             candidates.extend(lines.lines_of(memchr::memmem::find_iter(text.as_bytes(), word)));
         }
         candidates.sort_unstable();
@@ -58,9 +67,6 @@ pub fn assignments(
     }
     match kind {
         FileKind::EnvFile => env_file(text, lines, &candidates),
-        FileKind::Yaml => {
-            pair_names_with_values(generic(kind, lines, &candidates, |_| true), lines)
-        }
         _ => generic(kind, lines, &candidates, |_| true),
     }
 }
@@ -96,6 +102,7 @@ fn env_file(text: &str, lines: &LineIndex<'_>, candidates: &[usize]) -> Vec<Assi
                 start: line_start + value_at,
                 end: line_start + value_end,
                 key_start: line_start + key_at,
+                parent: None,
             })
         })
         .collect();
@@ -131,6 +138,9 @@ fn generic(
             ) else {
                 continue;
             };
+            // `"…\npassword = x…"`: the `n` of an escape is not part of the key.
+            let escaped = line_text[..key.start()].ends_with('\\');
+            let key_at = key.start() + usize::from(escaped);
             let prefix = &line_text[..key.start()];
             if kind.keys_at_line_start_only() && !is_structural_prefix(prefix) {
                 continue;
@@ -138,6 +148,12 @@ fn generic(
             // `a == b`, `a != b`, `a <= b`: comparisons, not assignments.
             let before_op = line_text[..op.start()].chars().next_back();
             if value.as_str().starts_with('=') || matches!(before_op, Some('!' | '<' | '>' | '=')) {
+                continue;
+            }
+            if kind == FileKind::Text
+                && op.as_str() == ":"
+                && is_prose_after(value.as_str(), &line_text[value.end()..])
+            {
                 continue;
             }
             let (inner, offset) = unquote(value.as_str());
@@ -149,19 +165,31 @@ fn generic(
             };
             let start = line_start + value.start() + offset;
             found.push(Assignment {
-                key: key.as_str().to_string(),
+                key: line_text[key_at..key.end()].to_string(),
                 value: inner.to_string(),
                 start,
                 end: start + inner.len(),
-                key_start: line_start + key.start(),
+                key_start: line_start + key_at,
+                parent: None,
             });
         }
     }
     found
 }
 
+/// `KEY: several words` in prose is a sentence (`- JWT_SECRET: permission denied …`), not an
+/// assignment; a comment may follow a value.
+fn is_prose_after(value: &str, after: &str) -> bool {
+    let after = after.trim();
+    !value.starts_with(['"', '\''])
+        && !after.is_empty()
+        && !after.starts_with('#')
+        && !after.starts_with("//")
+}
+
 /// What may stand before a key at the start of a line: indentation, a list dash, a comment
-/// marker, `export`/`set`/`ENV`/`ARG`.
+/// marker, `export`/`set`/`ENV`/`ARG`, and a command's start, where a shell reads
+/// `PGPASSWORD=… psql` as an assignment for that command (`$ `, `RUN `, `… && `, `… ; `).
 fn is_structural_prefix(prefix: &str) -> bool {
     let rest = prefix.trim_start_matches([' ', '\t', '-', '#', '/', '*', '>', '"', '\'']);
     let rest = [
@@ -169,6 +197,9 @@ fn is_structural_prefix(prefix: &str) -> bool {
         "set ",
         "ENV ",
         "ARG ",
+        "RUN ",
+        "$ ",
+        "env ",
         "readonly ",
         "declare -x ",
         "local ",
@@ -176,7 +207,8 @@ fn is_structural_prefix(prefix: &str) -> bool {
     .iter()
     .find_map(|word| rest.strip_prefix(word))
     .unwrap_or(rest);
-    rest.trim().is_empty()
+    let rest = rest.trim();
+    rest.is_empty() || rest.ends_with("&&") || rest.ends_with(';')
 }
 
 fn unquote(value: &str) -> (&str, usize) {
@@ -188,30 +220,6 @@ fn unquote(value: &str) -> (&str, usize) {
     } else {
         (value, 0)
     }
-}
-
-/// Kubernetes and compose env lists: `- name: DB_PASSWORD` then `value: …` is an assignment
-/// to `DB_PASSWORD`.
-fn pair_names_with_values(mut found: Vec<Assignment>, lines: &LineIndex<'_>) -> Vec<Assignment> {
-    let column = |offset: usize| lines.position(offset).1;
-    for index in 1..found.len() {
-        if found[index].key != "value" {
-            continue;
-        }
-        let (value_line, value_column) = (
-            lines.position(found[index].key_start).0,
-            column(found[index].key_start),
-        );
-        let name = found[..index].iter().rev().take(3).find(|earlier| {
-            earlier.key == "name"
-                && column(earlier.key_start) == value_column
-                && value_line - lines.position(earlier.key_start).0 <= 3
-        });
-        if let Some(name) = name {
-            found[index].key = name.value.clone();
-        }
-    }
-    found
 }
 
 #[cfg(test)]
@@ -256,7 +264,15 @@ mod tests {
                 FileKind::Yaml,
                 "env:\n  - name: DB_PASSWORD\n    value: \"v\"\n"
             ),
-            [pair("name", "DB_PASSWORD"), pair("DB_PASSWORD", "v")]
+            [pair("name", "DB_PASSWORD"), pair("value", "v")]
+        );
+        assert_eq!(
+            pairs(FileKind::Rust, "const KEY: &[u8; 4] = b\"v\";\n"),
+            [pair("KEY", "v")]
+        );
+        assert_eq!(
+            pairs(FileKind::Text, "$ PGPASSWORD=v psql\nA: some words here\n"),
+            [pair("PGPASSWORD", "v")]
         );
         assert_eq!(
             pairs(FileKind::Text, "the password: must be long\npassword: v\n"),

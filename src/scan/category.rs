@@ -8,8 +8,8 @@ pub enum Category {
     HardcodedPassword,
     ApiKeyOrToken,
     AwsCredentials,
-    /// Chosen over `HardcodedPassword` whenever the password sits inside a URL, so that one
-    /// leak always gets the same category.
+    /// Chosen over `HardcodedPassword` whenever the password sits inside a URL or connection
+    /// string, so that one leak always gets the same category.
     ConnectionString,
     JwtSecret,
     EncryptionKey,

@@ -6,13 +6,16 @@
 use super::assignment::{self, Assignment};
 use super::category::Category;
 use super::connection::url_passwords;
-use super::finding::Finding;
+use super::finding::{Example, Finding};
 use super::fingerprint::fingerprint;
-use super::judge::{is_aws_secret_key, is_high_entropy, is_plausible_password};
+use super::judge::{
+    is_aws_documented_example, is_aws_secret_key, is_high_entropy, is_plausible_password,
+};
 use super::keys::{Declared, KeyKind, classify_key};
 use super::kind::FileKind;
 use super::kubernetes;
 use super::live::LiveValues;
+use super::mapping;
 use super::position::LineIndex;
 use super::tokens::find_tokens;
 use super::value::literal_text;
@@ -36,22 +39,38 @@ struct Candidate {
     rule: &'static str,
     fingerprint: String,
     message: String,
+    /// A vendor's documented example: it wins over other rules on its text, then is reported
+    /// as an [`Example`] rather than a finding.
+    documented_example: bool,
 }
 
-pub fn scan_text(path: &str, text: &str, rules: &Rules) -> Vec<Finding> {
+/// One file's findings, and the documented examples skipped in it.
+#[derive(Default)]
+pub struct FileFindings {
+    pub findings: Vec<Finding>,
+    pub examples: Vec<Example>,
+}
+
+pub fn scan_text(path: &str, text: &str, rules: &Rules) -> FileFindings {
     let kind = FileKind::of(path, text);
     let syntax = kind.syntax();
     let lines = LineIndex::new(text);
     let mut candidates = Vec::new();
     for token in find_tokens(text, &lines) {
+        let (priority, message) = if token.documented_example {
+            (8, "AWS's documented example access key id".to_string())
+        } else {
+            (5, format!("{} in the file", token.rule.description))
+        };
         candidates.push(Candidate {
             start: token.start,
             end: token.end,
-            priority: 5,
+            priority,
             category: token.rule.category,
             rule: token.rule.id,
             fingerprint: fingerprint(token.rule.id, token.text),
-            message: format!("{} in the file", token.rule.description),
+            message,
+            documented_example: token.documented_example,
         });
     }
     for url in url_passwords(text, &lines, syntax) {
@@ -62,7 +81,8 @@ pub fn scan_text(path: &str, text: &str, rules: &Rules) -> Vec<Finding> {
             category: Category::ConnectionString,
             rule: "connection-string-password",
             fingerprint: fingerprint("connection-string-password", url.password),
-            message: "a literal password inside a connection URL".to_string(),
+            message: "a literal password inside a connection string".to_string(),
+            documented_example: false,
         });
     }
     // A Secret's `data:` values are base64: read only as decoded entries, never as raw text.
@@ -71,7 +91,8 @@ pub fn scan_text(path: &str, text: &str, rules: &Rules) -> Vec<Finding> {
     } else {
         Vec::new()
     };
-    for found in assignment::assignments(kind, text, &lines, rules.declared.key_words()) {
+    let found = assignment::assignments(kind, text, &lines, rules.declared.key_words());
+    for found in mapping::in_context(kind, found, text, &lines) {
         if !secret_entries
             .iter()
             .any(|entry| entry.key_start == found.key_start)
@@ -91,6 +112,7 @@ pub fn scan_text(path: &str, text: &str, rules: &Rules) -> Vec<Finding> {
             rule: "live-value",
             fingerprint: live.fingerprint.clone(),
             message: format!("the current value of {}", live.variable),
+            documented_example: false,
         });
     }
     select(candidates, path, &lines)
@@ -111,6 +133,7 @@ fn judge_assignment(
         rule,
         fingerprint: fingerprint(rule, &literal),
         message,
+        documented_example: false,
     };
     if let Some(secret) = rules.declared.get(&found.key) {
         let mut message = format!(
@@ -134,6 +157,19 @@ fn judge_assignment(
         ));
     }
     match classify_key(&found.key) {
+        KeyKind::AwsSecretKey
+            if is_aws_secret_key(&literal) && is_aws_documented_example(&literal) =>
+        {
+            Some(Candidate {
+                documented_example: true,
+                ..candidate(
+                    8,
+                    Category::AwsCredentials,
+                    "aws-secret-access-key",
+                    "AWS's documented example secret access key".to_string(),
+                )
+            })
+        }
         KeyKind::AwsSecretKey if is_aws_secret_key(&literal) => Some(candidate(
             3,
             Category::AwsCredentials,
@@ -154,7 +190,7 @@ fn judge_assignment(
         )),
         KeyKind::Secret(category) if is_high_entropy(&literal) => Some(candidate(
             1,
-            category,
+            within_parent(category, found),
             "high-entropy-assignment",
             format!("a random-looking literal assigned to {}", found.key),
         )),
@@ -162,9 +198,20 @@ fn judge_assignment(
     }
 }
 
+/// A generic name takes its category from the mapping it sits in: `jwt:` / `secret: …` is a
+/// JWT secret, `aws:` / `token: …` an AWS credential.
+fn within_parent(category: Category, found: &Assignment) -> Category {
+    match &found.parent {
+        Some(parent) if category == Category::ApiKeyOrToken => {
+            Category::of_name(&format!("{parent}_{}", found.key))
+        }
+        _ => category,
+    }
+}
+
 /// Keeps the highest-priority candidate of each overlapping group, drops allowed lines, and
-/// orders by position.
-fn select(mut candidates: Vec<Candidate>, path: &str, lines: &LineIndex<'_>) -> Vec<Finding> {
+/// orders by position; documented examples are set apart.
+fn select(mut candidates: Vec<Candidate>, path: &str, lines: &LineIndex<'_>) -> FileFindings {
     candidates.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.start.cmp(&b.start)));
     let mut kept: Vec<Candidate> = Vec::new();
     for candidate in candidates {
@@ -176,22 +223,31 @@ fn select(mut candidates: Vec<Candidate>, path: &str, lines: &LineIndex<'_>) -> 
         }
     }
     kept.sort_by_key(|candidate| candidate.start);
-    kept.into_iter()
-        .filter_map(|candidate| {
-            let (line, column) = lines.position(candidate.start);
-            let text = lines.line_text(line);
-            if ALLOW_MARKERS.iter().any(|marker| text.contains(marker)) {
-                return None;
-            }
-            Some(Finding {
+    let mut file = FileFindings::default();
+    for candidate in kept {
+        let (line, column) = lines.position(candidate.start);
+        if candidate.documented_example {
+            file.examples.push(Example {
                 path: path.to_string(),
                 line,
                 column,
-                category: candidate.category,
-                rule: candidate.rule,
-                fingerprint: candidate.fingerprint,
-                message: candidate.message,
-            })
-        })
-        .collect()
+                what: candidate.message,
+            });
+            continue;
+        }
+        let text = lines.line_text(line);
+        if ALLOW_MARKERS.iter().any(|marker| text.contains(marker)) {
+            continue;
+        }
+        file.findings.push(Finding {
+            path: path.to_string(),
+            line,
+            column,
+            category: candidate.category,
+            rule: candidate.rule,
+            fingerprint: candidate.fingerprint,
+            message: candidate.message,
+        });
+    }
+    file
 }

@@ -18,3 +18,14 @@ pub struct Finding {
     /// What was found and what to do; never holds the value.
     pub message: String,
 }
+
+/// A value in a secret's shape that a vendor documents as an example (AWS's
+/// `AKIAIOSFODNN7EXAMPLE`): not a finding, but named with --verbose, so that the skip is seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    /// Which example it is, never the value.
+    pub what: String,
+}

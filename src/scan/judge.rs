@@ -1,8 +1,10 @@
 //! Whether a literal assigned to a secret-sounding key looks like a secret. Only for keys the
 //! project did not declare: a declared secret's literal is a finding whatever it looks like.
 
-/// Words that stand in for a value in docs and schemas (`password: string`).
+/// Words that stand in for a value in docs and schemas (`password: string`), and field names
+/// (`PASSWORD_FIELD = "value"`: the JSON field a password is read from).
 const STAND_INS: &[&str] = &[
+    "value",
     "true",
     "false",
     "null",
@@ -71,14 +73,18 @@ pub fn is_high_entropy(value: &str) -> bool {
         && shannon_entropy(value) >= 3.0
 }
 
-/// The shape of an AWS secret access key: 40 base64 characters (not the documentation's
-/// example, which ends in `EXAMPLEKEY`).
+/// The shape of an AWS secret access key: 40 base64 characters.
 pub fn is_aws_secret_key(value: &str) -> bool {
     value.len() == 40
         && value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '+' | '='))
-        && !value.ends_with("EXAMPLEKEY")
+}
+
+/// AWS's documentation writes its example credentials with these endings
+/// (`AKIAIOSFODNN7EXAMPLE`, `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`); no issued key has them.
+pub fn is_aws_documented_example(value: &str) -> bool {
+    value.ends_with("EXAMPLE") || value.ends_with("EXAMPLEKEY")
 }
 
 fn is_variable_name(value: &str) -> bool {
@@ -148,6 +154,7 @@ mod tests {
         assert!(!is_plausible_password("/run/secrets/db"));
         assert!(!is_plausible_password("getpass()"));
         assert!(!is_plausible_password("abc"));
+        assert!(!is_plausible_password("value"));
     }
 
     #[test]
@@ -165,8 +172,9 @@ mod tests {
         assert!(is_aws_secret_key(
             "FakeCorpusSecretAccessKey0123456789abcdE"
         ));
-        assert!(!is_aws_secret_key(
+        assert!(is_aws_documented_example(
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
         ));
+        assert!(is_aws_documented_example("AKIAIOSFODNN7EXAMPLE"));
     }
 }

@@ -122,6 +122,7 @@ const NOT_SECRET_SUFFIXES: &[&str] = &[
     "_expires",
     "_expires_in",
     "_algorithm",
+    "_encryption",
     "_alg",
     "_hash",
     "_format",
@@ -151,15 +152,21 @@ const NOT_SECRET_SUFFIXES: &[&str] = &[
     "_strength",
 ];
 
+/// Prefixes with the same effect: bounds, negations, and Helm's `existingSecret…` settings,
+/// which name a Secret object or one of its keys (`existingSecretPasswordKey: password`).
+const NOT_SECRET_PREFIXES: &[&str] = &["min_", "max_", "no_", "existing_"];
+
+const PASSWORD_WORDS: &[&str] = &["password", "passwd", "pwd", "pass", "passphrase"];
+
 /// Whole words of a key that name a secret, and the category each implies.
 pub fn classify_key(key: &str) -> KeyKind {
     let name = camel_to_snake(last_segment(key));
     if NOT_SECRET_SUFFIXES
         .iter()
         .any(|suffix| name.ends_with(suffix))
-        || name.starts_with("min_")
-        || name.starts_with("max_")
-        || name.starts_with("no_")
+        || NOT_SECRET_PREFIXES
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
     {
         return KeyKind::Other;
     }
@@ -168,7 +175,19 @@ pub fn classify_key(key: &str) -> KeyKind {
     if (has("aws") && has("secret")) || name.contains("secret_access_key") {
         return KeyKind::AwsSecretKey;
     }
-    if has("password") || has("passwd") || has("pwd") || has("pass") || has("passphrase") {
+    // `PASSWORD_KEY`, `userPasswordKey`: the name of the field that holds a password.
+    if words.len() > 1
+        && words.last() == Some(&"key")
+        && PASSWORD_WORDS.contains(&words[words.len() - 2])
+    {
+        return KeyKind::Other;
+    }
+    // `PGPASSWORD`, `ROOTPASSWORD`: a password word run into a prefix, as env names are.
+    if PASSWORD_WORDS.iter().any(|word| has(word))
+        || words
+            .iter()
+            .any(|word| word.ends_with("password") || word.ends_with("passwd"))
+    {
         return KeyKind::Password;
     }
     let secret_word = has("secret")
@@ -180,7 +199,8 @@ pub fn classify_key(key: &str) -> KeyKind {
         || has("authtoken")
         || (words.len() > 1 && words.last() == Some(&"key"));
     if secret_word {
-        KeyKind::Secret(Category::of_name(&name))
+        // The whole key: `jwt.secret` is a JWT secret.
+        KeyKind::Secret(Category::of_name(&camel_to_snake(key)))
     } else {
         KeyKind::Other
     }
@@ -240,5 +260,19 @@ mod tests {
         assert_eq!(classify_key("key"), KeyKind::Other);
         assert_eq!(classify_key("passenger"), KeyKind::Other);
         assert_eq!(classify_key("token_ttl"), KeyKind::Other);
+        assert_eq!(classify_key("PGPASSWORD"), KeyKind::Password);
+        assert_eq!(classify_key("password_encryption"), KeyKind::Other);
+        assert_eq!(
+            classify_key("jwt.secret"),
+            KeyKind::Secret(Category::JwtSecret)
+        );
+        assert_eq!(classify_key("PASSWORD_KEY"), KeyKind::Other);
+        assert_eq!(classify_key("pair_password_key"), KeyKind::Other);
+        assert_eq!(classify_key("existingSecretPasswordKey"), KeyKind::Other);
+        assert_eq!(classify_key("existingSecret"), KeyKind::Other);
+        assert_eq!(
+            classify_key("SECRET_KEY"),
+            KeyKind::Secret(Category::ApiKeyOrToken)
+        );
     }
 }

@@ -91,6 +91,7 @@ fn data_entries(text: &str, lines: &LineIndex<'_>, from: usize, to: usize) -> Ve
             start,
             end: end.min(text.len()),
             key_start,
+            parent: None,
         });
     }
     found

@@ -1,7 +1,9 @@
 //! `scan`: literal secrets in files, judged with the launcher's own grammar — a reference or
 //! a placeholder is never a finding, a literal where the project declares a secret always is.
 //!
-//! [`source`] lists and reads the files (from [`git`] unless PATHs are named), [`parallel`] spreads them over the cores,
+//! [`source`] lists and reads the files (from [`git`] unless PATHs are named), [`exclude`]
+//! drops those the repository's `.cronos-secrets-ignore` names, [`parallel`] spreads the rest
+//! over the cores,
 //! [`detect`] turns one file's text into [`Finding`]s, [`baseline`] removes accepted ones and
 //! [`report`] prints them. Nothing here keeps or prints a value: findings carry a fingerprint.
 
@@ -10,6 +12,7 @@ pub mod baseline;
 pub mod category;
 pub mod connection;
 pub mod detect;
+pub mod exclude;
 pub mod finding;
 pub mod fingerprint;
 pub mod git;
@@ -18,6 +21,7 @@ pub mod keys;
 pub mod kind;
 pub mod kubernetes;
 pub mod live;
+pub mod mapping;
 pub mod parallel;
 pub mod position;
 pub mod report;
@@ -25,12 +29,13 @@ pub mod rules;
 pub mod source;
 pub mod tokens;
 pub mod value;
+pub mod yaml_anchors;
 
 use std::path::{Path, PathBuf};
 
 pub use baseline::{Baseline, DEFAULT_BASELINE};
 pub use detect::Rules;
-pub use finding::Finding;
+pub use finding::{Example, Finding};
 pub use source::{Selection, Skip};
 
 use crate::problem::Problem;
@@ -57,7 +62,11 @@ pub struct Outcome {
     pub skipped: Vec<(String, Skip)>,
     /// Files that could not be read, with why: the scan is incomplete.
     pub unreadable: Vec<(String, String)>,
-    /// Files listed, scanned or not.
+    /// Files the ignore file excludes, with the line that does.
+    pub excluded: Vec<(String, String)>,
+    /// Documented example values, skipped on purpose.
+    pub examples: Vec<Example>,
+    /// Files scanned or skipped (not the excluded ones).
     pub files: usize,
     /// The baseline in effect, or where `--update-baseline` writes.
     pub baseline_path: PathBuf,
@@ -65,6 +74,19 @@ pub struct Outcome {
 
 pub fn scan(options: &ScanOptions, rules: &Rules, cwd: &Path) -> Result<Outcome, Problem> {
     let sources = source::list(&options.selection, cwd, options.max_file_bytes)?;
+    let exclusions = exclude::Exclusions::load(&sources.root)?;
+    let mut excluded = Vec::new();
+    let files: Vec<source::SourceFile> = sources
+        .files
+        .into_iter()
+        .filter(|file| match exclusions.reason(&file.name, &sources.root) {
+            Some(reason) => {
+                excluded.push((file.name.clone(), reason));
+                false
+            }
+            None => true,
+        })
+        .collect();
     let baseline_path = options
         .baseline
         .clone()
@@ -75,7 +97,7 @@ pub fn scan(options: &ScanOptions, rules: &Rules, cwd: &Path) -> Result<Outcome,
         } else {
             None
         };
-    let scanned = parallel::scan_files(&sources.files, rules, options.max_file_bytes);
+    let scanned = parallel::scan_files(&files, rules, options.max_file_bytes);
     let all = scanned.findings;
     let findings = match &baseline {
         Some(baseline) => all
@@ -90,6 +112,8 @@ pub fn scan(options: &ScanOptions, rules: &Rules, cwd: &Path) -> Result<Outcome,
         all,
         skipped: scanned.skipped,
         unreadable: scanned.unreadable,
+        excluded,
+        examples: scanned.examples,
         files: scanned.files,
         baseline_path,
     })

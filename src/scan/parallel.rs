@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::detect::{Rules, scan_text};
-use super::finding::Finding;
+use super::finding::{Example, Finding};
 use super::source::{self, NotScanned, Skip, SourceFile};
 
 pub struct Scanned {
     pub findings: Vec<Finding>,
+    pub examples: Vec<Example>,
     pub skipped: Vec<(String, Skip)>,
     pub unreadable: Vec<(String, String)>,
     pub files: usize,
@@ -22,7 +23,7 @@ pub fn scan_files(files: &[SourceFile], rules: &Rules, max_bytes: u64) -> Scanne
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let finished = AtomicBool::new(false);
-    let results = Mutex::new((Vec::new(), Vec::new(), Vec::new()));
+    let results = Mutex::new((Vec::new(), Vec::new(), Vec::new(), Vec::new()));
     let workers = std::thread::available_parallelism()
         .map(|count| count.get())
         .unwrap_or(1)
@@ -35,13 +36,17 @@ pub fn scan_files(files: &[SourceFile], rules: &Rules, max_bytes: u64) -> Scanne
         let workers: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
-                    let (mut findings, mut skipped, mut unreadable) =
-                        (Vec::new(), Vec::new(), Vec::new());
+                    let (mut findings, mut skipped, mut unreadable, mut examples) =
+                        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
                     loop {
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         let Some(file) = files.get(index) else { break };
                         match source::read(file, max_bytes) {
-                            Ok(text) => findings.extend(scan_text(&file.name, &text, rules)),
+                            Ok(text) => {
+                                let file = scan_text(&file.name, &text, rules);
+                                findings.extend(file.findings);
+                                examples.extend(file.examples);
+                            }
                             Err(NotScanned::Skipped(skip)) => {
                                 skipped.push((file.name.clone(), skip))
                             }
@@ -55,6 +60,7 @@ pub fn scan_files(files: &[SourceFile], rules: &Rules, max_bytes: u64) -> Scanne
                     results.0.append(&mut findings);
                     results.1.append(&mut skipped);
                     results.2.append(&mut unreadable);
+                    results.3.append(&mut examples);
                 })
             })
             .collect();
@@ -63,7 +69,7 @@ pub fn scan_files(files: &[SourceFile], rules: &Rules, max_bytes: u64) -> Scanne
         }
         finished.store(true, Ordering::Relaxed);
     });
-    let (mut findings, mut skipped, mut unreadable) = results
+    let (mut findings, mut skipped, mut unreadable, mut examples) = results
         .into_inner()
         .unwrap_or_else(|poison| poison.into_inner());
     findings.sort_by(|a: &Finding, b: &Finding| {
@@ -71,8 +77,12 @@ pub fn scan_files(files: &[SourceFile], rules: &Rules, max_bytes: u64) -> Scanne
     });
     skipped.sort();
     unreadable.sort();
+    examples.sort_by(|a: &Example, b: &Example| {
+        (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column))
+    });
     Scanned {
         findings,
+        examples,
         skipped,
         unreadable,
         files: files.len(),

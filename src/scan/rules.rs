@@ -18,7 +18,7 @@ const ASSIGNMENT_RULES: &[RuleInfo] = &[
     },
     RuleInfo {
         id: "connection-string-password",
-        description: "a literal password inside a URL (postgresql://user:pass@host)",
+        description: "a literal password inside a connection string: a URL (postgresql://user:pass@host), a JDBC query (?password=…), an ADO.NET list (Password=…;)",
     },
     RuleInfo {
         id: "aws-secret-access-key",

@@ -49,8 +49,17 @@ fn collect_literals(segments: &[Segment], literal: &mut String) {
 
 /// Markers of other template languages and of masked text, which hold no secret: the guide's
 /// `<from-secrets-manager>`, Helm/Jinja/GitHub `{{ … }}`, Python `{name}` and `%(name)s`,
-/// shell `$NAME` and `$(command)`, `%VAR%`, `@VAR@`, and masks like `********`.
+/// shell `$NAME` and `$(command)`, `%VAR%`, `@VAR@`, Terraform expressions, masks like
+/// `********`, and an elision (`…`, `...`: docs leaving the value out, `PGPASSWORD=…`).
 pub fn is_foreign_template(value: &str) -> bool {
+    if is_terraform_expression(value)
+        || value
+            .strip_prefix("${")
+            .and_then(|inner| inner.strip_suffix('}'))
+            .is_some_and(is_terraform_expression)
+    {
+        return true;
+    }
     let wrapped = |open: &str, close: &str| {
         value.len() > open.len() + close.len() && value.starts_with(open) && value.ends_with(close)
     };
@@ -66,6 +75,9 @@ pub fn is_foreign_template(value: &str) -> bool {
         || (wrapped("%(", ")s") && is_name(&value[2..value.len() - 2]))
         || (wrapped("%", "%") && is_name(&value[1..value.len() - 1]))
         || (wrapped("@", "@") && is_name(&value[1..value.len() - 1]))
+        || is_cloudformation_function(value)
+        || value.starts_with('…')
+        || value.starts_with("...")
         || value == "%s"
         || value == "{}"
         || value.starts_with("$(")
@@ -76,6 +88,54 @@ pub fn is_foreign_template(value: &str) -> bool {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_'))
         || (value.chars().count() >= 3 && value.chars().all(|c| "*•xX.#".contains(c)))
+}
+
+/// CloudFormation's YAML tags (`Value: !Ref DbPassword`): a value looked up at deploy time.
+fn is_cloudformation_function(value: &str) -> bool {
+    const TAGS: &[&str] = &[
+        "!Ref",
+        "!Sub",
+        "!GetAtt",
+        "!ImportValue",
+        "!Join",
+        "!Select",
+        "!If",
+        "!FindInMap",
+        "!Base64",
+        "!Split",
+        "!Cidr",
+        "!GetAZs",
+        "!Transform",
+    ];
+    TAGS.iter().any(|tag| {
+        value
+            .strip_prefix(tag)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+    })
+}
+
+/// Terraform's `var.db_password`, `local.creds.password`, `module.db.password` and resource
+/// attributes (`random_password.db.result`): where a value comes from, not the value.
+fn is_terraform_expression(value: &str) -> bool {
+    let segments: Vec<&str> = value.split('.').collect();
+    let is_identifier = |segment: &&str| {
+        segment.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+    };
+    let is_resource = |segment: &&str| {
+        segment.contains('_')
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    segments.len() >= 2
+        && segments.iter().all(is_identifier)
+        && (matches!(
+            segments[0],
+            "var" | "local" | "module" | "data" | "each" | "self" | "count"
+        ) || (segments.len() >= 3 && is_resource(&segments[0])))
 }
 
 #[cfg(test)]
@@ -107,6 +167,13 @@ mod tests {
             "${{ secrets.TOKEN }}",
             "********",
             "$${VAULT_TOKEN}",
+            "var.db_password",
+            "local.credentials.password",
+            "${var.db_password}",
+            "random_password.db.result",
+            "!Ref DbPasswordParameter",
+            "!Ref",
+            "…`).",
             "",
         ] {
             assert_eq!(env(value), None, "{value}");
@@ -118,6 +185,7 @@ mod tests {
         assert_eq!(env("hunter2"), Some("hunter2".into()));
         assert_eq!(env("${VAR:-changeme}"), Some("changeme".into()));
         assert_eq!(env("p${ss"), Some("p${ss".into()));
+        assert_eq!(env("Company.Secret"), Some("Company.Secret".into()));
         assert_eq!(
             literal_text("$NOT_A_VAR_IN_YAML x", Syntax::Template),
             Some("$NOT_A_VAR_IN_YAML x".into())

@@ -407,6 +407,237 @@ add("Dockerfile", [
 ])
 
 
+# --- forms users write (issue 20): connection strings, commands, bytes, anchors, task
+# definitions; and the look-alikes that are not secrets ----------------------------------------
+CS = "connection-string-password"
+HE = "high-entropy-assignment"
+PA = "password-assignment"
+
+add("config/appsettings.json", [
+    "{",
+    '  "ConnectionStrings": {',
+    ('    "Default": "Server=db;Database=app;User Id=sa;Password=FakeAdoPass-2024;",', URL, CS),
+    ('    "Reporting": "Data Source=reports;Initial Catalog=r;Uid=rpt;Pwd=FakeAdoPwd-77;",', URL, CS),
+    ('    "Leading": "Password=FakeAdoLeading-31;Server=db;User Id=sa",', URL, CS),
+    '    "Local": "Server=(localdb)\\\\mssqllocaldb;Database=app;Trusted_Connection=True;",',
+    '    "FromEnv": "Server=db;User Id=sa;Password=${DB_PASSWORD};",',
+    '    "Reference": "Server=db;User Id=sa;Password=${secret://database_password};",',
+    '    "Formatted": "Server=db;User Id=sa;Password={0};",',
+    '    "Empty": "Server=db;User Id=sa;Password=;"',
+    "  },",
+    '  "jwt": {',
+    ('    "secret": "FakeJsonNestedJwt0123456789abcdefXYZ",', JWT, HE),
+    '    "issuer": "cronos-ai"',
+    "  }",
+    "}",
+])
+
+add("src/Data/Database.cs", [
+    "namespace Cronos.Data;",
+    "public static class Database {",
+    ('    const string Connection = "Server=db;Database=app;User Id=sa;Password=FakeCsharpAdo-9x;";', URL, CS),
+    '    const string FromEnvironment = "Server=db;User Id=sa;Password=" + Environment.GetEnvironmentVariable("DB_PASSWORD");',
+    '    const string Template = "Server={0};User Id={1};Password={2};";',
+    "}",
+])
+
+add("config/database.properties", [
+    ("spring.datasource.url=jdbc:postgresql://db:5432/app?user=app&password=FakeJdbcPass-31", URL, CS),
+    ("jdbc.url=jdbc:mysql://db:3306/app?useSSL=true&password=FakeJdbcMy-88&user=app", URL, CS),
+    ("db.url=jdbc:sqlserver://db:1433;databaseName=app;user=sa;password=FakeJdbcSql-55;", URL, CS),
+    "spring.datasource.url=jdbc:postgresql://db:5432/app?user=app&password=${DB_PASSWORD}",
+    "spring.datasource.url=jdbc:postgresql://db:5432/app?sslmode=require",
+    "spring.datasource.password=${DB_PASSWORD}",
+    ("spring.datasource.password=FakeSpringDsPw-19", PW, PA),
+    ("jwt.secret=FakeDottedJwtSecret0123456789abcdefXY", JWT, HE),
+    "jwt.secret=${JWT_SECRET}",
+    "jwt.expiration=3600",
+])
+
+add("config/urls.env", [
+    "# a reference in a URL's user part and password part is no finding",
+    "DATABASE_URL=postgresql://${secret://database_password#username}:${secret://database_password}@db/cronos_ai",
+    "DATABASE_URL=postgresql://cronos_user:${secret://database_password}@db:5432/cronos",
+    "REDIS_URL=redis://:${secret://redis_password}@redis:6379/0",
+    "DATABASE_URL=postgresql://${DB_USER}:${secret://vault_db#password}@db/app",
+    'DATABASE_URL="postgresql://app:${secret://database_password?version=2}@db/app"',
+    "AMQP_URL=amqp://guest:${vault://secret/data/mq#password}@mq:5672/",
+    "MONGO_URL='mongodb://app:${aws-sm://cronos-ai/mongo#password}@mongo:27017/app'",
+    "JDBC_URL=jdbc:postgresql://db/app?user=app&password=${secret://database_password}",
+    ("DATABASE_URL=postgresql://${secret://database_password#username}:FakeMixedUrlPw-3@db/app", URL, CS),
+    ("DATABASE_URL=postgresql://${DB_USER}:FakeUserVarUrlPw-8@db/app", URL, CS),
+])
+
+add("config/urls.yaml", [
+    "database:",
+    '  url: "postgresql://${secret://database_password#username}:${secret://database_password}@db/app"',
+    "  replica: postgresql://${DB_USER}:${DB_PASSWORD}@replica/app",
+    ("  fallback: postgresql://app:FakeYamlFallbackPw-4@fallback/app", URL, CS),
+])
+
+add("scripts/restore.sh", [
+    "#!/bin/sh",
+    ("PGPASSWORD=FakePgCommandPw-41 psql -h db -U app -c 'select 1'", PW, PA),
+    'PGPASSWORD="$DB_PASSWORD" psql -h db -U app',
+    "PGPASSWORD=$(cat /run/secrets/db) pg_dump app > app.sql",
+    ("MYSQL_PWD=FakeMysqlPwdEnv-6 mysql -h db app < dump.sql", PW, PA),
+    ("cd /srv && PGPASSWORD='FakeChainedPgPw-5' pg_restore -d app app.dump", PW, PA),
+    "REDISCLI_AUTH=\"${REDIS_PASSWORD:?}\" redis-cli -h redis ping",
+])
+
+add("notes/runbook.md", [
+    "# Restoring the database",
+    "",
+    "Run, with the password from Vault:",
+    "",
+    "```",
+    ("$ PGPASSWORD=FakeRunbookPgPw-3 psql -h db -U app", PW, PA),
+    "$ PGPASSWORD=$(vault kv get -field=password secret/db) psql -h db -U app",
+    "```",
+    "",
+    "- CRONOS_AI_JWT_SECRET: permission denied reading secret \"jwt-secret\" (check the policy)",
+    "- DB_PASSWORD: not set, so the launcher refuses to start",
+])
+
+add("Dockerfile.migrate", [
+    "FROM postgres:16",
+    ("RUN PGPASSWORD=FakeDockerRunPw-8 psql -h db -U app -c 'select 1'", PW, PA),
+    'RUN --mount=type=secret,id=db PGPASSWORD="$(cat /run/secrets/db)" psql -h db',
+])
+
+add("app/crypto.py", [
+    "import os",
+    ('SECRET_KEY = b"FakePyBytesSecretKey0123456789abcdef"', API, HE),
+    ("FERNET_KEY = b'FakeFernetKeyBytes0123456789abcdefXYZ='", ENC, HE),
+    ('signing_token = rb"FakePyRawBytesToken0123456789abcd"', API, HE),
+    'AUTH_HEADER = b"Authorization"',
+    'SECRET_KEY = os.environb[b"SECRET_KEY"]',
+    'SALT = b"fixed-salt"',
+])
+
+add("src/keys.rs", [
+    ('const SIGNING_KEY: &[u8] = b"FakeRustBytesSigningKey0123456789ab";', API, HE),
+    ('static HMAC_SECRET: &[u8; 33] = b"FakeRustHmacSecret0123456789abcdeX";', API, HE),
+    "const MAGIC: &[u8] = b\"\\x7fELF\";",
+    'const SECRET_KEY_ENV: &str = "SECRET_KEY";',
+    'pub const PASSWORD_KEY: &str = "value";',
+    'let settings = Settings { pair_password_key: Some("value"), password_field: "value" };',
+    "let conf = format!(",
+    ('    "log = on\\npassword = \'FakeEscapedLinePw-7\'\\nssl = on\\n",', PW, PA),
+    '    "log = on\\npassword_encryption = \'scram-sha-256\'\\nssl = on\\n",',
+    ");",
+])
+
+add("deploy/anchors.yaml", [
+    "x-shared:",
+    ("  primary: &db_pw FakeAnchoredDbPw-204", PW, PA),
+    '  from-env: &ref_pw "${DB_PASSWORD}"',
+    ("  second: &api_k 'FakeAnchoredApiKey0123456789abcdef'", API, DECL),
+    "  options: &opts",
+    "    retries: 3",
+    "services:",
+    "  api:",
+    "    environment:",
+    "      DB_PASSWORD: *db_pw",
+    "      REDIS_PASSWORD: *ref_pw",
+    "      OPTIONS_PASSWORD: *opts",
+    "      CRONOS_AI_API_KEY: *api_k",
+    "  worker:",
+    "    password: *db_pw",
+    "    <<: *opts",
+])
+
+add("deploy/ecs-task.json", [
+    "{",
+    '  "family": "cronos-ai",',
+    '  "containerDefinitions": [',
+    "    {",
+    '      "name": "app",',
+    '      "environment": [',
+    ('        {"name": "DB_PASSWORD", "value": "FakeEcsDbPass-2024"},', PW, PA),
+    ('        {"value": "FakeEcsValueFirst-77", "name": "SMTP_PASSWORD"},', PW, PA),
+    '        {"name": "LOG_LEVEL", "value": "info"},',
+    '        {"name": "DB_PASSWORD_FILE", "value": "/run/secrets/db"},',
+    '        {"name": "API_TOKEN", "value": "${secret://api_key}"},',
+    "        {",
+    '          "name": "CRONOS_AI_JWT_SECRET",',
+    ('          "value": "FakeEcsJwtSecret0123456789abcdefXYZ"', JWT, DECL),
+    "        }",
+    "      ],",
+    '      "secrets": [',
+    '        {"name": "CRONOS_AI_DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"}',
+    "      ]",
+    "    }",
+    "  ]",
+    "}",
+])
+
+add("deploy/cloudformation.yaml", [
+    "Resources:",
+    "  Task:",
+    "    Type: AWS::ECS::TaskDefinition",
+    "    Properties:",
+    "      ContainerDefinitions:",
+    "        - Name: app",
+    "          Environment:",
+    "            - Name: DB_PASSWORD",
+    ("              Value: FakeCfnDbPass-2024", PW, PA),
+    "            - Name: LOG_LEVEL",
+    "              Value: info",
+    "            - Name: DB_PASSWORD",
+    "              Value: !Ref DbPasswordParameter",
+    "            - Name: SMTP_PASSWORD",
+    "              Value: '{{resolve:secretsmanager:smtp:SecretString:password}}'",
+])
+
+add("infra/main.tf", [
+    'resource "aws_db_instance" "main" {',
+    '  username = "app"',
+    "  password = var.db_password",
+    "  password = local.db_password",
+    "  password = random_password.db.result",
+    '  password = "${var.db_password}"',
+    "  password = module.secrets.db_password",
+    "  password = data.aws_secretsmanager_secret_version.db.secret_string",
+    ('  password = "FakeTfLiteralPw-2024"', PW, PA),
+    "}",
+    'variable "db_password" {',
+    "  type      = string",
+    "  sensitive = true",
+    "}",
+])
+
+add("helm/values.yaml", [
+    "auth:",
+    "  existingSecret: cronos-ai-db",
+    "  existingSecretPasswordKey: db-password",
+    "  existingSecretKey: redis-password",
+    "  secretKeys:",
+    "    adminPasswordKey: admin-password",
+    "    userPasswordKey: user-password",
+    "    replicationPasswordKey: replication-password",
+    '  password: ""',
+    ("  password: FakeHelmValuesPw-12", PW, PA),
+    "global:",
+    "  postgresql:",
+    "    auth:",
+    "      existingSecret: pg-credentials",
+])
+
+add("config/auth.yaml", [
+    "jwt:",
+    ("  secret: FakeNestedJwtSecret0123456789abcdefXY", JWT, HE),
+    "  algorithm: HS256",
+    "  secret_file: /run/secrets/jwt",
+    "auth:",
+    "  jwt:",
+    ('    signing_key: "FakeNestedJwtSigning0123456789abcdefZ"', JWT, HE),
+    ("  token: FakeNestedAuthToken0123456789abcdefQ", API, HE),
+    "aws:",
+    ("  session_token: FakeNestedAwsSession0123456789abcdef", AWS, HE),
+    "  region: us-east-1",
+])
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
