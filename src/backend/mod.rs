@@ -33,7 +33,7 @@ use crate::secret::SecretString;
 pub use aws::AwsBackend;
 pub use env::EnvBackend;
 pub use file::FileBackend;
-pub use rotation::{PendingSlot, RotationStore, USERNAME_KEY, slot_value};
+pub use rotation::{PendingSlot, RUNNING_HINT, RotationStore, USERNAME_KEY, slot_value};
 
 /// Which backend serves a reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

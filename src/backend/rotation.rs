@@ -72,6 +72,13 @@ pub fn conflict(message: impl Into<String>, hint: impl Into<String>) -> FetchErr
 /// What to do when promote finds the secret changed since the rotation started.
 pub const CHANGED_HINT: &str = "another writer got there first: check the current value and rotate again if needed (a --resume that ends here leaves the slot: drop it with --abort)";
 
+/// A slot found where a rotation wanted to write its own may belong to a rotation still
+/// running: finishing or dropping it at once would break that one.
+pub const RUNNING_HINT: &str = "another rotation may still be running: wait for it to end, or check cronos-secrets rotate --status";
+
+/// What the loser of a race for the pending slot is told.
+pub const TAKEN_HINT: &str = "another rotation may still be running: wait for it to end, or check cronos-secrets rotate --status; if none is, finish its slot with rotate --resume, or drop it with rotate --abort";
+
 /// The field of a paired login's user name, on every backend: `secret://NAME#username`.
 pub const USERNAME_KEY: &str = "username";
 

@@ -107,6 +107,31 @@ impl AzureFake {
         answer["version"].as_str().expect("version").to_string()
     }
 
+    /// Plants a version with tags (a rotation's sibling secrets); returns its version id.
+    pub fn plant_tagged(&self, vault: usize, name: &str, value: &str, tags: Value) -> String {
+        let answer = self.admin(
+            "plant",
+            &json!({"vault": self.host(vault), "name": name, "value": value, "tags": tags}),
+        );
+        answer["version"].as_str().expect("version").to_string()
+    }
+
+    /// Every version of `name` in vault `vault`, oldest first: `{version, value, tags, enabled}`.
+    pub fn versions(&self, vault: usize, name: &str) -> Vec<Value> {
+        let answer = self.admin(
+            "versions",
+            &json!({"vault": self.host(vault), "name": name}),
+        );
+        answer["versions"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The id of `name`'s latest version (the current one).
+    pub fn current_version(&self, vault: usize, name: &str) -> String {
+        let versions = self.versions(vault, name);
+        let latest = versions.last().expect("the secret exists");
+        latest["version"].as_str().expect("version").to_string()
+    }
+
     pub fn set_attributes(
         &self,
         vault: usize,

@@ -462,6 +462,13 @@ class Handler(BaseHTTPRequestHandler):
             entry = plant(body["vault"].lower(), body["name"], body["value"], body.get("attributes") or {},
                           body.get("contentType"), body.get("tags"))
             self.send(200, {"version": entry["version"]})
+        elif action == "versions":
+            # Every version of a secret, oldest first, with its value and tags.
+            with LOCK:
+                versions = STATE["vaults"].get(body["vault"].lower(), {}).get(body["name"].lower()) or []
+                answer = [{"version": v["version"], "value": v["value"], "tags": v.get("tags") or {},
+                           "enabled": v["attributes"]["enabled"]} for v in versions]
+            self.send(200, {"versions": answer})
         elif action == "attributes":
             with LOCK:
                 versions = STATE["vaults"][body["vault"].lower()][body["name"].lower()]

@@ -16,7 +16,7 @@ use super::AwsBackend;
 use super::errors::{Action, CallFailure};
 use super::read::PREVIOUS_KEPT;
 use super::request::{Request, SecretRead};
-use crate::backend::rotation::{CHANGED_HINT, conflict, slot_text, slot_value};
+use crate::backend::rotation::{CHANGED_HINT, TAKEN_HINT, conflict, slot_text, slot_value};
 use crate::backend::{Backend, FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore};
 use crate::reference::Reference;
 
@@ -25,6 +25,10 @@ use super::versions::CURRENT_STAGE as CURRENT;
 /// (`{"username": …, "password": …}`).
 pub const PASSWORD_KEY: &str = "password";
 const PENDING: &str = "AWSPENDING";
+/// The label that records, on the pending version, the version the rotation started from:
+/// `cronos-base-<version id>` (a label is the only thing besides the value a version holds),
+/// so that `--resume` promotes only over that one.
+const BASE_PREFIX: &str = "cronos-base-";
 const PREVIOUS: &str = "AWSPREVIOUS";
 
 /// `secret://NAME?version_stage=AWSPREVIOUS`: the version promote moved AWSCURRENT from.
@@ -104,6 +108,14 @@ fn holder<'a>(stages: &'a Stages, stage: &str) -> Option<&'a str> {
         .map(|(id, _)| id.as_str())
 }
 
+/// The version a rotation started from, as its pending version's label records it.
+fn base_of(labels: &[String]) -> Option<String> {
+    labels
+        .iter()
+        .find_map(|label| label.strip_prefix(BASE_PREFIX))
+        .map(str::to_string)
+}
+
 /// The version staged AWSPENDING. On the current version too: a run killed between promote
 /// and finish leaves it there, and so do AWS's own rotation functions (aws-samples#168);
 /// either way `--resume` only removes the label (the value is current already).
@@ -123,6 +135,7 @@ impl RotationStore for AwsBackend {
         let Some(version) = pending_version(&stages) else {
             return Ok(None);
         };
+        let base_version = base_of(&stages[version]);
         let answer = self
             .connection
             .client
@@ -148,7 +161,7 @@ impl RotationStore for AwsBackend {
         Ok(Some(PendingSlot {
             rotation_id: version.to_string(),
             value,
-            base_version: None,
+            base_version,
             username,
         }))
     }
@@ -165,7 +178,7 @@ impl RotationStore for AwsBackend {
                     "{}: version {version} is staged AWSPENDING already (another rotation started first)",
                     self.location(reference)
                 ),
-                "finish it with rotate --resume, or drop it with rotate --abort",
+                TAKEN_HINT,
             )
         };
         // PutSecretValue would move AWSPENDING from another version to ours: look first.
@@ -173,13 +186,19 @@ impl RotationStore for AwsBackend {
             return Err(taken(version));
         }
         let text = slot_text(slot, PASSWORD_KEY, "Secrets Manager")?;
+        let base = slot
+            .base_version
+            .as_ref()
+            .map(|base| format!("{BASE_PREFIX}{base}"));
         self.connection
             .client
             .put_secret_value()
             .secret_id(&read.id)
             .client_request_token(&slot.rotation_id)
             .secret_string(text.expose_str().unwrap_or_default())
-            .version_stages(PENDING)
+            .set_version_stages(Some(
+                std::iter::once(PENDING.to_string()).chain(base).collect(),
+            ))
             .send()
             .await
             .map_err(|error| {
@@ -270,14 +289,19 @@ impl RotationStore for AwsBackend {
     ) -> Result<(), FetchError> {
         let read = self.whole_secret(reference)?;
         let stages = self.stages(reference, &read).await?;
-        let still_pending = stages
-            .get(&slot.rotation_id)
-            .is_some_and(|labels| labels.iter().any(|label| label == PENDING));
-        if !still_pending {
-            return Ok(());
+        let labels = stages.get(&slot.rotation_id).cloned().unwrap_or_default();
+        if labels.iter().any(|label| label == PENDING) {
+            self.move_stage(reference, &read, PENDING, None, Some(&slot.rotation_id))
+                .await?;
         }
-        self.move_stage(reference, &read, PENDING, None, Some(&slot.rotation_id))
-            .await
+        // The base label after AWSPENDING, which alone makes the slot: a crash in between
+        // leaves a stray label on a version that is no slot, which nothing reads.
+        if let Some(base) = base_of(&labels) {
+            let label = format!("{BASE_PREFIX}{base}");
+            self.move_stage(reference, &read, &label, None, Some(&slot.rotation_id))
+                .await?;
+        }
+        Ok(())
     }
 }
 

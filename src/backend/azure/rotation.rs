@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use super::AzureBackend;
 use super::errors::{self, Doing};
 use super::secret::{self, SecretId};
-use crate::backend::rotation::{CHANGED_HINT, conflict, slot_text, slot_value};
+use crate::backend::rotation::{CHANGED_HINT, TAKEN_HINT, conflict, slot_text, slot_value};
 use crate::backend::{FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore};
 use crate::reference::Reference;
 
@@ -183,7 +183,7 @@ impl RotationStore for AzureBackend {
                     "{}: a pending slot of rotation {id} exists already (another rotation started first)",
                     pending.location()
                 ),
-                "finish it with rotate --resume, or drop it with rotate --abort",
+                TAKEN_HINT,
             )
         };
         if let Some(existing) = self.read_slot(&pending).await? {

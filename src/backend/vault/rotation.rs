@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::VaultBackend;
 use super::http::HttpFailure;
 use super::kv::{self, PREVIOUS_FIELD as PREVIOUS, SecretPath};
-use crate::backend::rotation::{CHANGED_HINT, conflict};
+use crate::backend::rotation::{CHANGED_HINT, TAKEN_HINT, conflict};
 use crate::backend::{
     FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore, USERNAME_KEY,
 };
@@ -162,7 +162,7 @@ impl RotationStore for VaultBackend {
                     "{}: a pending slot already exists (another rotation started first)",
                     pending.logical()
                 ),
-                "finish it with rotate --resume, or drop it with rotate --abort",
+                TAKEN_HINT,
             )
         };
         self.cas_write(&token, &pending, data, 0, taken)
