@@ -25,6 +25,14 @@ pub struct PendingSlot {
     pub username: Option<String>,
 }
 
+/// What [`RotationStore::keep_previous`] stored, for promote to mark the new version with.
+#[derive(Debug, Clone, Default)]
+pub struct KeptPrevious {
+    /// Key Vault: the version of `NAME-previous` holding the replaced value, which the new
+    /// current version names, so that launches read that one and no later write of the slot.
+    pub version: Option<String>,
+}
+
 #[async_trait]
 pub trait RotationStore: Send + Sync {
     /// Where the pending slot of `reference` lives, for plans, audit events and messages.
@@ -41,15 +49,27 @@ pub trait RotationStore: Send + Sync {
         slot: &PendingSlot,
     ) -> Result<(), FetchError>;
 
+    /// Before promote, for a secret that keeps its replaced value: stores what the promote
+    /// needs where no launch looks yet (AWS: the previous-kept marker the current version does
+    /// not hold, moved to the pending version; Key Vault: the value now current, as a new
+    /// version of `NAME-previous`; Vault: nothing, promote's one write keeps it). A run killed
+    /// right after it changes nothing launches get, and `--abort` has nothing to restore.
+    async fn keep_previous(
+        &self,
+        reference: &Reference,
+        slot: &PendingSlot,
+    ) -> Result<KeptPrevious, FetchError>;
+
     /// Makes the slot's value current in one atomic step, only if the current version is still
-    /// `expected_current` (check-and-set); returns the new current version. With
-    /// `keep_previous`, the replaced value goes to the previous slot (`previous_reference`).
+    /// `expected_current` (check-and-set); returns the new current version. With `kept`
+    /// (from [`keep_previous`](Self::keep_previous)), the new version says that the replaced
+    /// value is kept in the previous slot (`previous_reference`).
     async fn promote(
         &self,
         reference: &Reference,
         slot: &PendingSlot,
         expected_current: Option<&str>,
-        keep_previous: bool,
+        kept: Option<&KeptPrevious>,
     ) -> Result<Metadata, FetchError>;
 
     /// Drops the previous value (`rotate --retire`); `false` when there was none.

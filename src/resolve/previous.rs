@@ -36,14 +36,7 @@ pub(super) fn wanted(
     let Some(index) = var.previous_of else {
         return true;
     };
-    let current: Vec<&Metadata> = plan
-        .vars
-        .iter()
-        .filter(|planned| planned.secret == Some(index))
-        .flat_map(PlannedVar::references)
-        .filter_map(|reference| answers.get(reference)?.result.as_ref().ok())
-        .map(|fetched| &fetched.metadata)
-        .collect();
+    let current = current_reads(index, plan, answers);
     let kept = current.iter().any(|metadata| metadata.previous_kept);
     let rotated_at = current.iter().find_map(|metadata| metadata.updated);
     let within_grace = match (config.secrets[index].previous, rotated_at) {
@@ -53,6 +46,42 @@ pub(super) fn wanted(
         (Previous::For(_), None) | (Previous::UntilRetired, _) => true,
     };
     kept && within_grace
+}
+
+/// What the current reads of the table's secret `index` answered besides their values.
+fn current_reads<'a>(
+    index: usize,
+    plan: &Plan,
+    answers: &'a BTreeMap<Reference, Answer>,
+) -> Vec<&'a Metadata> {
+    plan.vars
+        .iter()
+        .filter(|planned| planned.secret == Some(index))
+        .flat_map(PlannedVar::references)
+        .filter_map(|reference| answers.get(reference)?.result.as_ref().ok())
+        .map(|fetched| &fetched.metadata)
+        .collect()
+}
+
+/// What the second round fetches for `reference`, a previous value of `var`: the version the
+/// current read names, where it names one (Key Vault), so that a later write of the previous
+/// slot (a rotation killed before its promote) changes nothing a launch gets.
+pub(super) fn pinned(
+    var: &PlannedVar,
+    reference: &Reference,
+    plan: &Plan,
+    answers: &BTreeMap<Reference, Answer>,
+) -> Reference {
+    let version = var.previous_of.and_then(|index| {
+        current_reads(index, plan, answers)
+            .into_iter()
+            .find_map(|metadata| metadata.previous_version.clone())
+    });
+    let mut pinned = reference.clone();
+    if let Some(version) = version {
+        pinned.params.insert("version".to_string(), version);
+    }
+    pinned
 }
 
 /// Leaves out previous values that turn out to have nothing to give although the current

@@ -8,7 +8,8 @@
 use super::external::{Credential, ExternalSystem};
 use super::fault::Fault;
 use crate::backend::{
-    self, Backend, FetchError, Fetched, Metadata, PendingSlot, RUNNING_HINT, RotationStore,
+    self, Backend, FetchError, Fetched, KeptPrevious, Metadata, PendingSlot, RUNNING_HINT,
+    RotationStore,
 };
 use crate::logging::AUDIT_TARGET;
 use crate::problem::Problem;
@@ -24,15 +25,19 @@ pub enum Step {
     Create,
     Set,
     Test,
+    /// Part of promote, for a secret that keeps its replaced value: what the promote will
+    /// mark the new version with, stored where launches do not look yet.
+    Previous,
     Promote,
     Finish,
 }
 
 impl Step {
-    pub const ALL: [Step; 5] = [
+    pub const ALL: [Step; 6] = [
         Step::Create,
         Step::Set,
         Step::Test,
+        Step::Previous,
         Step::Promote,
         Step::Finish,
     ];
@@ -42,6 +47,7 @@ impl Step {
             Step::Create => "create",
             Step::Set => "set",
             Step::Test => "test",
+            Step::Previous => "previous",
             Step::Promote => "promote",
             Step::Finish => "finish",
         }
@@ -368,9 +374,10 @@ impl Rotating<'_> {
         let version = if current.is(slot) {
             current.fetched.metadata.version.clone()
         } else {
+            let kept = self.keep_previous(slot).await?;
             let promoted: Metadata = self
                 .store
-                .promote(&self.reference, slot, started_at, self.keeps_previous())
+                .promote(&self.reference, slot, started_at, kept.as_ref())
                 .await
                 .map_err(|error| self.problem(error))?;
             promoted.version
@@ -394,8 +401,19 @@ impl Rotating<'_> {
         })
     }
 
-    fn keeps_previous(&self) -> bool {
-        self.secret.previous != Previous::Never
+    /// The first part of promote, for a secret that keeps its replaced value.
+    async fn keep_previous(&self, slot: &PendingSlot) -> Result<Option<KeptPrevious>, Problem> {
+        if self.secret.previous == Previous::Never {
+            return Ok(None);
+        }
+        let kept = self
+            .store
+            .keep_previous(&self.reference, slot)
+            .await
+            .map_err(|error| self.problem(error))?;
+        self.audit_named(slot, Step::Previous.as_str(), None, None);
+        self.fault.after(Step::Previous);
+        Ok(Some(kept))
     }
 
     /// `--retire`: drops the previous value, so launches no longer get `<ENV>_PREVIOUS`.

@@ -153,6 +153,24 @@ impl AzureFake {
         );
     }
 
+    /// Holds the next `kind` request ("put", "get") on `name` until [`release`](Self::release);
+    /// [`held`](Self::held) says when it arrived. For forced interleavings.
+    pub fn hold(&self, kind: &str, name: &str) {
+        self.admin(
+            "fault",
+            &json!({"kind": kind, "name": name, "hold": true, "count": 1}),
+        );
+    }
+
+    /// How many requests are held now.
+    pub fn held(&self) -> u64 {
+        self.admin("held", &json!({}))["held"].as_u64().unwrap_or(0)
+    }
+
+    pub fn release(&self) {
+        self.admin("release", &json!({}));
+    }
+
     pub fn client(&self, client_id: &str, client_secret: &str) {
         self.admin(
             "client",

@@ -3,10 +3,13 @@
 //! the rotation id; promote is `UpdateSecretVersionStage` moving `AWSCURRENT` to it (which
 //! moves `AWSPREVIOUS` to the old version, in one service-side step); finish removes
 //! `AWSPENDING` (AWS's own templates leave it on the new current version: aws-samples#168).
-//! A rotation that keeps the replaced value moves the label `CRONOS_PREVIOUS_KEPT` to the
-//! pending version before promoting it, so the version becomes current already marked: the
-//! launches that read it (whose answers carry its labels) then also read AWSPREVIOUS, and
-//! launches of a secret never rotated read nothing more.
+//! A rotation that keeps the replaced value moves a previous-kept label to the pending version
+//! before promoting it, so the version becomes current already marked: the launches that read
+//! it (whose answers carry its labels) then also read AWSPREVIOUS, and launches of a secret
+//! never rotated read nothing more. Of the two such labels it moves the one the current
+//! version does not hold, so a run killed in between leaves the current version marked.
+//! The pending version also carries `cronos-base-<version>`: the version the rotation started
+//! from, which promote (also `--resume`'s) compares with the one staged AWSCURRENT.
 
 use std::collections::HashMap;
 
@@ -17,7 +20,9 @@ use super::errors::{Action, CallFailure};
 use super::read::PREVIOUS_KEPT;
 use super::request::{Request, SecretRead};
 use crate::backend::rotation::{CHANGED_HINT, TAKEN_HINT, conflict, slot_text, slot_value};
-use crate::backend::{Backend, FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore};
+use crate::backend::{
+    Backend, FetchError, FetchErrorKind, KeptPrevious, Metadata, PendingSlot, RotationStore,
+};
 use crate::reference::Reference;
 
 use super::versions::CURRENT_STAGE as CURRENT;
@@ -212,13 +217,38 @@ impl RotationStore for AwsBackend {
         }
     }
 
+    /// Marks the pending version with the previous-kept label the current version does not
+    /// hold (AWS moves AWSPREVIOUS itself, in the promote's call).
+    async fn keep_previous(
+        &self,
+        reference: &Reference,
+        slot: &PendingSlot,
+    ) -> Result<KeptPrevious, FetchError> {
+        let read = self.whole_secret(reference)?;
+        let stages = self.stages(reference, &read).await?;
+        let ours = slot.rotation_id.as_str();
+        let current = holder(&stages, CURRENT).and_then(|version| stages.get(version));
+        let held = |label: &&str| current.is_some_and(|labels| labels.iter().any(|l| l == label));
+        // Both on the current version (set by hand): the first one moves, as it always did.
+        let label = PREVIOUS_KEPT
+            .iter()
+            .find(|label| !held(label))
+            .unwrap_or(&PREVIOUS_KEPT[0]);
+        let marked = holder(&stages, label);
+        if marked != Some(ours) {
+            self.move_stage(reference, &read, label, Some(ours), marked)
+                .await?;
+        }
+        Ok(KeptPrevious::default())
+    }
+
     async fn promote(
         &self,
         reference: &Reference,
         slot: &PendingSlot,
         expected_current: Option<&str>,
-        // AWS moves AWSPREVIOUS itself, in the same call; the marker says launches read it.
-        keep_previous: bool,
+        // The marker is on the pending version already (keep_previous).
+        _kept: Option<&KeptPrevious>,
     ) -> Result<Metadata, FetchError> {
         let read = self.whole_secret(reference)?;
         let stages = self.stages(reference, &read).await?;
@@ -248,14 +278,6 @@ impl RotationStore for AwsBackend {
                 CHANGED_HINT,
             ));
         }
-        // The marker first, on the version not yet current: launches see the new value and
-        // the marker at once. A label is on one version at a time, so it leaves the old
-        // current version (whose own previous value, two rotations old, stops being served).
-        let marked = holder(&stages, PREVIOUS_KEPT);
-        if keep_previous && marked != Some(ours.as_str()) {
-            self.move_stage(reference, &read, PREVIOUS_KEPT, Some(ours), marked)
-                .await?;
-        }
         // RemoveFromVersionId must still hold AWSCURRENT: the service's own check-and-set.
         self.move_stage(reference, &read, CURRENT, Some(ours), current)
             .await?;
@@ -269,10 +291,12 @@ impl RotationStore for AwsBackend {
         let mut retired = false;
         // The marker first: once it is gone launches stop reading AWSPREVIOUS, whatever
         // happens to the label after.
-        if let Some(marked) = holder(&stages, PREVIOUS_KEPT).map(str::to_string) {
-            self.move_stage(reference, &read, PREVIOUS_KEPT, None, Some(&marked))
-                .await?;
-            retired |= current == Some(marked.as_str());
+        for label in PREVIOUS_KEPT {
+            if let Some(marked) = holder(&stages, label).map(str::to_string) {
+                self.move_stage(reference, &read, label, None, Some(&marked))
+                    .await?;
+                retired |= current == Some(marked.as_str());
+            }
         }
         if let Some(previous) = holder(&stages, PREVIOUS).map(str::to_string) {
             self.move_stage(reference, &read, PREVIOUS, None, Some(&previous))

@@ -12,7 +12,7 @@ use super::http::HttpFailure;
 use super::kv::{self, PREVIOUS_FIELD as PREVIOUS, SecretPath};
 use crate::backend::rotation::{CHANGED_HINT, TAKEN_HINT, conflict};
 use crate::backend::{
-    FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore, USERNAME_KEY,
+    FetchError, FetchErrorKind, KeptPrevious, Metadata, PendingSlot, RotationStore, USERNAME_KEY,
 };
 use crate::reference::Reference;
 use crate::secret::SecretString;
@@ -170,12 +170,21 @@ impl RotationStore for VaultBackend {
             .map(|_| ())
     }
 
+    /// Nothing before the promote: its one check-and-set write moves the replaced value.
+    async fn keep_previous(
+        &self,
+        _reference: &Reference,
+        _slot: &PendingSlot,
+    ) -> Result<KeptPrevious, FetchError> {
+        Ok(KeptPrevious::default())
+    }
+
     async fn promote(
         &self,
         reference: &Reference,
         slot: &PendingSlot,
         expected_current: Option<&str>,
-        keep_previous: bool,
+        kept: Option<&KeptPrevious>,
     ) -> Result<Metadata, FetchError> {
         let (secret, key, _, token) = self.rotation_target(reference).await?;
         let current = kv::read(&self.http, &token, &secret, 2, &self.auth()).await?;
@@ -184,7 +193,7 @@ impl RotationStore for VaultBackend {
         // The secret's other keys (a `username` beside `value`) stay as they are; the replaced
         // value moves to `previous` in the same check-and-set write.
         let replaced = keys.insert(key, Value::String(utf8(slot)?.to_string()));
-        if let (true, Some(replaced)) = (keep_previous, replaced) {
+        if let (Some(_), Some(replaced)) = (kept, replaced) {
             keys.insert(PREVIOUS.to_string(), replaced);
         }
         // A paired login's user name changes with its password, in the same write.
