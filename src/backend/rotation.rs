@@ -17,8 +17,8 @@ pub struct PendingSlot {
     /// 32 hex characters; on AWS the pending version's `ClientRequestToken` (its version id).
     pub rotation_id: String,
     pub value: SecretString,
-    /// The current version when the slot was created (AWS: not recorded, the staging labels
-    /// carry the guard instead).
+    /// The current version when the slot was created (AWS: the pending version's second
+    /// label, `cronos-base-<version>`); promote, `--resume`'s too, replaces only that one.
     pub base_version: Option<String>,
     /// The login role that goes with the value (the database's `strategy: alternating`, where
     /// the user name changes with the password, in the same secret); `None` for a bare value.

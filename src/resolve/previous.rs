@@ -186,6 +186,44 @@ mod tests {
     }
 
     #[test]
+    fn a_previous_value_is_read_as_the_version_its_current_one_names() {
+        let config = crate::config::load(None, &Environment::from_vars([])).unwrap();
+        let plan = Plan {
+            vars: vec![
+                var("C", "jwt_secret", Some(2), None),
+                var("P", "jwt_secret_previous", None, Some(2)),
+            ],
+            ..Plan::default()
+        };
+        let read = |previous_version: Option<&str>| {
+            let answer = Answer {
+                source: Source::AzureKeyVault,
+                result: Ok(Fetched {
+                    value: SecretString::from("current-value"),
+                    metadata: Metadata {
+                        previous_kept: true,
+                        previous_version: previous_version.map(str::to_string),
+                        ..Metadata::default()
+                    },
+                }),
+                reused: false,
+            };
+            let answers = BTreeMap::from([(Reference::named_secret("jwt_secret"), answer)]);
+            let previous = Reference::named_secret("jwt_secret_previous");
+            assert!(wanted(
+                &plan.vars[1],
+                &plan,
+                &answers,
+                &config,
+                SystemTime::now()
+            ));
+            pinned(&plan.vars[1], &previous, &plan, &answers)
+        };
+        assert_eq!(read(Some("abc")).param("version"), Some("abc"));
+        assert_eq!(read(None), Reference::named_secret("jwt_secret_previous"));
+    }
+
+    #[test]
     fn only_previous_values_in_a_backend_of_their_own_read_later() {
         let mut config = crate::config::load(None, &Environment::from_vars([])).unwrap();
         let previous = var("P", "jwt_secret_previous", None, Some(2));

@@ -340,6 +340,15 @@ mod tests {
         let tagged = r#"{"value":"v","tags":{"cronos-previous":"kept"},"attributes":{}}"#;
         let tagged = version(tagged.as_bytes(), now).unwrap().ok().unwrap();
         assert!(tagged.metadata.previous_kept);
+        // Older builds' "kept": the latest version of the sibling; ours name the version.
+        assert_eq!(tagged.metadata.previous_version, None);
+        let pinned = r#"{"value":"v","tags":{"cronos-previous":"0123456789abcdef0123456789abcdef"},"attributes":{}}"#;
+        let pinned = version(pinned.as_bytes(), now).unwrap().ok().unwrap();
+        assert!(pinned.metadata.previous_kept);
+        assert_eq!(
+            pinned.metadata.previous_version.as_deref(),
+            Some("0123456789abcdef0123456789abcdef")
+        );
         let untagged = r#"{"value":"v","tags":null,"attributes":{}}"#;
         assert!(version(untagged.as_bytes(), now).is_ok());
         assert!(matches!(
