@@ -337,8 +337,15 @@ impl Rotating<'_> {
         let Some(slot) = self.pending().await? else {
             return Ok(Done::NothingPending);
         };
-        let current = self.current().await?;
-        self.abort_allowed(&slot, &current).await?;
+        let current = match (self.current().await, self.system) {
+            (Ok(current), _) => Some(current),
+            // A key's slot goes even when the current value cannot be read.
+            (Err(_), None) => None,
+            (Err(problem), Some(_)) => return Err(problem),
+        };
+        if let Some(current) = &current {
+            self.abort_allowed(&slot, current).await?;
+        }
         self.store
             .remove_pending(&self.reference, &slot)
             .await
@@ -346,7 +353,7 @@ impl Rotating<'_> {
         self.audit_named(&slot, "abort", None, None);
         Ok(Done::Aborted {
             rotation_id: slot.rotation_id.clone(),
-            promoted: current.is(&slot),
+            promoted: current.is_some_and(|current| current.is(&slot)),
         })
     }
 

@@ -183,8 +183,9 @@ impl RotationStore for AzureBackend {
         let taken = |id: &str| {
             conflict(
                 format!(
-                    "{}: a pending slot of rotation {id} exists already (another rotation started first)",
-                    pending.location()
+                    "{}: a pending slot of rotation {} exists already (another rotation started first)",
+                    pending.location(),
+                    crate::untrusted_text::escaped(id)
                 ),
                 TAKEN_HINT,
             )
