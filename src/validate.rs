@@ -186,6 +186,23 @@ fn flaw(secret: &RequiredSecret, value: &SecretString) -> Option<Flaw> {
     })
 }
 
+/// Why every launch would refuse (or warn about) `value` as `secret`'s, if it would: a NUL
+/// byte, a size no environment holds, or a flaw of the table's rules. For a value that reaches
+/// `rotate` from the backend (a pending slot), where no one typed it to be checked.
+pub fn launch_refusal(secret: &RequiredSecret, value: &SecretString) -> Option<String> {
+    if value.expose().contains(&0) {
+        return Some("contains a NUL byte, which no environment can hold".into());
+    }
+    if secret.env.len() + 2 + value.expose().len() > MAX_VARIABLE_SIZE {
+        return Some(format!(
+            "is {} bytes, over the {} a variable may hold",
+            value.expose().len(),
+            bounded::human_size(MAX_VARIABLE_SIZE as u64)
+        ));
+    }
+    flaw(secret, value).map(|flaw| flaw.what)
+}
+
 /// Checks a value before `set` stores it, with the rules every later launch applies: a value
 /// that no launch would accept is never written. `force` lets a weak but valid value through.
 pub fn check_new_value(

@@ -35,6 +35,25 @@ fn pg() -> &'static Postgres {
 /// Plants `(name, value)` in a backend.
 type Plant = dyn Fn(&str, &str) + Send + Sync;
 
+/// A pending slot as anyone allowed to write the secret's path could plant it: rotation id,
+/// value, user name; the base version is the secret's current one.
+struct Planted<'a> {
+    rotation_id: &'a str,
+    value: &'a str,
+    username: Option<&'a str>,
+}
+
+/// Plants `slot` as secret `name`'s pending slot.
+type PlantSlot = dyn Fn(&str, &Planted) + Send + Sync;
+
+/// A paired login as AWS and Key Vault hold it: one JSON object.
+fn pair_text(slot: &Planted, password_key: &str) -> String {
+    match slot.username {
+        Some(user) => json!({ "username": user, password_key: slot.value }).to_string(),
+        None => slot.value.to_string(),
+    }
+}
+
 /// One backend holding the test's secrets: how to reach it and how to plant.
 struct Store {
     name: &'static str,
@@ -42,6 +61,7 @@ struct Store {
     /// The `secrets_manager:` block.
     manager: String,
     plant: Box<Plant>,
+    plant_slot: Box<PlantSlot>,
     /// The reference of a secret's pending slot, and the key of a pair's password there.
     pending: Box<dyn Fn(&str) -> String + Send + Sync>,
     pair_password_key: Option<&'static str>,
@@ -62,6 +82,25 @@ impl Store {
             ),
             plant: Box::new(move |name, value| {
                 bao().put("secret", &format!("{prefix}/{name}"), &[("value", value)])
+            }),
+            plant_slot: Box::new(move |name, slot| {
+                let metadata = bao().run(&[
+                    "kv",
+                    "metadata",
+                    "get",
+                    "-format=json",
+                    "-mount=secret",
+                    &format!("{prefix}/{name}"),
+                ]);
+                let metadata: serde_json::Value = serde_json::from_str(&metadata).expect("JSON");
+                let base = metadata["data"]["current_version"].to_string();
+                let mut fields = vec![
+                    ("value", slot.value),
+                    ("rotation_id", slot.rotation_id),
+                    ("base_version", base.as_str()),
+                ];
+                fields.extend(slot.username.map(|user| ("username", user)));
+                bao().put("secret", &format!("{prefix}/{name}.pending"), &fields);
             }),
             pending: Box::new(move |name| format!("vault://secret/{prefix}/{name}.pending")),
             pair_password_key: None,
@@ -85,6 +124,17 @@ impl Store {
             plant: Box::new(move |name, value| {
                 common::moto::moto().create(&format!("{prefix}/{name}"), value);
             }),
+            plant_slot: Box::new(move |name, slot| {
+                let moto = common::moto::moto();
+                let id = format!("{prefix}/{name}");
+                let base = moto.current_version(&id);
+                moto.call(
+                    "PutSecretValue",
+                    json!({"SecretId": id, "SecretString": pair_text(slot, "password"),
+                        "ClientRequestToken": slot.rotation_id,
+                        "VersionStages": ["AWSPENDING", format!("cronos-base-{base}")]}),
+                );
+            }),
             pending: Box::new(move |name| {
                 format!("aws-sm://{prefix}/{name}?version_stage=AWSPENDING")
             }),
@@ -104,6 +154,17 @@ impl Store {
             ),
             plant: Box::new(move |name, value| {
                 common::azure::shared().plant(vault, &name.replace('_', "-"), value, json!({}));
+            }),
+            plant_slot: Box::new(move |name, slot| {
+                let fake = common::azure::shared();
+                let name = name.replace('_', "-");
+                let base = fake.current_version(vault, &name);
+                fake.plant_tagged(
+                    vault,
+                    &format!("{name}-pending"),
+                    &pair_text(slot, "value"),
+                    json!({"cronos-rotation-id": slot.rotation_id, "cronos-rotation-state": "pending", "cronos-base-version": base}),
+                );
             }),
             pending: Box::new(|name| format!("azure-kv://{}-pending", name.replace('_', "-"))),
             pair_password_key: Some("value"),
@@ -429,6 +490,113 @@ fn single(store: &Store, role: &str) {
     );
     db.current();
     db.assert_no_leak();
+}
+
+/// A pending slot is data from the backend, not instructions (redteam-2 #1, #7, #11): a slot
+/// naming the admin role, one with a one-character value, one with a malformed rotation id and
+/// one whose id would forge a status line are refused before any step, named by location and
+/// never echoed; `ALTER ROLE` never runs, the admin and the app keep their passwords, and
+/// `--abort` drops the slot.
+fn planted_slots(store: &Store, role: &str) {
+    plant_admin(store);
+    let initial = format!("initial-password-of-{role}");
+    pg().admin_sql(&format!("CREATE ROLE {role} LOGIN PASSWORD '{initial}'"));
+    (store.plant)("database_password", &initial);
+    let attacker = "attacker-known-pw-123456";
+    let db = Database {
+        store,
+        role: role.to_string(),
+        alternating: false,
+        planted: vec![initial.clone(), attacker.to_string()],
+        seen: Mutex::new(BTreeSet::new()),
+        outputs: Mutex::new(Vec::new()),
+    };
+    let admin = pg().admin_user.clone();
+    let forged = "abc\n\u{1b}[1;32mdatabase_password  vault  9  -  -  ok\u{1b}[0m";
+    let mut cases = vec![
+        (
+            "0123456789abcdef0123456789abcdef",
+            attacker,
+            Some(admin.as_str()),
+            "login role",
+        ),
+        ("0123456789abcdef0123456789abcdee", "x", None, "too short"),
+        (
+            "0123456789ABCDEF0123456789ABCDEF",
+            attacker,
+            None,
+            "rotation id",
+        ),
+    ];
+    // An AWS version id (the rotation id there) cannot hold control characters.
+    if store.name != "aws" {
+        cases.push((forged, attacker, None, "rotation id"));
+    }
+    let location = (store.pending)("database_password");
+    let location = location
+        .rsplit(['/', ':'])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    for (rotation_id, value, username, why) in cases {
+        let slot = Planted {
+            rotation_id,
+            value,
+            username,
+        };
+        (store.plant_slot)("database_password", &slot);
+        let status = db.run(&["rotate", "--status", "--database"]);
+        status.assert_code(1);
+        let text = status.stdout();
+        assert!(
+            !text.contains('\u{1b}'),
+            "no escape code reaches the status:\n{text}"
+        );
+        assert_eq!(text.lines().count(), 3, "header, row, detail:\n{text}");
+        let resumed = db.run(&["rotate", "--resume", "--database", "--yes"]);
+        resumed
+            .assert_code(1)
+            .assert_stderr_contains("not written by cronos-secrets")
+            .assert_stderr_contains(why)
+            .assert_stderr_contains(location.split('?').next().unwrap_or_default())
+            .assert_stderr_contains("--abort database_password");
+        assert!(!resumed.stderr().contains(attacker), "{}", resumed.stderr());
+        assert!(!resumed.stderr().contains('\u{1b}'), "{}", resumed.stderr());
+        let again = db.run(&["rotate", "--database", "--yes"]);
+        again
+            .assert_code(1)
+            .assert_stderr_contains("not written by cronos-secrets");
+        assert!(!again.stderr().contains('\u{1b}'), "{}", again.stderr());
+        // Nothing changed: no ALTER ROLE of the admin or the app, both log in as before.
+        let log = pg().log_text();
+        for target in [&admin, &role.to_string()] {
+            assert!(
+                !log.contains(&format!("ALTER ROLE \"{target}\"")),
+                "ALTER ROLE {target} ran ({why})"
+            );
+        }
+        assert!(pg().login_ok(&admin, &pg().admin_password), "{why}");
+        assert!(!pg().login_ok(&admin, attacker), "{why}");
+        assert_eq!(db.current().password, initial, "{why}");
+        assert!(db.logs_in(&Login {
+            user: role.to_string(),
+            password: initial.clone(),
+        }));
+        // --abort drops it without trying its login; the current value stays.
+        db.run(&["rotate", "--abort", "--database", "--yes"])
+            .assert_code(0)
+            .assert_stderr_contains("the current value stays");
+        assert_eq!(db.pending(), None);
+        assert_eq!(db.current().password, initial);
+    }
+    for output in db.outputs.lock().unwrap().iter() {
+        for value in [attacker, initial.as_str()] {
+            assert!(
+                !output.contains(value),
+                "an output leaks a value:\n{output}"
+            );
+        }
+    }
 }
 
 /// The time between two rotation steps' audit events.
@@ -765,6 +933,22 @@ fn redis(store: &Store, user: &str) {
         "[{}] redis: both passwords valid between rotations",
         store.name
     );
+}
+
+#[test]
+fn planted_slots_on_vault() {
+    planted_slots(&Store::vault("rotate-db/planted"), "planted_vault");
+}
+
+#[test]
+fn planted_slots_on_aws() {
+    planted_slots(&Store::aws("rotate-db-planted"), "planted_aws");
+}
+
+#[cfg(feature = "azure")]
+#[test]
+fn planted_slots_on_azure() {
+    planted_slots(&Store::azure(1), "planted_azure");
 }
 
 #[test]

@@ -33,7 +33,9 @@ use crate::secret::SecretString;
 pub use aws::AwsBackend;
 pub use env::EnvBackend;
 pub use file::FileBackend;
-pub use rotation::{PendingSlot, RotationStore, USERNAME_KEY, slot_value};
+pub use rotation::{
+    KeptPrevious, PendingSlot, RUNNING_HINT, RotationStore, USERNAME_KEY, slot_value,
+};
 
 /// Which backend serves a reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -98,10 +100,13 @@ pub struct Metadata {
     /// When the version stops being valid (Key Vault's `exp`).
     pub expires: Option<SystemTime>,
     /// The version read is current and `rotate` kept the value it replaced in the previous
-    /// slot (AWS: the staging label `CRONOS_PREVIOUS_KEPT`; Key Vault: the tag
-    /// `cronos-previous: kept`; Vault: the field `previous`). Launches read the previous slot
-    /// only when it is set, so a secret never rotated costs no extra request.
+    /// slot (AWS: a staging label `CRONOS_PREVIOUS_KEPT`/`_2`; Key Vault: the tag
+    /// `cronos-previous`; Vault: the field `previous`). Launches read the previous slot only
+    /// when it is set, so a secret never rotated costs no extra request.
     pub previous_kept: bool,
+    /// The previous slot's version that belongs to this one, where the slot has versions of
+    /// its own (Key Vault): launches read that version, not the slot's latest.
+    pub previous_version: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -17,12 +17,20 @@ pub struct PendingSlot {
     /// 32 hex characters; on AWS the pending version's `ClientRequestToken` (its version id).
     pub rotation_id: String,
     pub value: SecretString,
-    /// The current version when the slot was created (AWS: not recorded, the staging labels
-    /// carry the guard instead).
+    /// The current version when the slot was created (AWS: the pending version's second
+    /// label, `cronos-base-<version>`); promote, `--resume`'s too, replaces only that one.
     pub base_version: Option<String>,
     /// The login role that goes with the value (the database's `strategy: alternating`, where
     /// the user name changes with the password, in the same secret); `None` for a bare value.
     pub username: Option<String>,
+}
+
+/// What [`RotationStore::keep_previous`] stored, for promote to mark the new version with.
+#[derive(Debug, Clone, Default)]
+pub struct KeptPrevious {
+    /// Key Vault: the version of `NAME-previous` holding the replaced value, which the new
+    /// current version names, so that launches read that one and no later write of the slot.
+    pub version: Option<String>,
 }
 
 #[async_trait]
@@ -41,15 +49,27 @@ pub trait RotationStore: Send + Sync {
         slot: &PendingSlot,
     ) -> Result<(), FetchError>;
 
+    /// Before promote, for a secret that keeps its replaced value: stores what the promote
+    /// needs where no launch looks yet (AWS: the previous-kept marker the current version does
+    /// not hold, moved to the pending version; Key Vault: the value now current, as a new
+    /// version of `NAME-previous`; Vault: nothing, promote's one write keeps it). A run killed
+    /// right after it changes nothing launches get, and `--abort` has nothing to restore.
+    async fn keep_previous(
+        &self,
+        reference: &Reference,
+        slot: &PendingSlot,
+    ) -> Result<KeptPrevious, FetchError>;
+
     /// Makes the slot's value current in one atomic step, only if the current version is still
-    /// `expected_current` (check-and-set); returns the new current version. With
-    /// `keep_previous`, the replaced value goes to the previous slot (`previous_reference`).
+    /// `expected_current` (check-and-set); returns the new current version. With `kept`
+    /// (from [`keep_previous`](Self::keep_previous)), the new version says that the replaced
+    /// value is kept in the previous slot (`previous_reference`).
     async fn promote(
         &self,
         reference: &Reference,
         slot: &PendingSlot,
         expected_current: Option<&str>,
-        keep_previous: bool,
+        kept: Option<&KeptPrevious>,
     ) -> Result<Metadata, FetchError>;
 
     /// Drops the previous value (`rotate --retire`); `false` when there was none.
@@ -71,6 +91,13 @@ pub fn conflict(message: impl Into<String>, hint: impl Into<String>) -> FetchErr
 
 /// What to do when promote finds the secret changed since the rotation started.
 pub const CHANGED_HINT: &str = "another writer got there first: check the current value and rotate again if needed (a --resume that ends here leaves the slot: drop it with --abort)";
+
+/// A slot found where a rotation wanted to write its own may belong to a rotation still
+/// running: finishing or dropping it at once would break that one.
+pub const RUNNING_HINT: &str = "another rotation may still be running: wait for it to end, or check cronos-secrets rotate --status";
+
+/// What the loser of a race for the pending slot is told.
+pub const TAKEN_HINT: &str = "another rotation may still be running: wait for it to end, or check cronos-secrets rotate --status; if none is, finish its slot with rotate --resume, or drop it with rotate --abort";
 
 /// The field of a paired login's user name, on every backend: `secret://NAME#username`.
 pub const USERNAME_KEY: &str = "username";

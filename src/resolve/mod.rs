@@ -156,23 +156,35 @@ pub async fn resolve_reusing(
     answers.extend(reused);
     // Second round: the previous values the current reads show kept and within their grace;
     // none at all for a launch whose secrets were never rotated.
-    let later: BTreeSet<Reference> = plan
+    // Each is read as the version its current read names, if it names one, and answers under
+    // its own reference.
+    let later: BTreeMap<Reference, Reference> = plan
         .vars
         .iter()
         .filter(|var| previous::read_later(var, config))
         .filter(|var| previous::wanted(var, plan, &answers, config, now))
-        .flat_map(PlannedVar::references)
-        .filter(|reference| !answers.contains_key(*reference))
-        .cloned()
+        .flat_map(|var| {
+            var.references().map(|reference| {
+                (
+                    reference.clone(),
+                    previous::pinned(var, reference, plan, &answers),
+                )
+            })
+        })
+        .filter(|(reference, _)| !answers.contains_key(reference))
         .collect();
     if !later.is_empty() {
-        let later = by_source(later, config);
+        let reads = by_source(later.values().cloned().collect(), config);
         // A watcher may have reused every current value of that backend: built only now.
         backends
-            .add(&later.keys().copied().collect(), &context)
+            .add(&reads.keys().copied().collect(), &context)
             .await?;
-        let more = fetch_all(&backends, later, timeout, deadline).await;
-        answers.extend(more);
+        let mut more = fetch_all(&backends, reads, timeout, deadline).await;
+        for (reference, pinned) in later {
+            if let Some(answer) = more.remove(&pinned) {
+                answers.insert(reference, answer);
+            }
+        }
     }
     // Bounded by each backend (Vault gives revocation what is left, at least a moment).
     backends.finish().await;

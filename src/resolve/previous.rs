@@ -36,14 +36,7 @@ pub(super) fn wanted(
     let Some(index) = var.previous_of else {
         return true;
     };
-    let current: Vec<&Metadata> = plan
-        .vars
-        .iter()
-        .filter(|planned| planned.secret == Some(index))
-        .flat_map(PlannedVar::references)
-        .filter_map(|reference| answers.get(reference)?.result.as_ref().ok())
-        .map(|fetched| &fetched.metadata)
-        .collect();
+    let current = current_reads(index, plan, answers);
     let kept = current.iter().any(|metadata| metadata.previous_kept);
     let rotated_at = current.iter().find_map(|metadata| metadata.updated);
     let within_grace = match (config.secrets[index].previous, rotated_at) {
@@ -53,6 +46,42 @@ pub(super) fn wanted(
         (Previous::For(_), None) | (Previous::UntilRetired, _) => true,
     };
     kept && within_grace
+}
+
+/// What the current reads of the table's secret `index` answered besides their values.
+fn current_reads<'a>(
+    index: usize,
+    plan: &Plan,
+    answers: &'a BTreeMap<Reference, Answer>,
+) -> Vec<&'a Metadata> {
+    plan.vars
+        .iter()
+        .filter(|planned| planned.secret == Some(index))
+        .flat_map(PlannedVar::references)
+        .filter_map(|reference| answers.get(reference)?.result.as_ref().ok())
+        .map(|fetched| &fetched.metadata)
+        .collect()
+}
+
+/// What the second round fetches for `reference`, a previous value of `var`: the version the
+/// current read names, where it names one (Key Vault), so that a later write of the previous
+/// slot (a rotation killed before its promote) changes nothing a launch gets.
+pub(super) fn pinned(
+    var: &PlannedVar,
+    reference: &Reference,
+    plan: &Plan,
+    answers: &BTreeMap<Reference, Answer>,
+) -> Reference {
+    let version = var.previous_of.and_then(|index| {
+        current_reads(index, plan, answers)
+            .into_iter()
+            .find_map(|metadata| metadata.previous_version.clone())
+    });
+    let mut pinned = reference.clone();
+    if let Some(version) = version {
+        pinned.params.insert("version".to_string(), version);
+    }
+    pinned
 }
 
 /// Leaves out previous values that turn out to have nothing to give although the current
@@ -154,6 +183,44 @@ mod tests {
         assert!(wanted_after(jwt, kept(None), now));
         // The encryption key's until retired.
         assert!(wanted_after(encryption, kept(Some(now - 400 * DAY)), now));
+    }
+
+    #[test]
+    fn a_previous_value_is_read_as_the_version_its_current_one_names() {
+        let config = crate::config::load(None, &Environment::from_vars([])).unwrap();
+        let plan = Plan {
+            vars: vec![
+                var("C", "jwt_secret", Some(2), None),
+                var("P", "jwt_secret_previous", None, Some(2)),
+            ],
+            ..Plan::default()
+        };
+        let read = |previous_version: Option<&str>| {
+            let answer = Answer {
+                source: Source::AzureKeyVault,
+                result: Ok(Fetched {
+                    value: SecretString::from("current-value"),
+                    metadata: Metadata {
+                        previous_kept: true,
+                        previous_version: previous_version.map(str::to_string),
+                        ..Metadata::default()
+                    },
+                }),
+                reused: false,
+            };
+            let answers = BTreeMap::from([(Reference::named_secret("jwt_secret"), answer)]);
+            let previous = Reference::named_secret("jwt_secret_previous");
+            assert!(wanted(
+                &plan.vars[1],
+                &plan,
+                &answers,
+                &config,
+                SystemTime::now()
+            ));
+            pinned(&plan.vars[1], &previous, &plan, &answers)
+        };
+        assert_eq!(read(Some("abc")).param("version"), Some("abc"));
+        assert_eq!(read(None), Reference::named_secret("jwt_secret_previous"));
     }
 
     #[test]

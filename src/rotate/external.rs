@@ -47,6 +47,10 @@ pub trait ExternalSystem: Send + Sync {
     /// `postgresql cronos_user@db:5432/cronos_ai`, for plans, audit events and messages.
     fn describe(&self) -> String;
 
+    /// The login users the config names: the only ones *set* may change (a pending slot that
+    /// names another is not ours, see `slot_check`).
+    fn users(&self) -> Vec<String>;
+
     async fn probe(&self, candidates: &Candidates<'_>) -> Result<Accepted, StepError>;
 
     /// Makes the system accept `pending` (logging in with `current`, or an admin login).

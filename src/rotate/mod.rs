@@ -9,6 +9,7 @@ mod protocol;
 pub(crate) mod redis; // `pub(crate)`: the fuzz target reads its replies
 mod select;
 mod setup;
+mod slot_check;
 mod status;
 mod systems;
 mod then;
@@ -339,10 +340,20 @@ impl Run<'_> {
                     );
                     rotated.push(name.clone());
                 }
-                Ok(Done::Aborted { rotation_id }) => {
-                    errln!(
-                        "cronos-secrets: aborted rotation {rotation_id} of {name}: the pending slot is removed"
-                    );
+                Ok(Done::Aborted {
+                    rotation_id,
+                    promoted,
+                }) => {
+                    let rotation_id = crate::untrusted_text::escaped(&rotation_id);
+                    if promoted {
+                        errln!(
+                            "cronos-secrets: aborted rotation {rotation_id} of {name}: its new value was promoted before the run stopped and stays current; only the pending slot is removed"
+                        );
+                    } else {
+                        errln!(
+                            "cronos-secrets: aborted rotation {rotation_id} of {name}: the pending slot is removed; the current value stays"
+                        );
+                    }
                 }
                 Ok(Done::NothingPending) => {
                     errln!("cronos-secrets: {name}: no pending rotation");

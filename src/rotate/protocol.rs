@@ -7,13 +7,17 @@
 
 use super::external::{Credential, ExternalSystem};
 use super::fault::Fault;
-use crate::backend::{self, Backend, FetchError, Fetched, Metadata, PendingSlot, RotationStore};
+use crate::backend::{
+    self, Backend, FetchError, Fetched, KeptPrevious, Metadata, PendingSlot, RUNNING_HINT,
+    RotationStore,
+};
 use crate::logging::AUDIT_TARGET;
 use crate::problem::Problem;
 use crate::random::{random_bytes, random_secret};
 use crate::reference::Reference;
 use crate::schema::{Previous, RequiredSecret};
 use crate::secret::SecretString;
+use crate::untrusted_text::escaped;
 use crate::validate;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,15 +25,19 @@ pub enum Step {
     Create,
     Set,
     Test,
+    /// Part of promote, for a secret that keeps its replaced value: what the promote will
+    /// mark the new version with, stored where launches do not look yet.
+    Previous,
     Promote,
     Finish,
 }
 
 impl Step {
-    pub const ALL: [Step; 5] = [
+    pub const ALL: [Step; 6] = [
         Step::Create,
         Step::Set,
         Step::Test,
+        Step::Previous,
         Step::Promote,
         Step::Finish,
     ];
@@ -39,6 +47,7 @@ impl Step {
             Step::Create => "create",
             Step::Set => "set",
             Step::Test => "test",
+            Step::Previous => "previous",
             Step::Promote => "promote",
             Step::Finish => "finish",
         }
@@ -95,6 +104,8 @@ pub enum Done {
     },
     Aborted {
         rotation_id: String,
+        /// The run was killed after promote: its value is current and stays.
+        promoted: bool,
     },
     NothingPending,
 }
@@ -104,7 +115,7 @@ impl Rotating<'_> {
         self.backend.location(&self.reference)
     }
 
-    fn pending_location(&self) -> String {
+    pub(super) fn pending_location(&self) -> String {
         self.store.pending_location(&self.reference)
     }
 
@@ -193,9 +204,7 @@ impl Rotating<'_> {
             username,
         };
         self.create(&slot, started_at.as_deref()).await?;
-        let completed = self
-            .complete(&slot, started_at.as_deref(), Some(current))
-            .await;
+        let completed = self.complete(&slot, started_at.as_deref(), current).await;
         match (&completed, self.system) {
             // Lost a race (promote found the secret changed): the new value was never current
             // and no system holds it, so this run's own slot goes instead of blocking the next.
@@ -260,12 +269,18 @@ impl Rotating<'_> {
         }
     }
 
-    /// `--resume`: completes the pending slot's rotation with the pending value.
+    /// `--resume`: completes the pending slot's rotation with the pending value, if the slot
+    /// is one this tool wrote for this secret (`slot_check`). The current value is read here,
+    /// since a run killed after promote left the pending value current already (then promote
+    /// has nothing to do).
     pub async fn resume(&self) -> Result<Done, Problem> {
         let Some(slot) = self.pending().await? else {
             return Ok(Done::NothingPending);
         };
-        self.complete(&slot, slot.base_version.as_deref(), None)
+        self.check_slot(&slot, None)?;
+        let current = self.current().await?;
+        self.check_slot(&slot, Some(&current))?;
+        self.complete(&slot, slot.base_version.as_deref(), current)
             .await
     }
 
@@ -284,15 +299,22 @@ impl Rotating<'_> {
 
     /// `--abort` of a password: refused while the system accepts only the pending value (a
     /// run killed between *set* and *promote* with `single`), which dropping would lose.
-    async fn abort_allowed(&self, slot: &PendingSlot) -> Result<(), Problem> {
+    async fn abort_allowed(
+        &self,
+        slot: &PendingSlot,
+        current: &CurrentValue,
+    ) -> Result<(), Problem> {
         let Some(system) = self.system else {
             return Ok(());
         };
-        let current = self.current().await?;
         if self.logs_in(system, &current.credential()).await? {
             return Ok(());
         }
-        if self.logs_in(system, &slot_credential(slot)).await? {
+        // A slot naming a role the config does not name was never set by this tool: its login
+        // is not even tried.
+        if self.foreign_login(slot, None).is_none()
+            && self.logs_in(system, &slot_credential(slot)).await?
+        {
             return Err(Problem::new(
                 &self.secret.name,
                 format!(
@@ -309,36 +331,41 @@ impl Rotating<'_> {
     }
 
     /// `--abort`: removes the pending slot; the current value stays (or, if the crash came
-    /// after promote, the already promoted one: the slot is then only what finish removes).
+    /// after promote, the already promoted one: the slot is then only what finish removes,
+    /// and the message says the new value stays).
     pub async fn abort(&self) -> Result<Done, Problem> {
         let Some(slot) = self.pending().await? else {
             return Ok(Done::NothingPending);
         };
-        self.abort_allowed(&slot).await?;
+        let current = match (self.current().await, self.system) {
+            (Ok(current), _) => Some(current),
+            // A key's slot goes even when the current value cannot be read.
+            (Err(_), None) => None,
+            (Err(problem), Some(_)) => return Err(problem),
+        };
+        if let Some(current) = &current {
+            self.abort_allowed(&slot, current).await?;
+        }
         self.store
             .remove_pending(&self.reference, &slot)
             .await
             .map_err(|error| self.problem(error))?;
         self.audit_named(&slot, "abort", None, None);
         Ok(Done::Aborted {
-            rotation_id: slot.rotation_id,
+            rotation_id: slot.rotation_id.clone(),
+            promoted: current.is_some_and(|current| current.is(&slot)),
         })
     }
 
-    /// Set, test, promote and finish. `known`: the current value a run read just before it
-    /// created `slot`; a resume reads it here instead, since a run killed after promote left
-    /// the pending value current already (then promote has nothing to do). The promote's
-    /// check-and-set against `started_at` guards against a writer in between either way.
+    /// Set, test, promote and finish. `current`: the value a run read just before it created
+    /// `slot`, or that a resume read. The promote's check-and-set against `started_at` guards
+    /// against a writer in between either way.
     async fn complete(
         &self,
         slot: &PendingSlot,
         started_at: Option<&str>,
-        known: Option<CurrentValue>,
+        current: CurrentValue,
     ) -> Result<Done, Problem> {
-        let current = match known {
-            Some(current) => current,
-            None => self.current().await?,
-        };
         // Set and test in the system that checks the value (see `external_steps`); a key has
         // none. A value the system rejected is replaced by a new slot, so go on with that one.
         let slot = &match self.system {
@@ -354,9 +381,10 @@ impl Rotating<'_> {
         let version = if current.is(slot) {
             current.fetched.metadata.version.clone()
         } else {
+            let kept = self.keep_previous(slot).await?;
             let promoted: Metadata = self
                 .store
-                .promote(&self.reference, slot, started_at, self.keeps_previous())
+                .promote(&self.reference, slot, started_at, kept.as_ref())
                 .await
                 .map_err(|error| self.problem(error))?;
             promoted.version
@@ -380,8 +408,19 @@ impl Rotating<'_> {
         })
     }
 
-    fn keeps_previous(&self) -> bool {
-        self.secret.previous != Previous::Never
+    /// The first part of promote, for a secret that keeps its replaced value.
+    async fn keep_previous(&self, slot: &PendingSlot) -> Result<Option<KeptPrevious>, Problem> {
+        if self.secret.previous == Previous::Never {
+            return Ok(None);
+        }
+        let kept = self
+            .store
+            .keep_previous(&self.reference, slot)
+            .await
+            .map_err(|error| self.problem(error))?;
+        self.audit_named(slot, Step::Previous.as_str(), None, None);
+        self.fault.after(Step::Previous);
+        Ok(Some(kept))
     }
 
     /// `--retire`: drops the previous value, so launches no longer get `<ENV>_PREVIOUS`.
@@ -404,8 +443,21 @@ impl Rotating<'_> {
     }
 
     fn unfinished(&self, slot: &PendingSlot) -> Problem {
+        let name = &self.secret.name;
+        if let Some(why) = self.foreign(slot, None) {
+            return Problem::new(
+                name,
+                format!(
+                    "a pending slot at {} was not written by cronos-secrets ({why}); refusing to start another rotation",
+                    self.pending_location()
+                ),
+            )
+            .with_hint(format!(
+                "inspect it, then drop it: cronos-secrets rotate --abort {name}"
+            ));
+        }
         Problem::new(
-            &self.secret.name,
+            name,
             format!(
                 "an unfinished rotation ({}) left a pending slot at {}; refusing to start another",
                 slot.rotation_id,
@@ -413,8 +465,7 @@ impl Rotating<'_> {
             ),
         )
         .with_hint(format!(
-            "complete it with the pending value: cronos-secrets rotate --resume {name}, or drop it: cronos-secrets rotate --abort {name}",
-            name = self.secret.name
+            "{RUNNING_HINT}; if it is not, complete it with the pending value: cronos-secrets rotate --resume {name}, or drop it: cronos-secrets rotate --abort {name}"
         ))
     }
 
@@ -438,7 +489,7 @@ impl Rotating<'_> {
         let (from, to) = versions.unwrap_or((None, None));
         tracing::info!(
             target: AUDIT_TARGET,
-            rotation_id = %slot.rotation_id,
+            rotation_id = %escaped(&slot.rotation_id),
             secret = %self.secret.name,
             step,
             source = %self.backend.source(),

@@ -8,11 +8,13 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use super::select::{Rotation, Schedule};
+use super::slot_check::well_formed_id;
 use crate::backend::{Backend, Source, utc};
 use crate::duration::format_duration;
 use crate::reference::Reference;
 use crate::schema::{Previous, RequiredSecret};
 use crate::stdout::outln;
+use crate::untrusted_text::escaped;
 
 /// One row of the status table.
 #[derive(Debug, Serialize)]
@@ -51,12 +53,7 @@ pub fn row(observed: &Observed, source: Source, now: SystemTime) -> Row {
     let (state, detail) = if let Some(problem) = &observed.problem {
         ("error", Some(problem.clone()))
     } else if let Some(id) = &observed.pending {
-        (
-            "pending",
-            Some(format!(
-                "unfinished rotation {id}: rotate --resume or --abort"
-            )),
-        )
+        ("pending", Some(pending_detail(id)))
     } else if schedule.every.is_none() {
         ("unscheduled", None)
     } else if schedule.updated.is_none() {
@@ -77,6 +74,19 @@ pub fn row(observed: &Observed, source: Source, now: SystemTime) -> Row {
         due: schedule.due().map(utc).unwrap_or_else(|| "-".into()),
         state,
         detail,
+    }
+}
+
+/// The slot's rotation id is backend-supplied text: escaped, and one this tool never makes is
+/// called malformed rather than offered to `--resume`.
+fn pending_detail(id: &str) -> String {
+    let shown = escaped(id);
+    if well_formed_id(id) {
+        format!("unfinished rotation {shown}: rotate --resume or --abort")
+    } else {
+        format!(
+            "a pending slot with a malformed rotation id ({shown}), not written by cronos-secrets: inspect it, then rotate --abort"
+        )
     }
 }
 
@@ -181,7 +191,8 @@ pub fn print_plan(
         (Rotation::Key { length } | Rotation::Password { length, .. }, Some(pending)) => {
             if let Some(id) = &observed.pending {
                 outln!(
-                    "  would refuse: an unfinished rotation ({id}) holds {pending}; use --resume or --abort"
+                    "  would refuse: an unfinished rotation ({}) holds {pending}; use --resume or --abort",
+                    escaped(id)
                 );
                 return;
             }
@@ -265,6 +276,18 @@ mod tests {
         assert_eq!(state(observed(Some(10), None, None)), "ok");
         assert_eq!(state(observed(Some(180), None, None)), "overdue");
         assert_eq!(state(observed(Some(10), Some("ab12"), None)), "pending");
+        // A forged id cannot start a line of its own, and is called malformed.
+        let forged = row(
+            &observed(Some(10), Some("ab\n\u{1b}[1;32mjwt ok"), None),
+            Source::Vault,
+            now,
+        );
+        let detail = forged.detail.unwrap();
+        assert!(
+            !detail.contains('\n') && !detail.contains('\u{1b}'),
+            "{detail}"
+        );
+        assert!(detail.contains("malformed rotation id"), "{detail}");
         assert_eq!(state(observed(None, None, None)), "unknown");
         assert_eq!(state(observed(Some(10), None, Some("denied"))), "error");
         let ok = row(&observed(Some(10), None, None), Source::Vault, now);

@@ -113,6 +113,31 @@ impl AzureFake {
         answer["version"].as_str().expect("version").to_string()
     }
 
+    /// Plants a version with tags (a rotation's sibling secrets); returns its version id.
+    pub fn plant_tagged(&self, vault: usize, name: &str, value: &str, tags: Value) -> String {
+        let answer = self.admin(
+            "plant",
+            &json!({"vault": self.host(vault), "name": name, "value": value, "tags": tags}),
+        );
+        answer["version"].as_str().expect("version").to_string()
+    }
+
+    /// Every version of `name` in vault `vault`, oldest first: `{version, value, tags, enabled}`.
+    pub fn versions(&self, vault: usize, name: &str) -> Vec<Value> {
+        let answer = self.admin(
+            "versions",
+            &json!({"vault": self.host(vault), "name": name}),
+        );
+        answer["versions"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The id of `name`'s latest version (the current one).
+    pub fn current_version(&self, vault: usize, name: &str) -> String {
+        let versions = self.versions(vault, name);
+        let latest = versions.last().expect("the secret exists");
+        latest["version"].as_str().expect("version").to_string()
+    }
+
     pub fn set_attributes(
         &self,
         vault: usize,
@@ -132,6 +157,24 @@ impl AzureFake {
             "fault",
             &json!({"kind": kind, "name": name, "status": status, "code": code, "count": count}),
         );
+    }
+
+    /// Holds the next `kind` request ("put", "get") on `name` until [`release`](Self::release);
+    /// [`held`](Self::held) says when it arrived. For forced interleavings.
+    pub fn hold(&self, kind: &str, name: &str) {
+        self.admin(
+            "fault",
+            &json!({"kind": kind, "name": name, "hold": true, "count": 1}),
+        );
+    }
+
+    /// How many requests are held now.
+    pub fn held(&self) -> u64 {
+        self.admin("held", &json!({}))["held"].as_u64().unwrap_or(0)
+    }
+
+    pub fn release(&self) {
+        self.admin("release", &json!({}));
     }
 
     pub fn client(&self, client_id: &str, client_secret: &str) {

@@ -57,6 +57,9 @@ STATE = {
     "page_size": 2,
 }
 BUCKET = {"tokens": 0.0, "last": time.monotonic(), "next_free": 0.0}
+# Requests held by a {"hold": true} fault (a test's forced interleaving): how many wait now,
+# and the event that lets them go on (replaced on each release).
+HOLD = {"held": 0, "release": threading.Event()}
 
 
 def log(kind, **fields):
@@ -228,6 +231,15 @@ class Handler(BaseHTTPRequestHandler):
     def forced(self, kind, name):
         fault = take_fault(kind, name)
         if not fault:
+            return False
+        if fault.get("hold"):
+            # Held until the test releases it (admin "release"), then served as usual.
+            with LOCK:
+                HOLD["held"] += 1
+                release = HOLD["release"]
+            release.wait(120)
+            with LOCK:
+                HOLD["held"] -= 1
             return False
         status = fault.get("status", 500)
         headers = {}
@@ -462,6 +474,21 @@ class Handler(BaseHTTPRequestHandler):
             entry = plant(body["vault"].lower(), body["name"], body["value"], body.get("attributes") or {},
                           body.get("contentType"), body.get("tags"))
             self.send(200, {"version": entry["version"]})
+        elif action == "held":
+            with LOCK:
+                self.send(200, {"held": HOLD["held"]})
+        elif action == "release":
+            with LOCK:
+                release, HOLD["release"] = HOLD["release"], threading.Event()
+            release.set()
+            self.send(200, {})
+        elif action == "versions":
+            # Every version of a secret, oldest first, with its value and tags.
+            with LOCK:
+                versions = STATE["vaults"].get(body["vault"].lower(), {}).get(body["name"].lower()) or []
+                answer = [{"version": v["version"], "value": v["value"], "tags": v.get("tags") or {},
+                           "enabled": v["attributes"]["enabled"]} for v in versions]
+            self.send(200, {"versions": answer})
         elif action == "attributes":
             with LOCK:
                 versions = STATE["vaults"][body["vault"].lower()][body["name"].lower()]

@@ -13,6 +13,8 @@ one `moto_server` runs); this middleware only looks at it first:
   KMSFAIL    every secret -> DecryptionFailure (in a batch: per secret, in its Errors)
   FLAKY      the key's 1st request -> ThrottlingException, 2nd -> 500 InternalServiceError
   THROTTLED  every request -> ThrottlingException
+  DENYPROMOTE UpdateSecretVersionStage moving AWSCURRENT -> AccessDeniedException (a rotation
+             whose promote fails after its other steps)
 
 and corrects one moto bug (5.2.x, the latest): after UpdateSecretVersionStage moves
 AWSCURRENT, reads that name no stage (GetSecretValue without VersionStage/VersionId, and
@@ -124,6 +126,8 @@ class Counting:
         if "KMSFAIL" in key and action in ("GetSecretValue", "BatchGetSecretValue"):
             return self.decryption_failure(environ, start_response, action, body)
         if action == "UpdateSecretVersionStage":
+            if "DENYPROMOTE" in key and json.loads(body or b"{}").get("VersionStage") == "AWSCURRENT":
+                return aws_error(start_response, "400 Bad Request", "AccessDeniedException", denied(action))
             return self.stage_moved(environ, start_response, body)
         return self.app(environ, start_response)
 

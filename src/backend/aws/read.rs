@@ -24,10 +24,12 @@ use crate::secret::SecretString;
 pub const BATCH_LIMIT: usize = 20;
 /// Calls in flight at once, against Secrets Manager's per-account request rate.
 const MAX_IN_FLIGHT: usize = 8;
-/// The staging label `rotate` puts on a current version whose replaced value it kept
+/// The staging labels `rotate` puts on a current version whose replaced value it kept
 /// (AWSPREVIOUS): both read calls return the labels of the version they answer, so a launch
-/// learns whether there is a previous value to read without asking for it.
-pub const PREVIOUS_KEPT: &str = "CRONOS_PREVIOUS_KEPT";
+/// learns whether there is a previous value to read without asking for it. Two, used in turn:
+/// a rotation marks its pending version with the one the current version does not hold, so
+/// the current version keeps its own until the promote (a label is on one version at a time).
+pub const PREVIOUS_KEPT: [&str; 2] = ["CRONOS_PREVIOUS_KEPT", "CRONOS_PREVIOUS_KEPT_2"];
 
 /// Why one secret version could not be read, and by which call.
 #[derive(Debug, Clone)]
@@ -260,7 +262,10 @@ fn version(
             version: version_id,
             updated: created.and_then(|date| SystemTime::try_from(date).ok()),
             expires: None,
-            previous_kept: stages.iter().any(|stage| stage == PREVIOUS_KEPT),
+            previous_kept: stages
+                .iter()
+                .any(|stage| PREVIOUS_KEPT.contains(&stage.as_str())),
+            previous_version: None,
         },
     }
 }

@@ -3,10 +3,13 @@
 //! the rotation id; promote is `UpdateSecretVersionStage` moving `AWSCURRENT` to it (which
 //! moves `AWSPREVIOUS` to the old version, in one service-side step); finish removes
 //! `AWSPENDING` (AWS's own templates leave it on the new current version: aws-samples#168).
-//! A rotation that keeps the replaced value moves the label `CRONOS_PREVIOUS_KEPT` to the
-//! pending version before promoting it, so the version becomes current already marked: the
-//! launches that read it (whose answers carry its labels) then also read AWSPREVIOUS, and
-//! launches of a secret never rotated read nothing more.
+//! A rotation that keeps the replaced value moves a previous-kept label to the pending version
+//! before promoting it, so the version becomes current already marked: the launches that read
+//! it (whose answers carry its labels) then also read AWSPREVIOUS, and launches of a secret
+//! never rotated read nothing more. Of the two such labels it moves the one the current
+//! version does not hold, so a run killed in between leaves the current version marked.
+//! The pending version also carries `cronos-base-<version>`: the version the rotation started
+//! from, which promote (also `--resume`'s) compares with the one staged AWSCURRENT.
 
 use std::collections::HashMap;
 
@@ -16,8 +19,10 @@ use super::AwsBackend;
 use super::errors::{Action, CallFailure};
 use super::read::PREVIOUS_KEPT;
 use super::request::{Request, SecretRead};
-use crate::backend::rotation::{CHANGED_HINT, conflict, slot_text, slot_value};
-use crate::backend::{Backend, FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore};
+use crate::backend::rotation::{CHANGED_HINT, TAKEN_HINT, conflict, slot_text, slot_value};
+use crate::backend::{
+    Backend, FetchError, FetchErrorKind, KeptPrevious, Metadata, PendingSlot, RotationStore,
+};
 use crate::reference::Reference;
 
 use super::versions::CURRENT_STAGE as CURRENT;
@@ -25,6 +30,10 @@ use super::versions::CURRENT_STAGE as CURRENT;
 /// (`{"username": …, "password": …}`).
 pub const PASSWORD_KEY: &str = "password";
 const PENDING: &str = "AWSPENDING";
+/// The label that records, on the pending version, the version the rotation started from:
+/// `cronos-base-<version id>` (a label is the only thing besides the value a version holds),
+/// so that `--resume` promotes only over that one.
+const BASE_PREFIX: &str = "cronos-base-";
 const PREVIOUS: &str = "AWSPREVIOUS";
 
 /// `secret://NAME?version_stage=AWSPREVIOUS`: the version promote moved AWSCURRENT from.
@@ -104,6 +113,14 @@ fn holder<'a>(stages: &'a Stages, stage: &str) -> Option<&'a str> {
         .map(|(id, _)| id.as_str())
 }
 
+/// The version a rotation started from, as its pending version's label records it.
+fn base_of(labels: &[String]) -> Option<String> {
+    labels
+        .iter()
+        .find_map(|label| label.strip_prefix(BASE_PREFIX))
+        .map(str::to_string)
+}
+
 /// The version staged AWSPENDING. On the current version too: a run killed between promote
 /// and finish leaves it there, and so do AWS's own rotation functions (aws-samples#168);
 /// either way `--resume` only removes the label (the value is current already).
@@ -123,6 +140,7 @@ impl RotationStore for AwsBackend {
         let Some(version) = pending_version(&stages) else {
             return Ok(None);
         };
+        let base_version = base_of(&stages[version]);
         let answer = self
             .connection
             .client
@@ -148,7 +166,7 @@ impl RotationStore for AwsBackend {
         Ok(Some(PendingSlot {
             rotation_id: version.to_string(),
             value,
-            base_version: None,
+            base_version,
             username,
         }))
     }
@@ -165,7 +183,7 @@ impl RotationStore for AwsBackend {
                     "{}: version {version} is staged AWSPENDING already (another rotation started first)",
                     self.location(reference)
                 ),
-                "finish it with rotate --resume, or drop it with rotate --abort",
+                TAKEN_HINT,
             )
         };
         // PutSecretValue would move AWSPENDING from another version to ours: look first.
@@ -173,13 +191,19 @@ impl RotationStore for AwsBackend {
             return Err(taken(version));
         }
         let text = slot_text(slot, PASSWORD_KEY, "Secrets Manager")?;
+        let base = slot
+            .base_version
+            .as_ref()
+            .map(|base| format!("{BASE_PREFIX}{base}"));
         self.connection
             .client
             .put_secret_value()
             .secret_id(&read.id)
             .client_request_token(&slot.rotation_id)
             .secret_string(text.expose_str().unwrap_or_default())
-            .version_stages(PENDING)
+            .set_version_stages(Some(
+                std::iter::once(PENDING.to_string()).chain(base).collect(),
+            ))
             .send()
             .await
             .map_err(|error| {
@@ -193,13 +217,38 @@ impl RotationStore for AwsBackend {
         }
     }
 
+    /// Marks the pending version with the previous-kept label the current version does not
+    /// hold (AWS moves AWSPREVIOUS itself, in the promote's call).
+    async fn keep_previous(
+        &self,
+        reference: &Reference,
+        slot: &PendingSlot,
+    ) -> Result<KeptPrevious, FetchError> {
+        let read = self.whole_secret(reference)?;
+        let stages = self.stages(reference, &read).await?;
+        let ours = slot.rotation_id.as_str();
+        let current = holder(&stages, CURRENT).and_then(|version| stages.get(version));
+        let held = |label: &&str| current.is_some_and(|labels| labels.iter().any(|l| l == label));
+        // Both on the current version (set by hand): the first one moves, as it always did.
+        let label = PREVIOUS_KEPT
+            .iter()
+            .find(|label| !held(label))
+            .unwrap_or(&PREVIOUS_KEPT[0]);
+        let marked = holder(&stages, label);
+        if marked != Some(ours) {
+            self.move_stage(reference, &read, label, Some(ours), marked)
+                .await?;
+        }
+        Ok(KeptPrevious::default())
+    }
+
     async fn promote(
         &self,
         reference: &Reference,
         slot: &PendingSlot,
         expected_current: Option<&str>,
-        // AWS moves AWSPREVIOUS itself, in the same call; the marker says launches read it.
-        keep_previous: bool,
+        // The marker is on the pending version already (keep_previous).
+        _kept: Option<&KeptPrevious>,
     ) -> Result<Metadata, FetchError> {
         let read = self.whole_secret(reference)?;
         let stages = self.stages(reference, &read).await?;
@@ -229,14 +278,6 @@ impl RotationStore for AwsBackend {
                 CHANGED_HINT,
             ));
         }
-        // The marker first, on the version not yet current: launches see the new value and
-        // the marker at once. A label is on one version at a time, so it leaves the old
-        // current version (whose own previous value, two rotations old, stops being served).
-        let marked = holder(&stages, PREVIOUS_KEPT);
-        if keep_previous && marked != Some(ours.as_str()) {
-            self.move_stage(reference, &read, PREVIOUS_KEPT, Some(ours), marked)
-                .await?;
-        }
         // RemoveFromVersionId must still hold AWSCURRENT: the service's own check-and-set.
         self.move_stage(reference, &read, CURRENT, Some(ours), current)
             .await?;
@@ -250,10 +291,12 @@ impl RotationStore for AwsBackend {
         let mut retired = false;
         // The marker first: once it is gone launches stop reading AWSPREVIOUS, whatever
         // happens to the label after.
-        if let Some(marked) = holder(&stages, PREVIOUS_KEPT).map(str::to_string) {
-            self.move_stage(reference, &read, PREVIOUS_KEPT, None, Some(&marked))
-                .await?;
-            retired |= current == Some(marked.as_str());
+        for label in PREVIOUS_KEPT {
+            if let Some(marked) = holder(&stages, label).map(str::to_string) {
+                self.move_stage(reference, &read, label, None, Some(&marked))
+                    .await?;
+                retired |= current == Some(marked.as_str());
+            }
         }
         if let Some(previous) = holder(&stages, PREVIOUS).map(str::to_string) {
             self.move_stage(reference, &read, PREVIOUS, None, Some(&previous))
@@ -270,14 +313,19 @@ impl RotationStore for AwsBackend {
     ) -> Result<(), FetchError> {
         let read = self.whole_secret(reference)?;
         let stages = self.stages(reference, &read).await?;
-        let still_pending = stages
-            .get(&slot.rotation_id)
-            .is_some_and(|labels| labels.iter().any(|label| label == PENDING));
-        if !still_pending {
-            return Ok(());
+        let labels = stages.get(&slot.rotation_id).cloned().unwrap_or_default();
+        if labels.iter().any(|label| label == PENDING) {
+            self.move_stage(reference, &read, PENDING, None, Some(&slot.rotation_id))
+                .await?;
         }
-        self.move_stage(reference, &read, PENDING, None, Some(&slot.rotation_id))
-            .await
+        // The base label after AWSPENDING, which alone makes the slot: a crash in between
+        // leaves a stray label on a version that is no slot, which nothing reads.
+        if let Some(base) = base_of(&labels) {
+            let label = format!("{BASE_PREFIX}{base}");
+            self.move_stage(reference, &read, &label, None, Some(&slot.rotation_id))
+                .await?;
+        }
+        Ok(())
     }
 }
 

@@ -18,9 +18,11 @@ mod credential;
 mod errors;
 mod http;
 mod previous;
+mod race;
 mod rotation;
 mod secret;
 mod settings;
+mod versions;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;

@@ -1,8 +1,11 @@
 //! The previous slot on Key Vault: a rotation that keeps the replaced value writes it to the
 //! sibling secret `<name>-previous` first, then the new current version with the tag
-//! `cronos-previous: kept` (`secret::PREVIOUS_KEPT_TAG`), so launches read the sibling only
-//! while the current version says it is there; `--retire` removes the tag from that version in
-//! place (UpdateSecret, a PATCH: no new version, its other tags kept), then the sibling's value.
+//! `cronos-previous: <the sibling's version>` (`secret::PREVIOUS_KEPT_TAG`), so launches read
+//! the sibling only while the current version says it is there, and read the version it
+//! names: a later write of the sibling (the next rotation's, killed before its promote)
+//! changes nothing they get. (Versions tagged by older builds say `kept`: the latest one.)
+//! `--retire` removes the tag from the current version in place (UpdateSecret, a PATCH: no
+//! new version, its other tags kept), then the sibling's value.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -11,7 +14,7 @@ use super::AzureBackend;
 use super::errors::{self, Doing};
 use super::rotation::{Current, STATE, Tagged};
 use super::secret::{self, PREVIOUS_KEPT_TAG, SecretId};
-use crate::backend::FetchError;
+use crate::backend::{FetchError, KeptPrevious};
 use crate::reference::Reference;
 
 const PREVIOUS_SUFFIX: &str = "_previous";
@@ -33,18 +36,31 @@ impl AzureBackend {
         })
     }
 
-    /// Stores the value promote is about to replace in the sibling; returns the tags the new
-    /// current version must carry. Before the promote: a crash in between leaves previous =
-    /// current, which is harmless (and unread: the current version carries no tag).
-    pub(super) async fn keep_previous(
+    /// Stores the value now current in the sibling, as a new version no launch reads until a
+    /// current version names it; returns that version.
+    pub(super) async fn store_previous(
         &self,
         reference: &Reference,
-        replaced: String,
-    ) -> Result<Value, FetchError> {
+    ) -> Result<KeptPrevious, FetchError> {
+        let (id, _) = self.ids(reference)?;
+        let Current { value, .. } = self.current_bundle(&id).await?;
+        match value {
+            Some(value) => self.store_previous_value(reference, value).await,
+            None => Ok(KeptPrevious::default()),
+        }
+    }
+
+    /// Stores `value` in the sibling; returns its new version.
+    pub(super) async fn store_previous_value(
+        &self,
+        reference: &Reference,
+        value: String,
+    ) -> Result<KeptPrevious, FetchError> {
         let previous = self.previous_id(reference)?;
-        self.put(&previous, &json!({ "value": replaced })).await?;
-        let (tag, kept) = PREVIOUS_KEPT_TAG;
-        Ok(json!({ tag: kept }))
+        let written = self.put(&previous, &json!({ "value": value })).await?;
+        Ok(KeptPrevious {
+            version: written.version,
+        })
     }
 
     /// Takes the previous-kept tag off the current version, keeping its other tags; `false`
@@ -57,7 +73,7 @@ impl AzureBackend {
         let (Some(version), true) = (version, secret::has_previous_kept(&tags)) else {
             return Ok(false);
         };
-        tags.remove(PREVIOUS_KEPT_TAG.0);
+        tags.remove(PREVIOUS_KEPT_TAG);
         let versioned = SecretId {
             version: Some(version),
             ..id
@@ -73,6 +89,12 @@ impl AzureBackend {
     }
 
     /// `rotate --retire`: `false` when there was nothing to retire.
+    /// The tags of a new current version whose replaced value `kept` holds.
+    pub(super) fn previous_tags(kept: &KeptPrevious) -> Option<Value> {
+        let version = kept.version.as_ref()?;
+        Some(json!({ PREVIOUS_KEPT_TAG: version }))
+    }
+
     pub(super) async fn retire_previous_slot(
         &self,
         reference: &Reference,

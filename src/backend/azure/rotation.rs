@@ -4,7 +4,8 @@
 //! writes a new version; finish writes a disabled "done" version of the sibling (deleting it
 //! would leave the name soft-deleted, blocking the next rotation until purged).
 //! Between the comparison and the write there is no server-side guard: two rotations racing
-//! there are told apart by re-reading the sibling's rotation id.
+//! there are told apart by re-reading the sibling's rotation id, and a write that lands in
+//! between after all by listing the versions before and after (`race.rs`).
 //! The previous slot (`<name>-previous`, and the tag saying it is kept) is `previous.rs`.
 
 use std::collections::HashMap;
@@ -18,8 +19,10 @@ use serde_json::{Value, json};
 use super::AzureBackend;
 use super::errors::{self, Doing};
 use super::secret::{self, SecretId};
-use crate::backend::rotation::{CHANGED_HINT, conflict, slot_text, slot_value};
-use crate::backend::{FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore};
+use crate::backend::rotation::{CHANGED_HINT, TAKEN_HINT, conflict, slot_text, slot_value};
+use crate::backend::{
+    FetchError, FetchErrorKind, KeptPrevious, Metadata, PendingSlot, RotationStore,
+};
 use crate::reference::Reference;
 
 /// A paired login's password key in the secret's JSON object, beside `username`.
@@ -180,10 +183,11 @@ impl RotationStore for AzureBackend {
         let taken = |id: &str| {
             conflict(
                 format!(
-                    "{}: a pending slot of rotation {id} exists already (another rotation started first)",
-                    pending.location()
+                    "{}: a pending slot of rotation {} exists already (another rotation started first)",
+                    pending.location(),
+                    crate::untrusted_text::escaped(id)
                 ),
-                "finish it with rotate --resume, or drop it with rotate --abort",
+                TAKEN_HINT,
             )
         };
         if let Some(existing) = self.read_slot(&pending).await? {
@@ -204,12 +208,20 @@ impl RotationStore for AzureBackend {
         }
     }
 
+    async fn keep_previous(
+        &self,
+        reference: &Reference,
+        _slot: &PendingSlot,
+    ) -> Result<KeptPrevious, FetchError> {
+        self.store_previous(reference).await
+    }
+
     async fn promote(
         &self,
         reference: &Reference,
         slot: &PendingSlot,
         expected_current: Option<&str>,
-        keep_previous: bool,
+        kept: Option<&KeptPrevious>,
     ) -> Result<Metadata, FetchError> {
         let (id, pending) = self.ids(reference)?;
         match self.read_slot(&pending).await? {
@@ -225,10 +237,10 @@ impl RotationStore for AzureBackend {
                 ));
             }
         }
+        // Listed before the comparison: a version that appears after it is another writer's.
+        let before = self.versions(&id).await?;
         let Current {
-            version: current,
-            value: replaced,
-            ..
+            version: current, ..
         } = self.current_bundle(&id).await?;
         if let Some(expected) = expected_current
             && current.as_deref() != Some(expected)
@@ -242,13 +254,16 @@ impl RotationStore for AzureBackend {
                 CHANGED_HINT,
             ));
         }
-        // Before the promote: a crash in between leaves previous = current, which is harmless
-        // (and unread: the current version carries no tag).
         let mut promoted = json!({ "value": text(slot)? });
-        if let (true, Some(replaced)) = (keep_previous, replaced) {
-            promoted["tags"] = self.keep_previous(reference, replaced).await?;
+        if let Some(tags) = kept.and_then(Self::previous_tags) {
+            promoted["tags"] = tags;
         }
-        self.put(&id, &promoted).await
+        let written = self.put(&id, &promoted).await?;
+        if let Some(ours) = &written.version {
+            self.check_interleaved(reference, &id, &before, ours, kept.is_some())
+                .await?;
+        }
+        Ok(written)
     }
 
     async fn retire_previous(&self, reference: &Reference) -> Result<bool, FetchError> {

@@ -16,7 +16,10 @@ pub const API_VERSION: &str = "7.4";
 /// The tag (name, value) `rotate` writes on a new current version whose replaced value it
 /// kept in the `-previous` sibling: the bundle a launch reads carries its tags, so a launch
 /// reads the sibling only when it is there.
-pub const PREVIOUS_KEPT_TAG: (&str, &str) = ("cronos-previous", "kept");
+/// Its value is the sibling's version holding the previous value (older builds: `kept`, the
+/// latest version).
+pub const PREVIOUS_KEPT_TAG: &str = "cronos-previous";
+const LATEST_KEPT: &str = "kept";
 
 /// One secret version in one vault: the unit of a read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -240,14 +243,22 @@ pub fn version(body: &[u8], now: SystemTime) -> Result<Result<Version, Unusable>
                 .or(attributes.updated)
                 .and_then(unix_time),
             expires,
-            previous_kept: bundle.tags.is_some_and(|tags| has_previous_kept(&tags)),
+            previous_kept: bundle.tags.as_ref().is_some_and(has_previous_kept),
+            previous_version: bundle.tags.as_ref().and_then(previous_version),
         },
     }))
 }
 
 pub fn has_previous_kept(tags: &std::collections::HashMap<String, String>) -> bool {
-    let (name, value) = PREVIOUS_KEPT_TAG;
-    tags.get(name).map(String::as_str) == Some(value)
+    tags.get(PREVIOUS_KEPT_TAG)
+        .is_some_and(|kept| !kept.is_empty())
+}
+
+/// The sibling's version the tag names: a Key Vault version id (32 hex characters).
+fn previous_version(tags: &std::collections::HashMap<String, String>) -> Option<String> {
+    let kept = tags.get(PREVIOUS_KEPT_TAG)?;
+    (kept != LATEST_KEPT && kept.len() == 32 && kept.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| kept.clone())
 }
 
 /// The version id of a secret id: its last path segment.
@@ -331,6 +342,15 @@ mod tests {
         let tagged = r#"{"value":"v","tags":{"cronos-previous":"kept"},"attributes":{}}"#;
         let tagged = version(tagged.as_bytes(), now).unwrap().ok().unwrap();
         assert!(tagged.metadata.previous_kept);
+        // Older builds' "kept": the latest version of the sibling; ours name the version.
+        assert_eq!(tagged.metadata.previous_version, None);
+        let pinned = r#"{"value":"v","tags":{"cronos-previous":"0123456789abcdef0123456789abcdef"},"attributes":{}}"#;
+        let pinned = version(pinned.as_bytes(), now).unwrap().ok().unwrap();
+        assert!(pinned.metadata.previous_kept);
+        assert_eq!(
+            pinned.metadata.previous_version.as_deref(),
+            Some("0123456789abcdef0123456789abcdef")
+        );
         let untagged = r#"{"value":"v","tags":null,"attributes":{}}"#;
         assert!(version(untagged.as_bytes(), now).is_ok());
         assert!(matches!(

@@ -216,6 +216,7 @@ pub(super) fn version_metadata(object: &Value) -> Metadata {
             .and_then(parse_rfc3339),
         expires: None,
         previous_kept: false,
+        previous_version: None,
     }
 }
 

@@ -11,9 +11,9 @@ use super::VaultBackend;
 use super::http::HttpFailure;
 use super::kv::{self, PREVIOUS_FIELD as PREVIOUS};
 use super::path::SecretPath;
-use crate::backend::rotation::{CHANGED_HINT, conflict};
+use crate::backend::rotation::{CHANGED_HINT, TAKEN_HINT, conflict};
 use crate::backend::{
-    FetchError, FetchErrorKind, Metadata, PendingSlot, RotationStore, USERNAME_KEY,
+    FetchError, FetchErrorKind, KeptPrevious, Metadata, PendingSlot, RotationStore, USERNAME_KEY,
 };
 use crate::reference::Reference;
 use crate::secret::SecretString;
@@ -160,7 +160,7 @@ impl RotationStore for VaultBackend {
                     "{}: a pending slot already exists (another rotation started first)",
                     pending.logical()
                 ),
-                "finish it with rotate --resume, or drop it with rotate --abort",
+                TAKEN_HINT,
             )
         };
         self.cas_write(&token, &pending, data, 0, taken)
@@ -168,12 +168,21 @@ impl RotationStore for VaultBackend {
             .map(|_| ())
     }
 
+    /// Nothing before the promote: its one check-and-set write moves the replaced value.
+    async fn keep_previous(
+        &self,
+        _reference: &Reference,
+        _slot: &PendingSlot,
+    ) -> Result<KeptPrevious, FetchError> {
+        Ok(KeptPrevious::default())
+    }
+
     async fn promote(
         &self,
         reference: &Reference,
         slot: &PendingSlot,
         expected_current: Option<&str>,
-        keep_previous: bool,
+        kept: Option<&KeptPrevious>,
     ) -> Result<Metadata, FetchError> {
         let (secret, key, _, token) = self.rotation_target(reference).await?;
         let current = kv::read(&self.http, &token, &secret, 2, &self.auth()).await?;
@@ -182,7 +191,7 @@ impl RotationStore for VaultBackend {
         // The secret's other keys (a `username` beside `value`) stay as they are; the replaced
         // value moves to `previous` in the same check-and-set write.
         let replaced = keys.insert(key, Value::String(utf8(slot)?.to_string()));
-        if let (true, Some(replaced)) = (keep_previous, replaced) {
+        if let (Some(_), Some(replaced)) = (kept, replaced) {
             keys.insert(PREVIOUS.to_string(), replaced);
         }
         // A paired login's user name changes with its password, in the same write.

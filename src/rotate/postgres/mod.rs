@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::external::{Accepted, Candidates, Credential, ExternalSystem, StepError};
-use crate::config::DatabaseSettings;
+use crate::config::{DatabaseSettings, Strategy};
 use crate::problem::Problem;
 use crate::secret::SecretString;
 use connect::Target;
@@ -58,11 +58,28 @@ impl Postgres {
         }
     }
 
-    fn role_of<'a>(&'a self, credential: &'a Credential) -> &'a str {
-        credential
-            .username
-            .as_deref()
-            .unwrap_or(&self.settings.role)
+    /// The role a credential logs in as: one the config names, never one a pending slot
+    /// names on its own (an `ALTER ROLE` of the admin would hand its login to whoever wrote
+    /// the slot).
+    fn role_of<'a>(&'a self, credential: &'a Credential) -> Result<&'a str, StepError> {
+        let Some(username) = credential.username.as_deref() else {
+            return Ok(&self.settings.role);
+        };
+        if self.users().iter().any(|user| user == username) {
+            return Ok(username);
+        }
+        Err(StepError::Failed(
+            Problem::new(
+                self.describe(),
+                format!(
+                    "refusing the login role {}: the config names only {}",
+                    crate::untrusted_text::escaped(username),
+                    self.users().join(" and ")
+                ),
+            )
+            .with_hint("the role comes from rotation.database (role, alternate_role); inspect the pending slot, then rotate --abort")
+            .to_string(),
+        ))
     }
 
     /// Runs `work` before the deadline.
@@ -138,6 +155,14 @@ impl ExternalSystem for Postgres {
         describe(&self.settings)
     }
 
+    fn users(&self) -> Vec<String> {
+        let mut users = vec![self.settings.role.clone()];
+        if self.settings.strategy == Strategy::Alternating {
+            users.push(self.settings.alternate_role.clone());
+        }
+        users
+    }
+
     async fn probe(&self, candidates: &Candidates<'_>) -> Result<Accepted, StepError> {
         self.within(async {
             let target = self.target().await?;
@@ -150,7 +175,7 @@ impl ExternalSystem for Postgres {
                 let Some(credential) = credential else {
                     continue;
                 };
-                let user = self.role_of(credential);
+                let user = self.role_of(credential)?;
                 match self
                     .login_checked(&target, user, &credential.password)
                     .await
@@ -181,7 +206,7 @@ impl ExternalSystem for Postgres {
 
     async fn set(&self, pending: &Credential, _current: &Credential) -> Result<(), StepError> {
         self.within(async {
-            let role = self.role_of(pending);
+            let role = self.role_of(pending)?;
             let verifier = scram::verifier(&pending.password).map_err(|message| {
                 StepError::Failed(Problem::new(self.describe(), message).to_string())
             })?;
@@ -210,7 +235,7 @@ impl ExternalSystem for Postgres {
     async fn test(&self, pending: &Credential) -> Result<(), StepError> {
         self.within(async {
             let target = self.target().await?;
-            let user = self.role_of(pending);
+            let user = self.role_of(pending)?;
             let mut session = self
                 .login_checked(&target, user, &pending.password)
                 .await

@@ -295,6 +295,10 @@ impl ExternalSystem for Redis {
         describe(&self.settings)
     }
 
+    fn users(&self) -> Vec<String> {
+        vec![self.settings.user.clone()]
+    }
+
     /// One connection, one `AUTH` per candidate: Redis allows logging in again.
     async fn probe(&self, candidates: &Candidates<'_>) -> Result<Accepted, StepError> {
         let mut connection = self.connect().await?;
