@@ -507,6 +507,7 @@ fn planted_slots(store: &Store, role: &str) {
         store,
         role: role.to_string(),
         alternating: false,
+        connection: verify_full(),
         planted: vec![initial.clone(), attacker.to_string()],
         seen: Mutex::new(BTreeSet::new()),
         outputs: Mutex::new(Vec::new()),

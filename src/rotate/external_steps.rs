@@ -4,7 +4,8 @@
 //! run killed anywhere leaves the system holding a value the backend holds.
 
 use super::external::{Accepted, Candidates, Credential, ExternalSystem, StepError};
-use super::protocol::{CurrentValue, Rotating, Step, rotation_id, slot_credential};
+use super::protocol::{CurrentValue, Rotating, rotation_id, slot_credential};
+use super::step::Step;
 use crate::backend::PendingSlot;
 use crate::problem::Problem;
 

@@ -4,7 +4,7 @@
 //! refused before any change, and a set variable is announced on stderr, so it cannot act by
 //! accident. (Like every CRONOS_SECRETS_* variable it never reaches a launched program.)
 
-use super::protocol::Step;
+use super::step::Step;
 use crate::env_vars::{Environment, ROTATE_FAULT};
 use crate::problem::Problem;
 use crate::stderr::errln;

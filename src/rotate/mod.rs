@@ -11,6 +11,7 @@ mod select;
 mod setup;
 mod slot_check;
 mod status;
+mod step;
 mod systems;
 mod then;
 mod tls;
