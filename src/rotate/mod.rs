@@ -12,7 +12,6 @@ mod setup;
 mod status;
 mod systems;
 mod then;
-mod tls;
 
 use std::ffi::OsString;
 use std::time::SystemTime;

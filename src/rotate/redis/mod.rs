@@ -25,6 +25,7 @@ use zeroize::Zeroizing;
 
 use super::external::{Accepted, Candidates, Credential, ExternalSystem, StepError};
 use crate::config::RedisSettings;
+use crate::tls::{RootsError, Trust};
 use crate::secret::SecretString;
 use crate::untrusted_text::escaped;
 use connection::{Connection, ConnectionError, Endpoint};
@@ -73,12 +74,11 @@ impl Redis {
         let tls = if settings.tls {
             let config = self
                 .tls
-                .get_or_try_init(|| {
-                    super::tls::client_config(
-                        settings.tls_ca.as_deref(),
-                        "rotation.redis.tls_ca",
-                        self.deadline,
-                    )
+                .get_or_try_init(|| async {
+                    let trust =
+                        Trust::file_or_built_in(settings.tls_ca.as_deref(), "rotation.redis.tls_ca");
+                    let config = crate::tls::client_config(trust, self.deadline).await?;
+                    Ok::<_, RootsError>(Arc::new(config))
                 })
                 .await
                 .map_err(|error| {
