@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use rustls::{ClientConfig, RootCertStore};
 
-pub use roots::{CaFile, RootsError, Trust, built_in, roots};
+pub use roots::{CaFile, RootsError, Trust, roots};
 pub use unverified::unverified;
 
 /// A rustls client that verifies the server's chain and name against the roots of `trust`,
@@ -21,6 +21,8 @@ pub async fn client_config(
 ) -> Result<ClientConfig, RootsError> {
     let mut store = RootCertStore::empty();
     store.add_parsable_certificates(roots(trust, deadline).await?);
+    // A bundle of nothing but unparsable certificates trusts nobody: said now, not at the
+    // first handshake.
     if let (Trust::Only(file), true) = (trust, store.is_empty()) {
         return Err(RootsError::NoCertificate(file.named()));
     }

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tokio::sync::OnceCell;
@@ -110,8 +111,18 @@ impl fmt::Display for RootsError {
     }
 }
 
-/// The certificates `trust` names, files read within `deadline`.
+/// The certificates `trust` names, files read within `deadline`; only those that parse as
+/// trust anchors (the AWS SDK's trust store panics on any other).
 pub async fn roots(
+    trust: Trust<'_>,
+    deadline: Instant,
+) -> Result<Vec<CertificateDer<'static>>, RootsError> {
+    let mut roots = named(trust, deadline).await?;
+    roots.retain(|root| RootCertStore::empty().add(root.clone()).is_ok());
+    Ok(roots)
+}
+
+async fn named(
     trust: Trust<'_>,
     deadline: Instant,
 ) -> Result<Vec<CertificateDer<'static>>, RootsError> {
@@ -132,7 +143,7 @@ pub async fn roots(
 }
 
 /// The Mozilla roots compiled in (webpki-root-certs).
-pub fn built_in() -> impl Iterator<Item = CertificateDer<'static>> {
+fn built_in() -> impl Iterator<Item = CertificateDer<'static>> {
     webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned()
 }
 

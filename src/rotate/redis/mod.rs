@@ -25,8 +25,8 @@ use zeroize::Zeroizing;
 
 use super::external::{Accepted, Candidates, Credential, ExternalSystem, StepError};
 use crate::config::RedisSettings;
-use crate::tls::{RootsError, Trust};
 use crate::secret::SecretString;
+use crate::tls::{RootsError, Trust};
 use crate::untrusted_text::escaped;
 use connection::{Connection, ConnectionError, Endpoint};
 use resp::{Reply, error_code};
@@ -75,8 +75,10 @@ impl Redis {
             let config = self
                 .tls
                 .get_or_try_init(|| async {
-                    let trust =
-                        Trust::file_or_built_in(settings.tls_ca.as_deref(), "rotation.redis.tls_ca");
+                    let trust = Trust::file_or_built_in(
+                        settings.tls_ca.as_deref(),
+                        "rotation.redis.tls_ca",
+                    );
                     let config = crate::tls::client_config(trust, self.deadline).await?;
                     Ok::<_, RootsError>(Arc::new(config))
                 })
