@@ -101,6 +101,7 @@ impl Http {
                 Problem::new(LOCATION, error.to_string()).with_hint(hint)
             })?;
         let settings = Settings {
+            server: "Azure",
             redirects: Redirects::None,
             tls: Some(tls),
             max_idle,

@@ -18,6 +18,8 @@ use super::retry::{BodyError, backoff, chain, is_retryable, is_tls, read_body, r
 
 /// How a client is built.
 pub struct Settings {
+    /// Who answers, in debug logs ("vault asked to retry").
+    pub server: &'static str,
     pub redirects: Redirects,
     /// The TLS set-up (`crate::tls`); `None` for a plain-HTTP address, which needs no roots.
     pub tls: Option<rustls::ClientConfig>,
@@ -27,6 +29,7 @@ pub struct Settings {
 
 pub struct Client {
     client: reqwest::Client,
+    server: &'static str,
     deadline: Instant,
 }
 
@@ -84,6 +87,7 @@ impl Client {
         };
         Ok(Client {
             client: builder.build()?,
+            server: settings.server,
             deadline,
         })
     }
@@ -120,7 +124,7 @@ impl Client {
                 }
                 Ok(response) if is_retryable(response.status()) => {
                     let status = response.status().as_u16();
-                    tracing::debug!(attempt, status, "the server asked to retry");
+                    tracing::debug!(attempt, status, "{} asked to retry", self.server);
                     // Clients told the same Retry-After instant spread over the next window.
                     let wait =
                         retry_after(response.headers()).unwrap_or_default() + backoff(attempt);
@@ -144,7 +148,7 @@ impl Client {
                             attempts: attempt,
                         });
                     }
-                    tracing::debug!(attempt, reason = %reason, "request failed; retrying");
+                    tracing::debug!(attempt, reason = %reason, "{} request failed; retrying", self.server);
                     (reason, backoff(attempt))
                 }
             };

@@ -67,6 +67,7 @@ impl Http {
         };
         let client = Client::new(
             Settings {
+                server: "vault",
                 redirects: Redirects::SameOrigin(settings.address.clone()),
                 tls,
                 max_idle: settings.max_concurrency,
