@@ -435,6 +435,24 @@ fn a_fifo_as_the_platform_ca_bundle_ends_at_the_deadline() {
 }
 
 #[test]
+fn a_ca_file_without_a_certificate_is_named_at_once() {
+    // A key or an empty file where the CA belongs: said before any request, not as an unknown
+    // issuer at the first handshake (or no answer from a closed port at the deadline).
+    let tls = launch(&format!("https://127.0.0.1:{}", free_port()))
+        .file("ca.pem", "not a certificate\n")
+        .args(["--timeout", "30s", "run", "--", "touch", "started"]);
+    let ca = tls.path("ca.pem").display().to_string();
+    let launch = tls.env("VAULT_CACERT", &ca);
+    let (outcome, elapsed) = run_within(&launch, HARD_LIMIT);
+    outcome
+        .assert_code(125)
+        .assert_stderr_contains(&format!("VAULT_CACERT {ca} holds no CA certificate"))
+        .assert_stderr_contains("hint: point VAULT_CACERT at the PEM file");
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    assert!(!launch.path("started").exists());
+}
+
+#[test]
 fn credentials_in_the_address_are_never_shown() {
     let address = format!("http://user:PLANTEDPASSWORD@127.0.0.1:{}", free_port());
     let (outcome, _) = run_within(

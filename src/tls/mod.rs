@@ -10,7 +10,10 @@ use std::sync::Arc;
 
 use rustls::{ClientConfig, RootCertStore};
 
-pub use roots::{CaFile, RootsError, Trust, roots};
+// A CA file beside the public roots is Vault's and Key Vault's, which a build may leave out.
+#[cfg_attr(not(any(feature = "vault", feature = "azure")), allow(unused_imports))]
+pub use roots::CaFile;
+pub use roots::{RootsError, Trust, roots};
 pub use unverified::unverified;
 
 /// A rustls client that verifies the server's chain and name against the roots of `trust`,
