@@ -71,6 +71,7 @@ mod supervise;
 mod template;
 #[cfg(test)]
 mod test_inputs;
+mod tls;
 mod untrusted_text;
 mod validate;
 

@@ -417,6 +417,42 @@ fn credential_files_that_are_fifos_do_not_hang_the_launch() {
 }
 
 #[test]
+fn a_fifo_as_the_platform_ca_bundle_ends_at_the_deadline() {
+    // Without VAULT_CACERT the platform's CA bundle is trusted beside the built-in roots, and
+    // SSL_CERT_FILE names it: a FIFO there once held the client's set-up forever.
+    let tls = launch(&format!("https://127.0.0.1:{}", free_port()));
+    let fifo = mkfifo(&tls, "platform-ca.pem");
+    let launch =
+        tls.env("SSL_CERT_FILE", &fifo)
+            .args(["--timeout", "2s", "run", "--", "touch", "started"]);
+    let (outcome, elapsed) = run_within(&launch, HARD_LIMIT);
+    outcome
+        .assert_code(125)
+        .assert_stderr_contains("did not load by the deadline")
+        .assert_stderr_contains("hint: check SSL_CERT_FILE");
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    assert!(!launch.path("started").exists());
+}
+
+#[test]
+fn a_ca_file_without_a_certificate_is_named_at_once() {
+    // A key or an empty file where the CA belongs: said before any request, not as an unknown
+    // issuer at the first handshake (or no answer from a closed port at the deadline).
+    let tls = launch(&format!("https://127.0.0.1:{}", free_port()))
+        .file("ca.pem", "not a certificate\n")
+        .args(["--timeout", "30s", "run", "--", "touch", "started"]);
+    let ca = tls.path("ca.pem").display().to_string();
+    let launch = tls.env("VAULT_CACERT", &ca);
+    let (outcome, elapsed) = run_within(&launch, HARD_LIMIT);
+    outcome
+        .assert_code(125)
+        .assert_stderr_contains(&format!("VAULT_CACERT {ca} holds no CA certificate"))
+        .assert_stderr_contains("hint: point VAULT_CACERT at the PEM file");
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    assert!(!launch.path("started").exists());
+}
+
+#[test]
 fn credentials_in_the_address_are_never_shown() {
     let address = format!("http://user:PLANTEDPASSWORD@127.0.0.1:{}", free_port());
     let (outcome, _) = run_within(

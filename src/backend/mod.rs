@@ -7,12 +7,10 @@ mod aws;
 mod azure;
 mod env;
 mod file;
+#[cfg(any(feature = "vault", feature = "azure"))]
+mod http;
 mod json_key;
-#[cfg(any(feature = "vault", feature = "azure"))]
-mod retry;
 mod rotation;
-#[cfg(any(feature = "vault", feature = "azure"))]
-mod tls;
 #[cfg(feature = "vault")]
 mod vault;
 

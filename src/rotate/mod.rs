@@ -14,7 +14,6 @@ mod status;
 mod step;
 mod systems;
 mod then;
-mod tls;
 
 use std::ffi::OsString;
 use std::time::SystemTime;

@@ -20,7 +20,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::{
-    Credentials, ProvideCredentials, Region, SharedCredentialsProvider,
+    Credentials, ProvideCredentials, Region, SharedCredentialsProvider, SharedHttpClient,
 };
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
@@ -69,10 +69,13 @@ pub async fn connect(settings: &AwsSettings, deadline: Instant) -> Result<Connec
                 "set aws_region in the config (or CRONOS_SECRETS_AWS_REGION), or AWS_REGION",
             )
         })?;
-    let credentials = credentials(&region, imds, deadline).await?;
+    // Built once: STS (web identity, role assumption), SSO and the ECS role answer through the
+    // same client as Secrets Manager: the same trust roots, the same answer size limit.
+    let http = limit::limited(https_client(deadline).await?);
+    let credentials = credentials(&region, imds, http.clone(), deadline).await?;
     let remaining = remaining().max(Duration::from_millis(1));
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(limit::limited(https_client()))
+        .http_client(http)
         .region(region.clone())
         .credentials_provider(credentials)
         .retry_config(
@@ -123,16 +126,15 @@ async fn region(settings: &AwsSettings, imds: imds::Client) -> Option<Region> {
 async fn credentials(
     region: &Region,
     imds: imds::Client,
+    http: SharedHttpClient,
     deadline: Instant,
 ) -> Result<SharedCredentialsProvider, Problem> {
     let started = Instant::now();
     // aws-config runs `credential_process` with tokio's process API without kill_on_drop:
     // giving up on it (the deadline) would leave it running. What it spawned is killed then.
     let before = children::Spawned::snapshot();
-    // STS (web identity, role assumption), SSO and the ECS role answer through the same
-    // client as Secrets Manager: the same trust roots, the same answer size limit.
     let chain = DefaultCredentialsChain::builder()
-        .configure(ProviderConfig::default().with_http_client(limit::limited(https_client())))
+        .configure(ProviderConfig::default().with_http_client(http))
         .region(region.clone())
         .imds_client(imds)
         .build()
@@ -174,35 +176,37 @@ async fn credentials(
 const CREDENTIAL_SOURCES: &str = "AWS_ACCESS_KEY_ID, the AWS_PROFILE profile in ~/.aws, web identity, the ECS task role and EC2 instance metadata";
 const CREDENTIALS_HINT: &str = "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, set AWS_PROFILE, or run with an IAM role (EKS IRSA: AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, an ECS task role, an EC2 instance profile)";
 
-/// Where Linux systems keep their CA bundle; rustls-native-certs looks in the same places.
-const SYSTEM_CA_BUNDLES: &[&str] = &[
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/ca-bundle.pem",
-    "/etc/ssl/cert.pem",
-];
-
-/// The SDK's HTTPS client trusts only the platform's roots, and a FROM scratch image has none:
-/// add the built-in Mozilla roots, and keep the platform's (corporate CAs) where there are any.
-fn https_client() -> aws_sdk_secretsmanager::config::SharedHttpClient {
+/// The SDK's HTTPS client, trusting the roots every client here trusts (`crate::tls`): the
+/// built-in Mozilla roots (a FROM scratch image has none of its own) and the platform's
+/// (corporate CAs), loaded within `deadline`. The SDK builds its own rustls `ClientConfig`
+/// (its cipher list, its connector) and takes no prepared one, so it gets the list of roots.
+async fn https_client(deadline: Instant) -> Result<SharedHttpClient, Problem> {
     use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
-    let has_system_roots = std::env::var_os("SSL_CERT_FILE").is_some()
-        || std::env::var_os("SSL_CERT_DIR").is_some()
-        || SYSTEM_CA_BUNDLES
-            .iter()
-            .any(|path| std::path::Path::new(path).is_file());
-    let mut trust = TrustStore::empty().with_native_roots(has_system_roots);
-    for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+    let roots = crate::tls::roots(crate::tls::Trust::Public { extra: None }, deadline)
+        .await
+        .map_err(|error| {
+            Problem::new(LOCATION, error.to_string()).with_optional_hint(error.hint())
+        })?;
+    let mut trust = TrustStore::empty();
+    for der in &roots {
         trust.add_pem_certificate(pem(der));
     }
     let context = TlsContext::builder()
         .with_trust_store(trust)
         .build()
-        .expect("a trust store of parsed certificates builds");
-    aws_smithy_http_client::Builder::new()
+        .map_err(|error| {
+            Problem::new(
+                LOCATION,
+                format!(
+                    "cannot set up the HTTPS client: {}",
+                    DisplayErrorContext(&error)
+                ),
+            )
+        })?;
+    Ok(aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
         .tls_context(context)
-        .build_https()
+        .build_https())
 }
 
 /// DER to PEM, the form the SDK's trust store takes.

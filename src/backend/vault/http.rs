@@ -1,11 +1,7 @@
-//! Requests to Vault: one connection pool per launch, retries with exponential backoff and full
-//! jitter for connection errors, 429 and 5xx (honouring Retry-After), all within the launch's
-//! deadline. 400, 403 and 404 are answers, not failures to retry: a typo costs milliseconds.
-//! Logins, reads, writes and revocation all come through here: same-origin redirects only
-//! (see `redirect`), answers of at most `bounded::RESPONSE_LIMIT`, one deadline.
-
-use std::path::PathBuf;
-use std::time::Duration;
+//! Requests to Vault through the shared client (`backend::http`): same-origin redirects only
+//! (see `backend::http::redirect`), the CA roots of VAULT_CACERT or the built-in and
+//! platform's, `X-Vault-Token` and `X-Vault-Namespace`, and answers parsed as Vault's JSON.
+//! Logins, reads, writes and revocation all come through here.
 
 use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
@@ -15,21 +11,18 @@ use url::Url;
 
 use super::address::{display_address, warn_if_plaintext};
 pub use super::failure::HttpFailure;
-use super::failure::refused_redirect;
-use super::redirect;
 use super::settings::EffectiveSettings;
-use crate::backend::retry::{self, BodyError, is_retryable, is_tls, retry_after};
-pub use crate::backend::retry::{backoff, chain};
-use crate::backend::tls;
+use crate::backend::http::{Answer, Client, Failure, Patience, Redirects, Settings, chain};
 use crate::problem::Problem;
 use crate::secret::SecretString;
+use crate::tls::{self, CaFile, Trust};
 
 pub struct Http {
-    client: reqwest::Client,
+    client: Client,
     address: Url,
     namespace: Option<HeaderValue>,
-    ca_file: Option<PathBuf>,
-    deadline: Instant,
+    /// Which roots are trusted, for TLS failures.
+    roots: String,
 }
 
 impl Http {
@@ -37,33 +30,30 @@ impl Http {
     /// not hold the launch).
     pub async fn new(settings: &EffectiveSettings, deadline: Instant) -> Result<Http, Problem> {
         warn_if_plaintext(&settings.address);
-        let mut builder = reqwest::Client::builder()
-            .pool_max_idle_per_host(settings.max_concurrency)
-            .redirect(redirect::policy(settings.address.clone()))
-            .referer(false)
-            .user_agent(concat!("cronos-secrets/", env!("CARGO_PKG_VERSION")));
-        if settings.address.scheme() == "http" {
-            // Loading trust roots costs milliseconds; plain HTTP needs none.
-            builder = builder.tls_certs_only(Vec::new());
-        } else if let Some(ca_file) = &settings.ca_file {
-            let certificates = tls::read_bundle(
-                ca_file,
-                "VAULT_CACERT",
-                deadline,
-                "point VAULT_CACERT at the PEM file of the CA that signed Vault's certificate",
-            )
-            .await?;
-            builder = builder.tls_certs_only(certificates);
-        } else {
+        let trust = match &settings.ca_file {
+            Some(path) => Trust::Only(CaFile {
+                path,
+                setting: "VAULT_CACERT",
+            }),
             // The platform's roots still count where there are any.
-            builder = builder.tls_certs_merge(tls::builtin_roots());
-        }
-        if settings.skip_verify {
+            None => Trust::Public { extra: None },
+        };
+        let tls = if settings.skip_verify {
             tracing::warn!(
                 "VAULT_SKIP_VERIFY is set: Vault's TLS certificate is NOT verified; anyone on the network path can read these secrets"
             );
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
+            Some(tls::unverified())
+        } else if settings.address.scheme() == "http" {
+            None
+        } else {
+            Some(tls::client_config(trust, deadline).await)
+        };
+        let tls = tls.transpose().map_err(|error| {
+            let hint = error.hint().unwrap_or_else(|| {
+                "point VAULT_CACERT at the PEM file of the CA that signed Vault's certificate (-----BEGIN CERTIFICATE-----)".into()
+            });
+            Problem::new("vault", error.to_string()).with_hint(hint)
+        })?;
         // A value no header can hold is a permanent error: said now, not retried to the deadline.
         let namespace = match &settings.namespace {
             None => None,
@@ -75,7 +65,16 @@ impl Http {
                 .with_hint("check VAULT_NAMESPACE or secrets_manager.vault_namespace (e.g. admin/team-a)")
             })?),
         };
-        let client = builder.build().map_err(|error| {
+        let client = Client::new(
+            Settings {
+                server: "vault",
+                redirects: Redirects::SameOrigin(settings.address.clone()),
+                tls,
+                max_idle: settings.max_concurrency,
+            },
+            deadline,
+        )
+        .map_err(|error| {
             Problem::new(
                 "vault",
                 format!("cannot set up the HTTP client: {}", chain(&error)),
@@ -85,13 +84,15 @@ impl Http {
             client,
             address: settings.address.clone(),
             namespace,
-            ca_file: settings.ca_file.clone(),
-            deadline,
+            roots: match &settings.ca_file {
+                Some(file) => format!("CA file {}", file.display()),
+                None => "the built-in and system CA roots (no VAULT_CACERT)".to_string(),
+            },
         })
     }
 
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        self.client.deadline()
     }
 
     /// The configured address; show it with `display_address`.
@@ -108,7 +109,7 @@ impl Http {
         token: Option<&SecretString>,
         body: Option<&Value>,
     ) -> Result<Value, HttpFailure> {
-        self.send_until(self.deadline, method, path, query, token, body)
+        self.send_until(self.deadline(), method, path, query, token, body)
             .await
     }
 
@@ -136,15 +137,8 @@ impl Http {
                 Some(header)
             }
         };
-        let mut attempt = 0u32;
-        let mut last_reason;
-        loop {
-            attempt += 1;
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let mut request = self
-                .client
-                .request(method.clone(), url.clone())
-                .timeout(remaining.max(Duration::from_millis(1)));
+        let build = |client: &reqwest::Client| {
+            let mut request = client.request(method.clone(), url.clone());
             if let Some(token) = &token {
                 request = request.header("X-Vault-Token", token.clone());
             }
@@ -154,54 +148,22 @@ impl Http {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let wait = match request.send().await {
-                Ok(response) if is_retryable(response.status()) => {
-                    last_reason = format!("Vault kept answering {}", response.status());
-                    tracing::debug!(
-                        attempt,
-                        status = response.status().as_u16(),
-                        "vault asked to retry"
-                    );
-                    // Clients told the same Retry-After instant spread over the next window.
-                    retry_after(response.headers()).unwrap_or_default() + backoff(attempt)
-                }
-                Ok(response) if response.status().is_redirection() => {
-                    return Err(refused_redirect(&response));
-                }
-                Ok(response) => return parse(response.status(), response).await,
-                // The URL may hold the address's user and password: the messages name the
-                // address themselves, redacted.
-                Err(error) if is_tls(&error) => {
-                    return Err(HttpFailure::Tls {
-                        reason: self.tls_reason(&error.without_url()),
-                    });
-                }
-                Err(error) => {
-                    last_reason = chain(&error.without_url());
-                    tracing::debug!(attempt, reason = %last_reason, "vault request failed; retrying");
-                    backoff(attempt)
-                }
-            };
-            if Instant::now() + wait >= deadline {
-                return Err(HttpFailure::Unreachable {
-                    reason: last_reason,
-                    attempts: attempt,
-                });
-            }
-            tokio::time::sleep(wait).await;
-        }
-    }
-
-    fn tls_reason(&self, error: &reqwest::Error) -> String {
-        let ca = match &self.ca_file {
-            Some(file) => format!("CA file {}", file.display()),
-            None => "the built-in and system CA roots (no VAULT_CACERT)".to_string(),
+            request
         };
-        format!(
-            "TLS failure talking to {} using {ca}: {}",
-            display_address(&self.address),
-            chain(error)
-        )
+        match self.client.send(build, Patience::Until(deadline)).await {
+            Ok(answer) => parse(&answer),
+            Err(Failure::Tls { reason }) => Err(HttpFailure::Transport(Failure::Tls {
+                reason: format!(
+                    "TLS failure talking to {} using {}: {reason}",
+                    display_address(&self.address),
+                    self.roots
+                ),
+            })),
+            Err(Failure::BrokenOff { reason }) => Err(HttpFailure::Malformed {
+                reason: format!("cannot read Vault's answer: {reason}"),
+            }),
+            Err(failure) => Err(HttpFailure::Transport(failure)),
+        }
     }
 }
 
@@ -221,12 +183,12 @@ fn api_url(address: &Url, path: &str, query: &[(&str, &str)]) -> Url {
     url
 }
 
-async fn parse(status: StatusCode, response: reqwest::Response) -> Result<Value, HttpFailure> {
-    let bytes = read_body(response).await?;
-    let body: Value = if bytes.is_empty() {
+fn parse(answer: &Answer) -> Result<Value, HttpFailure> {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let body: Value = if answer.body.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).map_err(|_| HttpFailure::Malformed {
+        serde_json::from_slice(&answer.body).map_err(|_| HttpFailure::Malformed {
             reason: format!("Vault answered {status} with a body that is not JSON"),
         })?
     };
@@ -245,24 +207,9 @@ async fn parse(status: StatusCode, response: reqwest::Response) -> Result<Value,
         })
         .unwrap_or_default();
     Err(HttpFailure::Status {
-        status: status.as_u16(),
+        status: answer.status,
         errors,
     })
-}
-
-/// The body within [`RESPONSE_LIMIT`](crate::bounded::RESPONSE_LIMIT), in Vault's words.
-async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, HttpFailure> {
-    retry::read_body(&mut response)
-        .await
-        .map_err(|error| match error {
-            BodyError::TooLarge => HttpFailure::TooLarge,
-            BodyError::Broken(error) => HttpFailure::Malformed {
-                reason: format!(
-                    "cannot read Vault's answer: {}",
-                    chain(&error.without_url())
-                ),
-            },
-        })
 }
 
 #[cfg(test)]

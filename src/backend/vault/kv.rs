@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::http::{Http, HttpFailure};
 use super::path::SecretPath;
+use crate::backend::http::Failure;
 use crate::backend::{FetchError, FetchErrorKind, Metadata};
 use crate::secret::SecretString;
 use crate::untrusted_text::escaped;
@@ -309,7 +310,9 @@ pub(super) fn explain(
         ),
         other => {
             let kind = match other {
-                HttpFailure::Redirect { .. } | HttpFailure::TooLarge => FetchErrorKind::Invalid,
+                HttpFailure::Transport(Failure::Redirect { .. } | Failure::TooLarge) => {
+                    FetchErrorKind::Invalid
+                }
                 _ => FetchErrorKind::Unavailable,
             };
             let error = FetchError::new(

@@ -14,7 +14,6 @@ mod failure;
 mod http;
 mod kv;
 mod path;
-mod redirect;
 mod rotation;
 mod settings;
 mod target;

@@ -10,6 +10,7 @@ use tokio::net::{TcpStream, UnixStream};
 use super::tls;
 use super::wire::{self, WireError};
 use crate::config::{DatabaseSettings, SslMode};
+use crate::tls::Trust;
 
 /// The SSLRequest code (1234 5679).
 const SSL_REQUEST: i32 = 80_877_103;
@@ -69,13 +70,14 @@ impl Target {
             SslMode::Disable => None,
             SslMode::Prefer | SslMode::Require => Some(tls::unverified()?),
             SslMode::VerifyFull => {
-                let verifying = super::super::tls::client_config(
+                let trust = Trust::file_or_built_in(
                     settings.sslrootcert.as_deref(),
                     "rotation.database.sslrootcert",
-                    deadline,
-                )
-                .await?;
-                Some(tls::with_alpn(Arc::unwrap_or_clone(verifying)))
+                );
+                let verifying = crate::tls::client_config(trust, deadline)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                Some(tls::with_alpn(verifying))
             }
         };
         Ok(Target {

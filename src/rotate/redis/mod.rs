@@ -26,6 +26,7 @@ use zeroize::Zeroizing;
 use super::external::{Accepted, Candidates, Credential, ExternalSystem, StepError};
 use crate::config::RedisSettings;
 use crate::secret::SecretString;
+use crate::tls::{RootsError, Trust};
 use crate::untrusted_text::escaped;
 use connection::{Connection, ConnectionError, Endpoint};
 use resp::{Reply, error_code};
@@ -73,12 +74,13 @@ impl Redis {
         let tls = if settings.tls {
             let config = self
                 .tls
-                .get_or_try_init(|| {
-                    super::tls::client_config(
+                .get_or_try_init(|| async {
+                    let trust = Trust::file_or_built_in(
                         settings.tls_ca.as_deref(),
                         "rotation.redis.tls_ca",
-                        self.deadline,
-                    )
+                    );
+                    let config = crate::tls::client_config(trust, self.deadline).await?;
+                    Ok::<_, RootsError>(Arc::new(config))
                 })
                 .await
                 .map_err(|error| {

@@ -1,4 +1,5 @@
-//! Which redirects a Vault request may follow: same origin only.
+//! Which redirects a request may follow: none (Key Vault and its token endpoints: a bearer
+//! token is never forwarded), or the same origin only (Vault).
 //!
 //! Vault performance standbys and standbys answer requests they cannot serve with
 //! `307 Temporary Redirect` to the active node (Vault's own Go client follows these). We do
@@ -12,6 +13,15 @@
 
 use reqwest::redirect::{Attempt, Policy};
 use url::Url;
+
+/// The redirect rule of a client.
+#[derive(Clone)]
+pub enum Redirects {
+    /// Every 3xx goes back to the caller, which reports it.
+    None,
+    /// Followed to this address's scheme, host and port only, within [`MAX_HOPS`].
+    SameOrigin(Url),
+}
 
 /// Hops followed within the same origin (a proxy adding a trailing slash, a path move); a
 /// loop ends here instead of spinning until the deadline.
@@ -35,15 +45,18 @@ pub fn decide(address: &Url, next: &Url, hops: usize) -> Decision {
     }
 }
 
-/// The client's policy for `address`; no `Referer` is added either (see the client builder).
-pub fn policy(address: Url) -> Policy {
-    Policy::custom(move |attempt: Attempt<'_>| {
-        let hops = attempt.previous().len();
-        match decide(&address, attempt.url(), hops) {
-            Decision::Follow => attempt.follow(),
-            Decision::Stop => attempt.stop(),
-        }
-    })
+/// The reqwest policy of `redirects`; no `Referer` is added either (see the client builder).
+pub fn policy(redirects: Redirects) -> Policy {
+    match redirects {
+        Redirects::None => Policy::none(),
+        Redirects::SameOrigin(address) => Policy::custom(move |attempt: Attempt<'_>| {
+            let hops = attempt.previous().len();
+            match decide(&address, attempt.url(), hops) {
+                Decision::Follow => attempt.follow(),
+                Decision::Stop => attempt.stop(),
+            }
+        }),
+    }
 }
 
 #[cfg(test)]

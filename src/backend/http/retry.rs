@@ -1,6 +1,5 @@
-//! HTTP to secrets servers (Vault, Key Vault and its token endpoints): which answers are
-//! worth another attempt, how long to wait, bounded bodies, and error texts that include
-//! their causes.
+//! Which answers are worth another attempt, how long to wait, bounded bodies, and error texts
+//! that include their causes.
 
 use std::time::Duration;
 
