@@ -34,6 +34,8 @@ const FLOORS: &[&[&str]] = &[
     ],
     // The one grammar: references, placeholders, the required-secrets table, env files.
     &["reference", "placeholder", "expand", "schema", "envfile"],
+    // One TLS set-up for every network client (backends, PostgreSQL, Redis).
+    &["tls"],
     &["config"],
     &["backend"],
     &["plan"],
