@@ -181,7 +181,10 @@ impl Http {
                 Patience::Probe(probe) => self.remaining().min(probe),
             };
             let request = build(&self.client).timeout(limit.max(Duration::from_millis(1)));
-            let (reason, wait) = match request.send().await {
+            // Without the URL: messages name the host, and a vault's challenge URL names the
+            // first secret asked, whose name would otherwise appear in every secret's failure.
+            let sent = request.send().await.map_err(reqwest::Error::without_url);
+            let (reason, wait) = match sent {
                 Ok(response) if response.status().is_redirection() => {
                     let location = response
                         .headers()
