@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::select::{Rotation, Schedule};
 use crate::backend::{Backend, Source, utc};
 use crate::duration::format_duration;
+use crate::problem::Problem;
 use crate::reference::Reference;
 use crate::schema::{Previous, RequiredSecret};
 
@@ -123,7 +124,8 @@ pub fn print_table(rows: &[Row]) {
     }
 }
 
-/// The `--dry-run` plan of one secret: printed, nothing changed.
+/// The `--dry-run` plan of one secret: printed, nothing changed. Returns what would stop the
+/// real run for this secret (a refusal or a failure), with what to do about it.
 pub fn print_plan(
     observed: &Observed,
     backend: &dyn Backend,
@@ -131,7 +133,7 @@ pub fn print_plan(
     rotation: Rotation,
     system: Option<&str>,
     now: SystemTime,
-) {
+) -> Option<Problem> {
     let secret = observed.secret;
     let schedule = observed.schedule;
     println!("{} ({})", secret.name, secret.description);
@@ -169,20 +171,32 @@ pub fn print_plan(
     println!("  due:       {due}");
     if let Some(problem) = &observed.problem {
         println!("  would fail: {problem}");
-        return;
+        return Some(Problem::new(&secret.name, problem.clone()));
     }
     match (rotation, pending_location) {
-        (Rotation::Refused { why, .. }, _) => println!("  would refuse: {} {why}", secret.name),
-        (_, None) => println!(
-            "  would refuse: the {} backend has no pending slot to rotate through",
-            backend.source()
-        ),
+        (Rotation::Refused { why, hint }, _) => {
+            println!("  would refuse: {} {why}", secret.name);
+            Some(super::refusal(secret, &why, hint))
+        }
+        (_, None) => {
+            println!(
+                "  would refuse: the {} backend has no pending slot to rotate through",
+                backend.source()
+            );
+            Some(super::no_pending_slot(backend.source()))
+        }
         (Rotation::Key { length } | Rotation::Password { length, .. }, Some(pending)) => {
             if let Some(id) = &observed.pending {
                 println!(
                     "  would refuse: an unfinished rotation ({id}) holds {pending}; use --resume or --abort"
                 );
-                return;
+                return Some(
+                    Problem::new(
+                        &secret.name,
+                        format!("an unfinished rotation ({id}) holds {pending}"),
+                    )
+                    .with_hint("finish it with rotate --resume, or drop it with rotate --abort"),
+                );
             }
             let external = match system {
                 Some(system) => {
@@ -195,6 +209,7 @@ pub fn print_plan(
                 observed.version.as_deref().unwrap_or("-")
             );
             println!("  previous:  {}", previous_kept(secret, backend.source()));
+            None
         }
     }
 }
