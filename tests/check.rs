@@ -6,21 +6,38 @@ use common::*;
 
 #[test]
 fn table_lists_sources_and_lengths() {
-    let outcome = Launch::with_required()
+    let launch = Launch::with_required()
+        .env("GREETING_SOURCE", "hello")
         .file("jwt", JWT_SECRET)
         .file(
             ".env.production",
-            "CRONOS_AI_JWT_SECRET=file://jwt\nLOG_LEVEL=info\n",
-        )
-        .args(["check", "--override"])
-        .run();
+            "CRONOS_AI_JWT_SECRET=file://jwt\nLOG_LEVEL=info\nGREETING=env://GREETING_SOURCE\n",
+        );
+    let outcome = launch.command().args(["check", "--override"]).output();
+    let outcome = Outcome {
+        output: outcome.expect("runs"),
+    };
     outcome.assert_code(0);
+    // The table is the answer: no audit line repeats it on stderr unless asked (-v).
+    assert!(
+        !outcome.stderr().contains("secret read"),
+        "{}",
+        outcome.stderr()
+    );
+    let verbose = launch.args(["-v", "check", "--override"]).run();
+    verbose.assert_code(0).assert_stderr_contains("secret read");
     let stdout = outcome.stdout();
-    let jwt_row = stdout
-        .lines()
-        .find(|line| line.starts_with("CRONOS_AI_JWT_SECRET"))
-        .unwrap();
-    assert!(jwt_row.contains(".env.production:1 -> file "), "{jwt_row}");
+    let jwt_row = outcome.row("CRONOS_AI_JWT_SECRET");
+    // Each location names its backend once: not "file file://…", not "env env NAME".
+    assert!(
+        jwt_row.contains(".env.production:1 -> file://"),
+        "{jwt_row}"
+    );
+    let greeting_row = outcome.row("GREETING");
+    assert!(
+        greeting_row.contains(".env.production:3 -> env GREETING_SOURCE "),
+        "{greeting_row}"
+    );
     assert!(jwt_row.contains(&JWT_SECRET.len().to_string()), "{jwt_row}");
     assert!(jwt_row.ends_with("ok"), "{jwt_row}");
     let db_row = stdout
@@ -78,8 +95,8 @@ fn plan_fetches_nothing_and_shows_locations() {
         .args(["check", "--plan", "--override"])
         .run();
     outcome.assert_code(0);
-    outcome.assert_stdout_contains("file file:///nonexistent/jwt");
-    outcome.assert_stdout_contains("env env CRONOS_AI_API_KEY");
+    outcome.assert_stdout_contains(".env.production:1 -> file:///nonexistent/jwt");
+    outcome.assert_stdout_contains(".env.production:2 -> env CRONOS_AI_API_KEY");
     assert!(outcome.stdout().contains("planned"));
     outcome.assert_no_leak(&[API_KEY, DB_PASSWORD]);
 }

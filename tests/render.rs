@@ -29,16 +29,25 @@ fn expected() -> String {
 
 #[test]
 fn renders_to_stdout_byte_for_byte() {
-    let outcome = launch().args(["render", "conf/app.yaml.tmpl"]).run();
+    let outcome = launch()
+        .remove_env("RUST_LOG")
+        .args(["render", "conf/app.yaml.tmpl"])
+        .run();
     outcome.assert_code(0);
     assert_eq!(outcome.stdout(), expected());
+    // The rendered file is the answer: audit lines only when asked (-v or --audit-log).
+    assert_eq!(outcome.stderr(), "");
+    // RUST_LOG=trace: the audit events, and no value at any level.
+    let verbose = launch().args(["render", "conf/app.yaml.tmpl"]).run();
+    verbose.assert_code(0);
+    assert_eq!(verbose.stdout(), expected());
     assert!(
-        !outcome.stderr().contains(DB_PASSWORD),
+        !verbose.stderr().contains(DB_PASSWORD),
         "{}",
-        outcome.stderr()
+        verbose.stderr()
     );
     assert!(
-        outcome.stderr().contains("conf/app.yaml.tmpl:4:14"),
+        verbose.stderr().contains("conf/app.yaml.tmpl:4:14"),
         "audit names the placeholder"
     );
 }

@@ -714,6 +714,8 @@ fn env_backend_and_usage() {
         "{}",
         dry.stderr()
     );
+    // The location names its backend once.
+    dry.assert_stdout_contains("backend:   env CRONOS_AI_JWT_SECRET or JWT_SECRET");
     // A usage error of rotate shows rotate's usage, not the top level's.
     for args in [&["rotate"][..], &["rotate", "--dry-run"]] {
         Launch::new()

@@ -62,6 +62,16 @@ impl Source {
         !matches!(self, Source::Env | Source::File)
     }
 
+    /// The backend and a location of it, for tables and plans, naming the backend once: env,
+    /// file and AWS locations already start with theirs (`env HOME`, `file:///run/x`,
+    /// `aws-sm name`); Vault paths and Key Vault URLs do not.
+    pub fn with_location(self, location: &str) -> String {
+        match self {
+            Source::Vault | Source::AzureKeyVault => format!("{self} {location}"),
+            Source::Env | Source::File | Source::AwsSecretsManager => location.to_string(),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Source::Env => "env",

@@ -57,7 +57,7 @@ fn plan_rows(prepared: &Prepared) -> (Vec<Row>, bool) {
             for reference in var.references() {
                 let backend = Source::of(reference, config.backend);
                 let location = backend::planned_location(reference, config);
-                source.push_str(&format!(" -> {backend} {location}"));
+                source.push_str(&format!(" -> {}", backend.with_location(&location)));
             }
             Row {
                 variable: var.name.clone(),
@@ -95,7 +95,10 @@ fn checked_rows(prepared: &Prepared, settings: &LaunchSettings) -> Result<(Vec<R
         let worst = findings.iter().map(|finding| finding.severity).max();
         let mut source = var.planned.origin.to_string();
         for read in &var.reads {
-            source.push_str(&format!(" -> {} {}", read.source, read.location));
+            source.push_str(&format!(
+                " -> {}",
+                read.source.with_location(&read.location)
+            ));
         }
         let metadata = var
             .reads

@@ -137,11 +137,8 @@ pub fn print_plan(
     let secret = observed.secret;
     let schedule = observed.schedule;
     println!("{} ({})", secret.name, secret.description);
-    println!(
-        "  backend:   {} {}",
-        backend.source(),
-        backend.location(&observed.reference)
-    );
+    let location = backend.location(&observed.reference);
+    println!("  backend:   {}", backend.source().with_location(&location));
     println!(
         "  current:   version {}{}",
         observed.version.as_deref().unwrap_or("-"),
