@@ -182,3 +182,21 @@ fn run_render_takes_a_source_and_a_destination() {
         .assert_code(2)
         .assert_stderr_contains("expected TEMPLATE:OUTPUT");
 }
+
+/// On the env backend, `${secret://NAME}` in a template is the value `run` would give NAME's
+/// variable: an env-file entry counts, as it does for `check`.
+#[test]
+fn a_secret_placeholder_reads_the_env_file_entry_on_the_env_backend() {
+    let outcome = Launch::with_required()
+        .remove_env("CRONOS_AI_DB_PASSWORD")
+        .file("secrets/db", DB_PASSWORD)
+        .file(
+            ".env.development",
+            "CRONOS_AI_DB_PASSWORD=file://secrets/db\n",
+        )
+        .file("secret.yaml", "password: ${secret://database_password}\n")
+        .args(["--env-file", ".env.development", "render", "secret.yaml"])
+        .run();
+    outcome.assert_code(0);
+    assert_eq!(outcome.stdout(), format!("password: {DB_PASSWORD}\n"));
+}
