@@ -100,3 +100,38 @@ fn plan_fetches_nothing_and_shows_locations() {
     assert!(outcome.stdout().contains("planned"));
     outcome.assert_no_leak(&[API_KEY, DB_PASSWORD]);
 }
+
+/// At -v, a launch says which config and env files it read, or that it found none.
+#[test]
+fn verbose_says_which_config_and_env_files_were_read() {
+    let none = Launch::new()
+        .env("CRONOS_AI_ENV", "development")
+        .args(["-v", "check"])
+        .run();
+    none.assert_code(1)
+        .assert_stderr_contains("no config file (no --config or CRONOS_SECRETS_CONFIG, and no config/cronos_ai.development.yaml here): built-in defaults, env backend")
+        .assert_stderr_contains("no env file read: ")
+        .assert_stderr_contains(".env.development does not exist");
+    let both = Launch::with_required()
+        .file("conf.yaml", "secrets: {}\n")
+        .file("vars.env", "A=1\nB=2\n")
+        .args([
+            "-v",
+            "--config",
+            "conf.yaml",
+            "--env-file",
+            "vars.env",
+            "check",
+        ])
+        .run();
+    both.assert_code(0)
+        .assert_stderr_contains("config file conf.yaml, env backend")
+        .assert_stderr_contains("env file vars.env (2 entries)");
+    // Not by default: the table is the answer.
+    let quiet = Launch::new().args(["check"]).run();
+    assert!(
+        !quiet.stderr().contains("no config file"),
+        "{}",
+        quiet.stderr()
+    );
+}
