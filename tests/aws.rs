@@ -618,8 +618,10 @@ fn check_shows_each_secrets_version_and_age_and_plan_calls_nothing() {
 
     let plan = launch.command().args(["check", "--plan"]).output().unwrap();
     let plan = Outcome { output: plan };
-    plan.assert_code(0)
-        .assert_stdout_contains(&format!("-> aws-sm {}/db#password", test.prefix));
+    plan.assert_code(0).assert_stdout_contains(&format!(
+        "-> aws_secrets_manager aws-sm {}/db#password",
+        test.prefix
+    ));
     assert!(test.calls().is_empty(), "--plan fetches nothing");
 
     let checked = launch

@@ -135,3 +135,60 @@ fn verbose_says_which_config_and_env_files_were_read() {
         quiet.stderr()
     );
 }
+
+/// `--plan` fetches nothing, but what needs no fetch it checks as `check` does, hints
+/// included: on the env backend, an env file's `secret://` entries read the launcher's
+/// environment, and a secret no source provides is named with what to do.
+#[test]
+fn plan_checks_the_environment_locally_and_keeps_the_hints() {
+    let launch = Launch::new()
+        .env("CRONOS_AI_JWT_SECRET", JWT_SECRET)
+        .file(
+            ".env.production",
+            "CRONOS_AI_JWT_SECRET=secret://jwt_secret\nCRONOS_AI_API_KEY=secret://api_key\n",
+        )
+        .args(["check", "--plan"]);
+    let plan = launch.run();
+    plan.assert_code(1).assert_no_leak(&[JWT_SECRET]);
+    assert!(
+        plan.row("CRONOS_AI_JWT_SECRET").ends_with("ok"),
+        "{}",
+        plan.stdout()
+    );
+    assert!(
+        plan.row("CRONOS_AI_API_KEY").ends_with("error"),
+        "{}",
+        plan.stdout()
+    );
+    plan.assert_stdout_contains(
+        "CRONOS_AI_API_KEY: secret://api_key: variable CRONOS_AI_API_KEY is not set",
+    )
+    .assert_stdout_contains("hint: export CRONOS_AI_API_KEY in the launcher's environment");
+    assert!(
+        plan.row("CRONOS_AI_REDIS_PASSWORD").ends_with("missing"),
+        "{}",
+        plan.stdout()
+    );
+    plan.assert_stdout_contains("Redis password not configured")
+        .assert_stdout_contains(
+            "hint: export CRONOS_AI_REDIS_PASSWORD=\"$(cronos-secrets generate)\"",
+        );
+}
+
+/// A previous value (`<ENV>_PREVIOUS`) is read only when the current version says a rotation
+/// kept one: a plan, which fetches nothing, cannot know that, and does not list it.
+#[test]
+fn plan_lists_no_previous_value_it_cannot_know_would_be_read() {
+    let plan = Launch::new()
+        .env("VAULT_TOKEN", "plan-token")
+        .plan_with_config(
+            "secrets_manager:\n  enabled: true\n  backend: vault\n  vault_addr: http://127.0.0.1:9\n",
+        );
+    plan.assert_code(0);
+    assert!(
+        plan.row("CRONOS_AI_JWT_SECRET").ends_with("planned"),
+        "{}",
+        plan.stdout()
+    );
+    assert!(!plan.stdout().contains("_PREVIOUS"), "{}", plan.stdout());
+}

@@ -62,13 +62,12 @@ impl Source {
         !matches!(self, Source::Env | Source::File)
     }
 
-    /// The backend and a location of it, for tables and plans, naming the backend once: env,
-    /// file and AWS locations already start with theirs (`env HOME`, `file:///run/x`,
-    /// `aws-sm name`); Vault paths and Key Vault URLs do not.
+    /// The backend and a location of it, for tables and plans, naming the backend once: env
+    /// and file locations are already spelled with it (`env HOME`, `file:///run/x`).
     pub fn with_location(self, location: &str) -> String {
         match self {
-            Source::Vault | Source::AzureKeyVault => format!("{self} {location}"),
-            Source::Env | Source::File | Source::AwsSecretsManager => location.to_string(),
+            Source::Env | Source::File => location.to_string(),
+            _ => format!("{self} {location}"),
         }
     }
 
