@@ -255,7 +255,7 @@ impl Run<'_> {
     ) -> Result<i32, Error> {
         let backend = self.backend;
         let Some(store) = backend.rotation() else {
-            return Ok(refuse(vec![no_pending_slot(backend.source())]));
+            return Ok(refuse(vec![select::no_pending_slot(backend.source())]));
         };
         let mut refused = Vec::new();
         let mut plans = Vec::new();
@@ -266,7 +266,7 @@ impl Run<'_> {
                 Rotation::Refused { why, hint }
                     if !matches!(action, Action::Abort | Action::Retire) =>
                 {
-                    refused.push(refusal(seen.secret, &why, hint));
+                    refused.push(select::refusal(seen.secret, &why, hint));
                     plans.push((0, None));
                 }
                 Rotation::Refused { .. } => plans.push((0, None)),
@@ -353,24 +353,6 @@ impl Run<'_> {
         }
         Ok(code)
     }
-}
-
-/// Why a backend cannot rotate at all (env), and what to configure instead.
-pub(super) fn no_pending_slot(source: Source) -> Problem {
-    Problem::new(
-        format!("backend {source}"),
-        "has no pending slot to rotate through: a value written straight into a .env file or the environment could be lost in a crash, and nothing guards against a concurrent writer",
-    )
-    .with_hint("configure a backend that can rotate: secrets_manager.backend (or --backend) vault, aws_secrets_manager or azure_key_vault; or store a new value by hand: cronos-secrets generate")
-}
-
-/// A secret whose rotation the config does not allow (`Rotation::Refused`).
-pub(super) fn refusal(secret: &RequiredSecret, why: &str, hint: String) -> Problem {
-    Problem::new(
-        &secret.name,
-        format!("refusing to rotate {}: it {why}", secret.name),
-    )
-    .with_hint(hint)
 }
 
 /// Refusals exit 1, like failures of a step: non-zero, never 2 (usage errors).

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use super::select::{Rotation, Schedule};
+use super::select::{self, Rotation, Schedule};
 use crate::backend::{Backend, Source, utc};
 use crate::duration::format_duration;
 use crate::problem::Problem;
@@ -173,14 +173,14 @@ pub fn print_plan(
     match (rotation, pending_location) {
         (Rotation::Refused { why, hint }, _) => {
             println!("  would refuse: {} {why}", secret.name);
-            Some(super::refusal(secret, &why, hint))
+            Some(select::refusal(secret, &why, hint))
         }
         (_, None) => {
             println!(
                 "  would refuse: the {} backend has no pending slot to rotate through",
                 backend.source()
             );
-            Some(super::no_pending_slot(backend.source()))
+            Some(select::no_pending_slot(backend.source()))
         }
         (Rotation::Key { length } | Rotation::Password { length, .. }, Some(pending)) => {
             if let Some(id) = &observed.pending {
