@@ -69,8 +69,9 @@ impl SecretsManager {
     }
 
     /// Reads one reference, with its metadata, through the launch's own resolution path (one
-    /// deadline, one audit event).
-    pub(crate) async fn fetch(&self, reference: &Reference) -> Result<Fetched, Error> {
+    /// deadline, one audit event). With a launch's `plan` (the `get` command), `secret://NAME`
+    /// on the env backend reads what the program would get, env-file entries included.
+    pub(crate) async fn fetch(&self, reference: &Reference, plan: &Plan) -> Result<Fetched, Error> {
         let wanted = PlaceholderValue {
             location: reference.to_string(),
             pieces: vec![Piece::Ref(reference.clone())],
@@ -80,14 +81,10 @@ impl SecretsManager {
             jitter: None,
             keep_launcher_env: false,
         };
-        let resolution = resolve::resolve(
-            &Plan::default(),
-            std::slice::from_ref(&wanted),
-            &self.config,
-            &self.env,
-            options,
-        )
-        .await?;
+        // Only the one value is fetched, not the plan's variables.
+        let wanted = resolve::as_the_program_gets(&[wanted], plan, &self.config);
+        let resolution =
+            resolve::resolve(&Plan::default(), &wanted, &self.config, &self.env, options).await?;
         let read = resolution
             .extras
             .into_iter()
@@ -143,7 +140,7 @@ impl SecretsManager {
     /// Blocking read of `secret://NAME`; not for use inside an async runtime.
     pub fn get_secret(&self, name: &str) -> Result<SecretString, Error> {
         let reference = self.reference(name)?;
-        block_on(self.fetch(&reference)).map(|fetched| fetched.value)
+        block_on(self.fetch(&reference, &Plan::default())).map(|fetched| fetched.value)
     }
 
     /// Blocking write of `secret://NAME`; not for use inside an async runtime.

@@ -41,6 +41,16 @@ pub fn load_config(settings: &LaunchSettings, env: &Environment) -> Result<Confi
     let path = config::locate(settings.config_path.as_deref(), env);
     let mut config = config::load(path.as_deref(), env)?;
     config.vault.revoke_token |= settings.revoke_token;
+    // At -v: which config a launch used is otherwise guesswork (a wrong CRONOS_AI_ENV, a run
+    // from the wrong directory).
+    let backend = crate::backend::Source::from(config.backend);
+    match &path {
+        Some(path) => tracing::info!("config file {}, {backend} backend", path.display()),
+        None => tracing::info!(
+            "no config file (no --config or CRONOS_SECRETS_CONFIG, and no config/cronos_ai.{}.yaml here): built-in defaults, {backend} backend",
+            crate::env_vars::app_env(env)
+        ),
+    }
     Ok(config)
 }
 

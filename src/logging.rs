@@ -40,6 +40,10 @@ pub struct LogSettings<'a> {
     pub audit_log: Option<&'a Path>,
     /// RUST_LOG, when set.
     pub directives: Option<&'a str>,
+    /// Audit events reach stderr without `-v` (`run`, the watchers): a launch's stderr is its
+    /// log. Commands whose output is the answer (`check`, `get`, `render`, `export`) would
+    /// only repeat it there: theirs go to `--audit-log`, or to stderr at `-v`.
+    pub audit_by_default: bool,
 }
 
 pub fn init(settings: &LogSettings) -> Result<(), Problem> {
@@ -50,7 +54,8 @@ pub fn init(settings: &LogSettings) -> Result<(), Problem> {
         (false, 2) => "debug",
         (false, _) => "trace",
     };
-    let audit_on_stderr = !settings.quiet && settings.audit_log.is_none();
+    let audit_on_stderr =
+        settings.audit_by_default && !settings.quiet && settings.audit_log.is_none();
     let mut default = format!("{OWN_TARGET}={level},{RELAXED_CHECK_TARGET}=warn");
     if audit_on_stderr {
         default.push_str(&format!(",{AUDIT_TARGET}=info"));

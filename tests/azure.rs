@@ -196,7 +196,7 @@ fn the_relaxed_check_covers_the_configured_vault_only() {
     let outcome = launch.args(["run", "--", "sh", "-c", "echo started"]).run();
     outcome
         .assert_code(125)
-        .assert_stderr_contains(&format!("vault {}", fake.vaults[1]))
+        .assert_stderr_contains(&format!("Azure Key Vault {}", fake.vaults[1]))
         .assert_stderr_contains("does not match the vault's host")
         .assert_stderr_contains("covers secrets_manager.azure_vault_url only")
         .assert_stderr_no_leak(&["relaxed-elsewhere-value-1", "relaxed-here-value-1"]);
@@ -568,6 +568,47 @@ fn a_slow_token_endpoint_is_given_up_on_at_the_deadline_and_a_dead_one_is_named(
         .assert_stderr_contains("token endpoint")
         .assert_stderr_contains("kept answering 503")
         .assert_stderr_contains("AZURE_AUTHORITY_HOST");
+}
+
+#[test]
+fn an_unreachable_vault_fails_each_secret_under_its_own_name() {
+    let fake = shared();
+    // Nothing listens there: the vault is down, and the challenge fails for all at once.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let vault = format!("https://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let outcome = fake
+        .launch_with_secret("client-unreachable")
+        .file(
+            "config/cronos_ai.production.yaml",
+            &format!(
+                "secrets_manager:\n  enabled: true\n  backend: azure_key_vault\n  azure_vault_url: \"{vault}/\"\nsecrets: {{}}\n"
+            ),
+        )
+        .file(
+            ".env.production",
+            "APP_API_KEY=secret://api-key\nAPP_JWT_SECRET=secret://jwt-secret\n",
+        )
+        .args(["--timeout", "2s", "check"])
+        .run();
+    outcome.assert_code(1);
+    let stdout = outcome.stdout();
+    for (variable, own, other) in [
+        ("APP_API_KEY", "api-key", "jwt-secret"),
+        ("APP_JWT_SECRET", "jwt-secret", "api-key"),
+    ] {
+        let problem = stdout
+            .lines()
+            .find(|line| line.trim_start().starts_with(&format!("{variable}: ")))
+            .unwrap_or_else(|| panic!("no problem for {variable}:\n{stdout}"));
+        assert!(
+            problem.contains(&format!(
+                "Azure Key Vault {vault}, secret \"{own}\": no answer"
+            )),
+            "{problem}"
+        );
+        assert!(!problem.contains(other), "{problem}");
+    }
 }
 
 #[test]

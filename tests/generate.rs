@@ -35,3 +35,20 @@ fn length_and_encoding() {
         .run()
         .assert_code(2);
 }
+
+#[test]
+fn a_length_below_every_minimum_is_printed_with_a_warning() {
+    let short = Launch::new().args(["generate", "--length", "8"]).run();
+    short.assert_code(0);
+    assert_eq!(short.stdout().trim_end().len(), 8);
+    short
+        .assert_stderr_contains(
+            "warning: 8 characters is shorter than every required secret's minimum (16 to 32)",
+        )
+        .assert_stderr_contains("hint: use the default length (44)");
+    for length in ["16", "44"] {
+        let enough = Launch::new().args(["generate", "--length", length]).run();
+        enough.assert_code(0);
+        assert_eq!(enough.stderr(), "", "--length {length}");
+    }
+}

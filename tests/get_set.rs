@@ -22,11 +22,33 @@ fn get_prints_the_exact_value() {
 
 #[test]
 fn get_of_a_missing_secret_is_an_error() {
-    Launch::new()
-        .args(["get", "jwt_secret"])
-        .run()
-        .assert_code(125)
-        .assert_stderr_contains("variable CRONOS_AI_JWT_SECRET or JWT_SECRET is not set");
+    let outcome = Launch::new().args(["get", "jwt_secret"]).run();
+    outcome.assert_code(125).assert_stderr_contains(
+        "error: secret://jwt_secret: variable CRONOS_AI_JWT_SECRET or JWT_SECRET is not set",
+    );
+    // The reference is the problem's location: said once.
+    assert_eq!(
+        outcome.stderr().matches("secret://jwt_secret").count(),
+        1,
+        "{}",
+        outcome.stderr()
+    );
+}
+
+/// On the env backend, `get NAME` reads what `run` gives the program and `check` checks: an
+/// env-file entry too, not only the launcher's environment.
+#[test]
+fn get_reads_an_env_file_entry_as_run_and_check_do() {
+    let launch = Launch::new()
+        .file("secrets/jwt", JWT_SECRET)
+        .file(
+            ".env.development",
+            "CRONOS_AI_JWT_SECRET=file://secrets/jwt\n",
+        )
+        .args(["--env-file", ".env.development", "get", "jwt_secret"]);
+    let outcome = launch.run();
+    outcome.assert_code(0);
+    assert_eq!(outcome.stdout(), JWT_SECRET);
 }
 
 #[test]

@@ -128,3 +128,48 @@ fn every_shell_gets_a_script_and_generate_takes_no_command() {
         .assert_code(2)
         .assert_stderr_contains("a command is required");
 }
+
+/// `--help` gives every exit code the README's table gives, and for 1 every command that
+/// exits with it.
+#[test]
+fn help_lists_every_exit_code_of_the_readme() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let table = readme
+        .split("### Exit codes")
+        .nth(1)
+        .expect("the README's exit-code table");
+    let help = Launch::new().args(["--help"]).run();
+    help.assert_code(0);
+    let stdout = help.stdout();
+    let codes = stdout
+        .split("Exit codes:")
+        .nth(1)
+        .expect("--help has exit codes")
+        .replace('\n', " ");
+    let rows = table
+        .lines()
+        .skip_while(|line| !line.starts_with("| 0"))
+        .take_while(|line| line.starts_with('|'));
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (code, meaning) = (cells[1], cells[2]);
+        if code == "other" {
+            assert!(codes.contains("the program's own status"), "{codes}");
+            continue;
+        }
+        assert!(
+            codes.contains(&format!(" {code} ")),
+            "{code} missing: {codes}"
+        );
+        // Every command the README names for this code (`check`, `rotate --status`…).
+        for command in meaning.split('`').skip(1).step_by(2) {
+            let words: String = command.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                codes.contains(&words),
+                "{code}: `{command}` missing: {codes}"
+            );
+        }
+    }
+}

@@ -29,16 +29,25 @@ fn expected() -> String {
 
 #[test]
 fn renders_to_stdout_byte_for_byte() {
-    let outcome = launch().args(["render", "conf/app.yaml.tmpl"]).run();
+    let outcome = launch()
+        .remove_env("RUST_LOG")
+        .args(["render", "conf/app.yaml.tmpl"])
+        .run();
     outcome.assert_code(0);
     assert_eq!(outcome.stdout(), expected());
+    // The rendered file is the answer: audit lines only when asked (-v or --audit-log).
+    assert_eq!(outcome.stderr(), "");
+    // RUST_LOG=trace: the audit events, and no value at any level.
+    let verbose = launch().args(["render", "conf/app.yaml.tmpl"]).run();
+    verbose.assert_code(0);
+    assert_eq!(verbose.stdout(), expected());
     assert!(
-        !outcome.stderr().contains(DB_PASSWORD),
+        !verbose.stderr().contains(DB_PASSWORD),
         "{}",
-        outcome.stderr()
+        verbose.stderr()
     );
     assert!(
-        outcome.stderr().contains("conf/app.yaml.tmpl:4:14"),
+        verbose.stderr().contains("conf/app.yaml.tmpl:4:14"),
         "audit names the placeholder"
     );
 }
@@ -172,4 +181,22 @@ fn run_render_takes_a_source_and_a_destination() {
         .run()
         .assert_code(2)
         .assert_stderr_contains("expected TEMPLATE:OUTPUT");
+}
+
+/// On the env backend, `${secret://NAME}` in a template is the value `run` would give NAME's
+/// variable: an env-file entry counts, as it does for `check`.
+#[test]
+fn a_secret_placeholder_reads_the_env_file_entry_on_the_env_backend() {
+    let outcome = Launch::with_required()
+        .remove_env("CRONOS_AI_DB_PASSWORD")
+        .file("secrets/db", DB_PASSWORD)
+        .file(
+            ".env.development",
+            "CRONOS_AI_DB_PASSWORD=file://secrets/db\n",
+        )
+        .file("secret.yaml", "password: ${secret://database_password}\n")
+        .args(["--env-file", ".env.development", "render", "secret.yaml"])
+        .run();
+    outcome.assert_code(0);
+    assert_eq!(outcome.stdout(), format!("password: {DB_PASSWORD}\n"));
 }

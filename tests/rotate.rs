@@ -157,10 +157,11 @@ fn scenario(backend: &Backend) {
 
     // Dry run: a plan, and nothing changes.
     let dry = backend.run(&["rotate", "--all", "--dry-run"]);
-    dry.assert_code(0)
+    dry.assert_code(1)
         .assert_stdout_contains("jwt_secret (Jwt secret)")
         .assert_stdout_contains("steps:     create (a 86-character URL-safe value")
-        .assert_stdout_contains("would refuse: database_password");
+        .assert_stdout_contains("would refuse: database_password")
+        .assert_stderr_contains("hint: add rotation.database to the config");
     assert_eq!(backend.value("jwt_secret"), JWT_SECRET);
     assert_eq!(backend.pending_value("jwt_secret"), None);
     // Never rotated: exactly the requests of a launch without rotation, no previous value.
@@ -937,10 +938,30 @@ fn env_backend_and_usage() {
         .assert_code(1)
         .assert_stderr_contains("backend env")
         .assert_stderr_contains("no pending slot");
-    Launch::new()
-        .args(["--no-env-file", "rotate"])
-        .run()
-        .assert_code(2);
+    // The dry run exits as the real run would, and says what to configure, once.
+    let dry = Launch::with_required()
+        .args(["--no-env-file", "rotate", "--all", "--dry-run"])
+        .run();
+    dry.assert_code(1)
+        .assert_stdout_contains("would refuse: the env backend has no pending slot")
+        .assert_stderr_contains("hint: configure a backend that can rotate: secrets_manager.backend (or --backend) vault");
+    assert_eq!(
+        dry.stderr().matches("backend env:").count(),
+        1,
+        "{}",
+        dry.stderr()
+    );
+    // The location names its backend once.
+    dry.assert_stdout_contains("backend:   env CRONOS_AI_JWT_SECRET or JWT_SECRET");
+    // A usage error of rotate shows rotate's usage, not the top level's.
+    for args in [&["rotate"][..], &["rotate", "--dry-run"]] {
+        Launch::new()
+            .args(["--no-env-file"])
+            .args(args)
+            .run()
+            .assert_code(2)
+            .assert_stderr_contains("Usage: cronos-secrets rotate [OPTIONS]");
+    }
     Launch::new()
         .env("CRONOS_SECRETS_ROTATE_FAULT", "yes")
         .args(["--no-env-file", "rotate", "--jwt", "--yes"])

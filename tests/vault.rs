@@ -521,12 +521,20 @@ fn approle_login_revocation_and_stripped_credentials() {
         .env("CRONOS_SECRETS_VAULT_AUTH__METHOD", "approle")
         .env("VAULT_ROLE_ID", &role_id)
         .env("VAULT_SECRET_ID", "not-the-secret-id")
-        .file(".env.production", "JWT=vault://secret/approle/jwt\n")
+        .file(
+            ".env.production",
+            "JWT=vault://secret/approle/jwt\nDB=vault://secret/approle/db\n",
+        )
         .args(["run", "--", "true"])
         .run()
         .assert_code(125)
         .assert_stderr_contains("Vault authentication failed (approle at auth/approle)")
-        .assert_stderr_contains("check VAULT_ROLE_ID / VAULT_SECRET_ID");
+        .assert_stderr_contains("check VAULT_ROLE_ID / VAULT_SECRET_ID")
+        // One failed login fails both reads; each names its own secret.
+        .assert_stderr_contains("JWT: Vault authentication failed")
+        .assert_stderr_contains("(reading secret/approle/jwt#value)")
+        .assert_stderr_contains("DB: Vault authentication failed")
+        .assert_stderr_contains("(reading secret/approle/db#value)");
 }
 
 #[test]

@@ -62,6 +62,15 @@ impl Source {
         !matches!(self, Source::Env | Source::File)
     }
 
+    /// The backend and a location of it, for tables and plans, naming the backend once: env
+    /// and file locations are already spelled with it (`env HOME`, `file:///run/x`).
+    pub fn with_location(self, location: &str) -> String {
+        match self {
+            Source::Env | Source::File => location.to_string(),
+            _ => format!("{self} {location}"),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Source::Env => "env",

@@ -9,6 +9,7 @@ use crate::cli::{CheckArgs, CheckFormat};
 use crate::env_vars::Environment;
 use crate::error::Error;
 use crate::launch::{self, LaunchSettings, Prepared};
+use crate::plan::{Plan, PlannedVar};
 use crate::rotate;
 use crate::stdout::outln;
 use crate::validate::Severity;
@@ -33,7 +34,7 @@ struct Row {
 pub fn check(settings: &LaunchSettings, env: Environment, args: &CheckArgs) -> Result<i32, Error> {
     let prepared = launch::prepare(settings, env, &super::working_dir()?)?;
     let (rows, healthy) = if args.plan {
-        plan_rows(&prepared)
+        plan_rows(&prepared, settings)?
     } else {
         checked_rows(&prepared, settings)?
     };
@@ -47,41 +48,56 @@ pub fn check(settings: &LaunchSettings, env: Environment, args: &CheckArgs) -> R
     Ok(if healthy { 0 } else { 1 })
 }
 
-fn plan_rows(prepared: &Prepared) -> (Vec<Row>, bool) {
+/// `--plan`: what would be read from where, fetching nothing. What needs no fetch is checked
+/// as `check` checks it, hints included: values written in the env files and the launcher's
+/// environment (`env://`, and `secret://` on the env backend), and the secrets no source
+/// provides. `file://` and servers are only planned. A previous value (`<ENV>_PREVIOUS`) is
+/// read only when the current version says a rotation kept one, which only a fetch can tell:
+/// it is left out.
+fn plan_rows(prepared: &Prepared, settings: &LaunchSettings) -> Result<(Vec<Row>, bool), Error> {
     let config = &prepared.config;
-    let mut rows: Vec<Row> = prepared
+    let (local, fetched): (Vec<PlannedVar>, Vec<PlannedVar>) = prepared
         .plan
         .vars
         .iter()
-        .map(|var| {
-            let mut source = var.origin.to_string();
-            for reference in var.references() {
-                let backend = Source::of(reference, config.backend);
-                let location = backend::planned_location(reference, config);
-                source.push_str(&format!(" -> {backend} {location}"));
-            }
-            Row {
-                variable: var.name.clone(),
-                source,
-                length: None,
-                version: None,
-                age: None,
-                expires: None,
-                status: "planned",
-                problems: Vec::new(),
-            }
-        })
-        .collect();
-    for &index in &prepared.plan.missing {
-        let secret = &config.secrets[index];
-        rows.push(missing_row(
-            &secret.env,
-            "no source".to_string(),
-            Vec::new(),
-        ));
-    }
-    let healthy = prepared.plan.missing.is_empty();
-    (rows, healthy)
+        .filter(|var| var.previous_of.is_none())
+        .cloned()
+        .partition(|var| {
+            var.references()
+                .all(|reference| Source::of(reference, config.backend) == Source::Env)
+        });
+    let local = Prepared {
+        config: config.clone(),
+        plan: Plan {
+            vars: local,
+            ..prepared.plan.clone()
+        },
+        env: prepared.env.clone(),
+    };
+    let (mut rows, healthy) = checked_rows(&local, settings)?;
+    rows.extend(fetched.iter().map(|var| {
+        let mut source = var.origin.to_string();
+        for reference in var.references() {
+            let location = backend::planned_location(reference, config);
+            let backend = Source::of(reference, config.backend);
+            source.push_str(&format!(" -> {}", backend.with_location(&location)));
+        }
+        Row {
+            variable: var.name.clone(),
+            source,
+            length: None,
+            version: None,
+            age: None,
+            expires: None,
+            status: "planned",
+            problems: Vec::new(),
+        }
+    }));
+    // Variables by name, then the secrets no source provides, as plain `check` lists them.
+    rows.sort_by(|a, b| {
+        (a.status == "missing", &a.variable).cmp(&(b.status == "missing", &b.variable))
+    });
+    Ok((rows, healthy))
 }
 
 fn checked_rows(prepared: &Prepared, settings: &LaunchSettings) -> Result<(Vec<Row>, bool), Error> {
@@ -96,7 +112,10 @@ fn checked_rows(prepared: &Prepared, settings: &LaunchSettings) -> Result<(Vec<R
         let worst = findings.iter().map(|finding| finding.severity).max();
         let mut source = var.planned.origin.to_string();
         for read in &var.reads {
-            source.push_str(&format!(" -> {} {}", read.source, read.location));
+            source.push_str(&format!(
+                " -> {}",
+                read.source.with_location(&read.location)
+            ));
         }
         let metadata = var
             .reads

@@ -15,10 +15,12 @@ pub fn get(settings: &LaunchSettings, env: Environment, args: &GetArgs) -> Resul
         args.force,
         "pipe or capture it (VALUE=$(cronos-secrets get NAME)), or pass --force",
     )?;
-    let config = launch::load_config(settings, &env)?;
-    let manager = SecretsManager::new(config, env).with_timeout(settings.timeout);
+    // The launch's plan (env files included): on the env backend, `secret://NAME` is what the
+    // program of `run` would get, as `check` shows it.
+    let prepared = launch::prepare(settings, env, &super::working_dir()?)?;
+    let manager = SecretsManager::new(prepared.config, prepared.env).with_timeout(settings.timeout);
     let reference = manager.reference(&args.name)?;
-    let fetched = block_on(manager.fetch(&reference))?;
+    let fetched = block_on(manager.fetch(&reference, &prepared.plan))?;
     // The exact bytes, with no newline added: `$(…)` and pipes get the value as stored.
     stdout::write(fetched.value.expose())?;
     Ok(0)

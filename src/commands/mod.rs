@@ -55,6 +55,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         format: global.log_format,
         audit_log: global.audit_log.as_deref(),
         directives: env.get_str(env_vars::RUST_LOG),
+        audit_by_default: audits_by_default(&command),
     })?;
     let settings = launch_settings(global);
     match command {
@@ -74,6 +75,17 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Install(args) => install::install(&args),
         Command::Scan(args) => scan::scan(&settings, env, &args),
         Command::Rotate(args) => rotate::rotate(&settings, env, args),
+    }
+}
+
+/// Whether a command's audit events reach stderr without `-v`: not for those whose output
+/// already is what was read (see [`LogSettings::audit_by_default`]). `render --watch` is a
+/// resident sidecar, whose stderr is its log, like `run`'s.
+fn audits_by_default(command: &Command) -> bool {
+    match command {
+        Command::Check(_) | Command::Get(_) | Command::Export(_) => false,
+        Command::Render(args) => args.watch.watch,
+        _ => true,
     }
 }
 

@@ -113,9 +113,16 @@ fn confirmed(action: Action, what: &str) -> bool {
     matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
 }
 
+/// A usage error of `rotate`, shown with rotate's own usage line (not the top level's).
 fn usage(message: &str) -> ! {
     use clap::CommandFactory;
-    crate::cli::Cli::command()
+    let mut cli = crate::cli::Cli::command();
+    // Building sets each subcommand's bin name ("cronos-secrets rotate") for its usage line.
+    cli.build();
+    let rotate = cli
+        .find_subcommand_mut("rotate")
+        .expect("rotate is a subcommand");
+    rotate
         .error(clap::error::ErrorKind::MissingRequiredArgument, message)
         .exit()
 }

@@ -20,13 +20,20 @@ pub(super) struct FileEntry {
 /// Every entry of every env file, in order (a later one wins); every problem at once.
 pub(super) fn read(request: &PlanRequest) -> Result<Vec<(String, FileEntry)>, Vec<Problem>> {
     let paths = match request.env_files {
-        EnvFiles::Skip => return Ok(Vec::new()),
+        EnvFiles::Skip => {
+            tracing::info!("no env file read (--no-env-file)");
+            return Ok(Vec::new());
+        }
         EnvFiles::Explicit(paths) => paths.clone(),
         EnvFiles::Default => {
             let default = request
                 .working_dir
                 .join(format!(".env.{}", env_vars::app_env(request.env)));
             if !default.is_file() {
+                tracing::info!(
+                    "no env file read: {} does not exist (.env.${{CRONOS_AI_ENV:-production}}); pass --env-file FILE to read another",
+                    default.display()
+                );
                 return Ok(Vec::new());
             }
             vec![PathBuf::from(format!(
@@ -63,6 +70,7 @@ pub(super) fn read(request: &PlanRequest) -> Result<Vec<(String, FileEntry)>, Ve
         };
         match envfile::parse(&text) {
             Ok(parsed) => {
+                tracing::info!("env file {} ({} entries)", path.display(), parsed.len());
                 let dir = absolute.parent().map(Path::to_path_buf).unwrap_or_default();
                 for entry in parsed {
                     entries.push((

@@ -2,6 +2,9 @@
 //! within one overall deadline. A variable gets a value only when all of its references did.
 
 mod previous;
+mod program_values;
+
+pub use program_values::as_the_program_gets;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
@@ -113,9 +116,10 @@ pub async fn resolve_reusing(
         keep_launcher_env,
     } = options;
     let now = SystemTime::now();
+    let extras = &program_values::as_the_program_gets(extras, plan, config);
     // First round: everything but the previous values whose slot costs a read of its own; a
     // watcher's values of unchanged versions are reused, not fetched.
-    let mut groups = references_by_source(plan, extras, config);
+    let mut groups = first_round(plan, extras, config);
     let mut reused = BTreeMap::new();
     for (&source, references) in groups.iter_mut() {
         references.retain(|reference| {
@@ -234,6 +238,16 @@ pub async fn resolve_reusing(
 /// (`run --watch`) polls. Previous values read in a second round follow their current
 /// value's version, so they are not polled themselves.
 pub fn references_by_source(
+    plan: &Plan,
+    extras: &[PlaceholderValue],
+    config: &Config,
+) -> BTreeMap<Source, Vec<Reference>> {
+    let extras = program_values::as_the_program_gets(extras, plan, config);
+    first_round(plan, &extras, config)
+}
+
+/// [`references_by_source`] of extras already read as the program gets them.
+fn first_round(
     plan: &Plan,
     extras: &[PlaceholderValue],
     config: &Config,
@@ -408,10 +422,14 @@ fn join(
                     result: Err(error), ..
                 }) => {
                     not_found |= error.kind == FetchErrorKind::NotFound;
-                    problems.push(
-                        Problem::new(label, error.message.clone())
-                            .with_optional_hint(error.hint.clone()),
-                    );
+                    // A reference read alone (`get`) is its own label: not said twice.
+                    let message = error
+                        .message
+                        .strip_prefix(label)
+                        .and_then(|rest| rest.strip_prefix(": "))
+                        .unwrap_or(&error.message);
+                    problems
+                        .push(Problem::new(label, message).with_optional_hint(error.hint.clone()));
                 }
                 None => problems.push(Problem::new(label, format!("{reference} was not fetched"))),
             },

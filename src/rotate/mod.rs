@@ -158,6 +158,7 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
             if observed.is_empty() {
                 errln!("cronos-secrets: nothing to rotate (no selected secret is due)");
             }
+            let mut stops: Vec<Problem> = Vec::new();
             for seen in &observed {
                 let pending = backend
                     .rotation()
@@ -167,9 +168,13 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
                     Rotation::Password { system, .. } => Some(systems::describe(&config, system)),
                     _ => None,
                 };
-                status::print_plan(seen, backend, pending, rotation, system.as_deref(), now);
+                let stop =
+                    status::print_plan(seen, backend, pending, rotation, system.as_deref(), now);
+                // One backend without a pending slot stops every secret the same way: said once.
+                stops.extend(stop.filter(|stop| !stops.contains(stop)));
             }
-            0
+            // Exits as the real run would, so that a CI gate on the dry run means something.
+            if stops.is_empty() { 0 } else { refuse(stops) }
         }
         Action::Rotate | Action::Resume | Action::Abort | Action::Retire => {
             let run = Run {
@@ -253,11 +258,7 @@ impl Run<'_> {
     ) -> Result<i32, Error> {
         let backend = self.backend;
         let Some(store) = backend.rotation() else {
-            return Ok(refuse(vec![Problem::new(
-                format!("backend {}", backend.source()),
-                "has no pending slot to rotate through: a value written straight into a .env file or the environment could be lost in a crash, and nothing guards against a concurrent writer",
-            )
-            .with_hint("rotate in vault, aws_secrets_manager or azure_key_vault (--backend), or store a new value by hand: cronos-secrets generate")]));
+            return Ok(refuse(vec![select::no_pending_slot(backend.source())]));
         };
         let mut refused = Vec::new();
         let mut plans = Vec::new();
@@ -268,13 +269,7 @@ impl Run<'_> {
                 Rotation::Refused { why, hint }
                     if !matches!(action, Action::Abort | Action::Retire) =>
                 {
-                    refused.push(
-                        Problem::new(
-                            &seen.secret.name,
-                            format!("refusing to rotate {}: it {why}", seen.secret.name),
-                        )
-                        .with_hint(hint),
-                    );
+                    refused.push(select::refusal(seen.secret, &why, hint));
                     plans.push((0, None));
                 }
                 Rotation::Refused { .. } => plans.push((0, None)),

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::backend::Source;
 use crate::config::RotationSettings;
 use crate::problem::Problem;
 use crate::schema::RequiredSecret;
@@ -29,6 +30,25 @@ pub enum Rotation {
     Password { system: System, length: usize },
     /// Refused: why, and what to do instead.
     Refused { why: String, hint: String },
+}
+
+/// A secret whose rotation the config does not allow ([`Rotation::Refused`]), as `rotate`
+/// refuses it and `--dry-run` says it would.
+pub fn refusal(secret: &RequiredSecret, why: &str, hint: String) -> Problem {
+    Problem::new(
+        &secret.name,
+        format!("refusing to rotate {}: it {why}", secret.name),
+    )
+    .with_hint(hint)
+}
+
+/// Why a backend without pending slots (env) cannot rotate at all, and what to configure.
+pub fn no_pending_slot(source: Source) -> Problem {
+    Problem::new(
+        format!("backend {source}"),
+        "has no pending slot to rotate through: a value written straight into a .env file or the environment could be lost in a crash, and nothing guards against a concurrent writer",
+    )
+    .with_hint("configure a backend that can rotate: secrets_manager.backend (or --backend) vault, aws_secrets_manager or azure_key_vault; or store a new value by hand: cronos-secrets generate")
 }
 
 /// The systems that check a rotated password.

@@ -7,10 +7,11 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use super::select::{Rotation, Schedule};
+use super::select::{self, Rotation, Schedule};
 use super::slot_check::well_formed_id;
 use crate::backend::{Backend, Source, utc};
 use crate::duration::format_duration;
+use crate::problem::Problem;
 use crate::reference::Reference;
 use crate::schema::{Previous, RequiredSecret};
 use crate::stdout::outln;
@@ -134,7 +135,8 @@ pub fn print_table(rows: &[Row]) {
     }
 }
 
-/// The `--dry-run` plan of one secret: printed, nothing changed.
+/// The `--dry-run` plan of one secret: printed, nothing changed. Returns what would stop the
+/// real run for this secret (a refusal or a failure), with what to do about it.
 pub fn print_plan(
     observed: &Observed,
     backend: &dyn Backend,
@@ -142,15 +144,12 @@ pub fn print_plan(
     rotation: Rotation,
     system: Option<&str>,
     now: SystemTime,
-) {
+) -> Option<Problem> {
     let secret = observed.secret;
     let schedule = observed.schedule;
     outln!("{} ({})", secret.name, secret.description);
-    outln!(
-        "  backend:   {} {}",
-        backend.source(),
-        backend.location(&observed.reference)
-    );
+    let location = backend.location(&observed.reference);
+    outln!("  backend:   {}", backend.source().with_location(&location));
     outln!(
         "  current:   version {}{}",
         observed.version.as_deref().unwrap_or("-"),
@@ -180,21 +179,33 @@ pub fn print_plan(
     outln!("  due:       {due}");
     if let Some(problem) = &observed.problem {
         outln!("  would fail: {problem}");
-        return;
+        return Some(Problem::new(&secret.name, problem.clone()));
     }
     match (rotation, pending_location) {
-        (Rotation::Refused { why, .. }, _) => outln!("  would refuse: {} {why}", secret.name),
-        (_, None) => outln!(
-            "  would refuse: the {} backend has no pending slot to rotate through",
-            backend.source()
-        ),
+        (Rotation::Refused { why, hint }, _) => {
+            outln!("  would refuse: {} {why}", secret.name);
+            Some(select::refusal(secret, &why, hint))
+        }
+        (_, None) => {
+            outln!(
+                "  would refuse: the {} backend has no pending slot to rotate through",
+                backend.source()
+            );
+            Some(select::no_pending_slot(backend.source()))
+        }
         (Rotation::Key { length } | Rotation::Password { length, .. }, Some(pending)) => {
             if let Some(id) = &observed.pending {
                 outln!(
                     "  would refuse: an unfinished rotation ({}) holds {pending}; use --resume or --abort",
                     escaped(id)
                 );
-                return;
+                return Some(
+                    Problem::new(
+                        &secret.name,
+                        format!("an unfinished rotation ({}) holds {pending}", escaped(id)),
+                    )
+                    .with_hint("finish it with rotate --resume, or drop it with rotate --abort"),
+                );
             }
             let external = match system {
                 Some(system) => {
@@ -207,6 +218,7 @@ pub fn print_plan(
                 observed.version.as_deref().unwrap_or("-")
             );
             outln!("  previous:  {}", previous_kept(secret, backend.source()));
+            None
         }
     }
 }

@@ -193,17 +193,32 @@ pub fn unusable(why: &Unusable, id: &SecretId, flow: &Flow) -> FetchError {
     }
 }
 
-/// No answer from the vault at all.
-pub fn unreachable(failure: &HttpFailure, id: &SecretId, flow: &Flow, doing: Doing) -> FetchError {
+/// No answer from the vault at all. Vault-wide (the challenge shares it among every secret of
+/// the vault), so it names no secret: [`for_secret`] does, for each one.
+pub fn unreachable(failure: &HttpFailure, vault: &str, flow: &Flow) -> FetchError {
     FetchError::new(
         FetchErrorKind::Unavailable,
         format!(
-            "{} secret \"{}\": {} (credential: {})",
-            doing.verb(),
-            id.name,
-            failure.describe(id.vault.trim_start_matches("https://")),
+            "{} (credential: {})",
+            failure.describe(vault.trim_start_matches("https://")),
             flow.describe()
         ),
     )
     .with_hint(failure.hint())
+}
+
+/// Names the backend, the vault and the secret before a vault-wide error (no answer, no
+/// challenge, no token): every secret of the vault shares one such failure, and each must
+/// report its own name, not that of the first secret asked. `doing` when it is known.
+pub fn for_secret(error: FetchError, id: &SecretId, doing: Option<Doing>) -> FetchError {
+    let verb = doing
+        .map(|doing| format!("{} ", doing.verb()))
+        .unwrap_or_default();
+    FetchError {
+        message: format!(
+            "Azure Key Vault {}, {verb}secret \"{}\": {}",
+            id.vault, id.name, error.message
+        ),
+        ..error
+    }
 }

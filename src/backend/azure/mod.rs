@@ -77,26 +77,28 @@ impl AzureBackend {
         secret::target(reference, self.settings.vault.as_deref())
     }
 
-    /// The `Authorization` header for `probe`'s vault: its challenge, then a token of its own.
+    /// The `Authorization` header for `id`'s vault: its challenge, then a token of its own.
     /// As in Microsoft's SDKs (one client per vault), a token is never shared between vaults,
-    /// so a host that answers a challenge gets at most a token requested for itself.
-    async fn authorize(&self, probe: &SecretId) -> Result<HeaderValue, FetchError> {
+    /// so a host that answers a challenge gets at most a token requested for itself. The first
+    /// secret asked is the challenge's probe; a failure is the vault's, told as `id`'s own.
+    async fn authorize(&self, id: &SecretId) -> Result<HeaderValue, FetchError> {
         let cell = self
             .vaults
             .lock()
             .await
-            .entry(probe.vault.clone())
+            .entry(id.vault.clone())
             .or_default()
             .clone();
         cell.get_or_init(|| async {
-            let challenge = self.challenge(probe).await?;
-            if let Err(mismatch) = challenge.verify(probe.host()) {
-                self.accept_mismatch(probe, &mismatch)?;
+            let challenge = self.challenge(id).await?;
+            if let Err(mismatch) = challenge.verify(id.host()) {
+                self.accept_mismatch(id, &mismatch)?;
             }
             self.token(&challenge).await
         })
         .await
         .clone()
+        .map_err(|error| errors::for_secret(error, id, None))
     }
 
     /// `azure_verify_challenge_resource: false` is for the configured vault behind a private
@@ -119,10 +121,7 @@ impl AzureBackend {
         };
         Err(FetchError::new(
             FetchErrorKind::Denied,
-            format!(
-                "vault {}: {mismatch}; no token is requested for a vault outside the resource's domain",
-                probe.vault
-            ),
+            format!("{mismatch}; no token is requested for a vault outside the resource's domain"),
         )
         .with_hint(hint))
     }
@@ -135,17 +134,14 @@ impl AzureBackend {
             .http
             .send(|client| client.get(&url), Patience::Deadline)
             .await
-            .map_err(|failure| {
-                errors::unreachable(&failure, probe, &self.settings.flow, Doing::Reading)
-            })?;
+            .map_err(|failure| errors::unreachable(&failure, &probe.vault, &self.settings.flow))?;
         let header = answer.header(WWW_AUTHENTICATE.as_str()).unwrap_or("");
         match (answer.status, Challenge::parse(header)) {
             (401, Some(challenge)) => Ok(challenge),
             (status, _) => Err(FetchError::new(
                 FetchErrorKind::Invalid,
                 format!(
-                    "vault {}: expected Key Vault's 401 challenge (WWW-Authenticate: Bearer authorization=…, resource=…) to an unauthenticated request, got {status}",
-                    probe.vault
+                    "expected Key Vault's 401 challenge (WWW-Authenticate: Bearer authorization=…, resource=…) to an unauthenticated request, got {status}"
                 ),
             )
             .with_hint("check that secrets_manager.azure_vault_url (or the azure-kv:// host) is a Key Vault URL")),
@@ -182,7 +178,13 @@ impl AzureBackend {
                 Patience::Deadline,
             )
             .await
-            .map_err(|failure| errors::unreachable(&failure, id, &self.settings.flow, doing))
+            .map_err(|failure| {
+                errors::for_secret(
+                    errors::unreachable(&failure, &id.vault, &self.settings.flow),
+                    id,
+                    Some(doing),
+                )
+            })
     }
 
     /// Whether the secret has any version, from its versions listing (attributes only: the
@@ -203,7 +205,10 @@ impl AzureBackend {
                 Patience::Deadline,
             )
             .await
-            .map_err(|failure| errors::unreachable(&failure, id, flow, Doing::Writing))?;
+            .map_err(|failure| {
+                let error = errors::unreachable(&failure, &id.vault, flow);
+                errors::for_secret(error, id, Some(Doing::Writing))
+            })?;
         match answer.status {
             200 => Ok(answer
                 .json::<Page>()
@@ -238,7 +243,10 @@ impl AzureBackend {
                 Patience::Deadline,
             )
             .await
-            .map_err(|failure| errors::unreachable(&failure, id, flow, Doing::Writing))?;
+            .map_err(|failure| {
+                let error = errors::unreachable(&failure, &id.vault, flow);
+                errors::for_secret(error, id, Some(Doing::Writing))
+            })?;
         if answer.status != 200 {
             return Err(errors::explain(&answer, id, flow, Doing::Writing));
         }

@@ -63,7 +63,13 @@ impl AzureBackend {
                     Patience::Deadline,
                 )
                 .await
-                .map_err(|failure| errors::unreachable(&failure, id, flow, Doing::Reading))?;
+                .map_err(|failure| {
+                    errors::for_secret(
+                        errors::unreachable(&failure, &id.vault, flow),
+                        id,
+                        Some(Doing::Reading),
+                    )
+                })?;
             if answer.status != 200 {
                 return Err(errors::explain(&answer, id, flow, Doing::Reading));
             }

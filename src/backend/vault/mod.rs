@@ -222,8 +222,15 @@ impl Backend for VaultBackend {
         let token = match self.token().await {
             Ok(token) => token,
             Err(error) => {
+                // One failed login fails every read: each names its own secret, as reads do.
                 for (reference, _) in wanted.values().flatten() {
-                    answers.insert((*reference).clone(), Err(error.clone()));
+                    let message =
+                        format!("{} (reading {})", error.message, self.location(reference));
+                    let error = FetchError {
+                        message,
+                        ..error.clone()
+                    };
+                    answers.insert((*reference).clone(), Err(error));
                 }
                 return answers;
             }
