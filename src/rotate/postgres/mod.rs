@@ -7,6 +7,7 @@
 mod channel_binding;
 mod connect;
 mod errors;
+mod saslprep;
 mod scram;
 mod session;
 mod setup;

@@ -2,16 +2,15 @@
 //! and the verifier `ALTER ROLE … PASSWORD` stores, computed here so that the password itself
 //! never travels in SQL text (pg_stat_activity, `log_statement`, the server log).
 //!
-//! Passwords are used as their UTF-8 bytes. PostgreSQL applies SASLprep first, which leaves
-//! printable ASCII as it is (and falls back to the raw bytes when a password is not valid
-//! SASLprep input); a non-ASCII password set by other tools may therefore differ, one we set
-//! here never does, as both sides of our logins use the same bytes.
+//! Passwords go through SASLprep first, as PostgreSQL's own (see [`saslprep`]), so that a
+//! non-ASCII password set by psql or libpq logs in here, and one set here logs in there.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+use super::saslprep;
 use super::wire::WireError;
 use crate::secret::SecretString;
 
@@ -89,8 +88,9 @@ struct Keys {
 }
 
 fn keys(password: &[u8], salt: &[u8], iterations: u32) -> Keys {
+    let password = saslprep::prepared(password);
     // The salted password logs in as well as the password does: not left in memory.
-    let mut salted = salted_password(password, salt, iterations);
+    let mut salted = salted_password(&password, salt, iterations);
     let client = hmac(&salted, b"Client Key");
     let keys = Keys {
         stored: Sha256::digest(client).into(),
