@@ -9,6 +9,8 @@ mod connect;
 mod errors;
 mod saslprep;
 mod scram;
+#[cfg(test)]
+mod scram_differential;
 mod session;
 mod setup;
 mod sql;

@@ -59,7 +59,7 @@ impl Binding {
     }
 }
 
-fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
+pub(super) fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
     // HMAC takes keys of any length: this cannot fail.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
     mac.update(message);
@@ -108,7 +108,7 @@ pub fn verifier(password: &SecretString) -> Result<String, String> {
     Ok(verifier_with_salt(password, &salt))
 }
 
-fn verifier_with_salt(password: &SecretString, salt: &[u8]) -> String {
+pub(super) fn verifier_with_salt(password: &SecretString, salt: &[u8]) -> String {
     let keys = keys(password.expose(), salt, ITERATIONS);
     format!(
         "{MECHANISM}${ITERATIONS}:{}${}:{}",
