@@ -118,6 +118,57 @@ pub(super) fn verifier_with_salt(password: &SecretString, salt: &[u8]) -> String
     )
 }
 
+/// What a `server-first-message` holds (RFC 5802, section 5.1), checked before any work.
+pub struct Challenge<'a> {
+    /// Ours, extended by the server.
+    pub nonce: &'a str,
+    pub salt: Vec<u8>,
+    /// At most [`MAX_ITERATIONS`].
+    pub iterations: u32,
+}
+
+impl<'a> Challenge<'a> {
+    /// Parses `server_first`, whose nonce must extend `ours`.
+    pub fn parse(server_first: &'a str, ours: &str) -> Result<Challenge<'a>, WireError> {
+        let bad = malformed_challenge;
+        let mut nonce = None;
+        let mut salt = None;
+        let mut iterations = None;
+        for attribute in server_first.split(',') {
+            match attribute.split_once('=') {
+                Some(("r", value)) => nonce = Some(value),
+                Some(("s", value)) => salt = Some(value),
+                Some(("i", value)) => iterations = Some(value),
+                Some(("m", _)) => return Err(bad("an extension we do not know")),
+                _ => {}
+            }
+        }
+        let nonce = nonce.ok_or_else(|| bad("no nonce"))?;
+        if !nonce.starts_with(ours) || nonce.len() == ours.len() {
+            return Err(bad("the nonce does not extend ours"));
+        }
+        let salt = STANDARD
+            .decode(salt.ok_or_else(|| bad("no salt"))?)
+            .map_err(|_| bad("the salt is not base64"))?;
+        let iterations: u32 = iterations
+            .ok_or_else(|| bad("no iteration count"))?
+            .parse()
+            .map_err(|_| bad("the iteration count is not a number"))?;
+        if !(1..=MAX_ITERATIONS).contains(&iterations) {
+            return Err(bad("an iteration count out of range"));
+        }
+        Ok(Challenge {
+            nonce,
+            salt,
+            iterations,
+        })
+    }
+}
+
+fn malformed_challenge(why: &str) -> WireError {
+    WireError::Protocol(format!("a malformed SCRAM challenge ({why})"))
+}
+
 /// One SCRAM exchange, client side.
 pub struct Client {
     binding: Binding,
@@ -160,34 +211,13 @@ impl Client {
         password: &SecretString,
         server_first: &[u8],
     ) -> Result<String, WireError> {
-        let bad = |why: &str| WireError::Protocol(format!("a malformed SCRAM challenge ({why})"));
-        let server_first = std::str::from_utf8(server_first).map_err(|_| bad("not UTF-8"))?;
-        let mut nonce = None;
-        let mut salt = None;
-        let mut iterations = None;
-        for attribute in server_first.split(',') {
-            match attribute.split_once('=') {
-                Some(("r", value)) => nonce = Some(value),
-                Some(("s", value)) => salt = Some(value),
-                Some(("i", value)) => iterations = Some(value),
-                Some(("m", _)) => return Err(bad("an extension we do not know")),
-                _ => {}
-            }
-        }
-        let nonce = nonce.ok_or_else(|| bad("no nonce"))?;
-        if !nonce.starts_with(&self.nonce) || nonce.len() == self.nonce.len() {
-            return Err(bad("the nonce does not extend ours"));
-        }
-        let salt = STANDARD
-            .decode(salt.ok_or_else(|| bad("no salt"))?)
-            .map_err(|_| bad("the salt is not base64"))?;
-        let iterations: u32 = iterations
-            .ok_or_else(|| bad("no iteration count"))?
-            .parse()
-            .map_err(|_| bad("the iteration count is not a number"))?;
-        if !(1..=MAX_ITERATIONS).contains(&iterations) {
-            return Err(bad("an iteration count out of range"));
-        }
+        let server_first =
+            std::str::from_utf8(server_first).map_err(|_| malformed_challenge("not UTF-8"))?;
+        let Challenge {
+            nonce,
+            salt,
+            iterations,
+        } = Challenge::parse(server_first, &self.nonce)?;
         let keys = keys(password.expose(), &salt, iterations);
         let without_proof = format!("c={},r={nonce}", self.binding.attribute());
         let auth_message = format!("{},{server_first},{without_proof}", self.first_bare);
