@@ -161,7 +161,10 @@ pub fn pg_message(data: &[u8]) {
     if mode & 0x80 != 0 {
         if let Ok((nonce, iterations)) = postgres_replay::challenge(rest, PG_NONCE) {
             assert!(nonce > PG_NONCE.len(), "{nonce}");
-            assert!((1..=1_000_000).contains(&iterations), "{iterations}");
+            assert!(
+                (1..=postgres_replay::MAX_ITERATIONS).contains(&iterations),
+                "{iterations}"
+            );
         }
         return;
     }

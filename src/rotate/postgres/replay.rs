@@ -14,6 +14,7 @@ use super::super::external::StepError;
 use super::connect::{Channel, Stream};
 use super::errors::{self, Doing};
 use super::scram::Challenge;
+pub use super::scram::MAX_ITERATIONS;
 use super::session::Session;
 use crate::secret::SecretString;
 

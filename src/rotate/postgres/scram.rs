@@ -20,7 +20,7 @@ pub const MECHANISM_PLUS: &str = "SCRAM-SHA-256-PLUS";
 /// PostgreSQL's default `scram_iterations`.
 const ITERATIONS: u32 = 4096;
 /// A server asking for more would have us spin the CPU at its will.
-const MAX_ITERATIONS: u32 = 1_000_000;
+pub const MAX_ITERATIONS: u32 = 1_000_000;
 
 /// What the `gs2-header` says about channel binding (RFC 5802, section 6).
 pub enum Binding {
