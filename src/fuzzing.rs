@@ -13,6 +13,7 @@ use crate::export;
 use crate::placeholder::{self, Segment, Syntax};
 use crate::plan::Plan;
 use crate::reference::Reference;
+use crate::rotate::postgres::replay as postgres_replay;
 use crate::rotate::redis::resp as redis_reply;
 use crate::secret::SecretString;
 use crate::template::{LaunchVariables, Template};
@@ -21,7 +22,7 @@ use crate::template::{LaunchVariables, Template};
 pub type Property = fn(&[u8]);
 
 /// The fuzz targets, by name (the corpus folders under `fuzz/corpus/`).
-pub const TARGETS: [(&str, Property); 7] = [
+pub const TARGETS: [(&str, Property); 8] = [
     ("env_file", env_file),
     ("placeholder", placeholder),
     ("reference", reference),
@@ -29,6 +30,7 @@ pub const TARGETS: [(&str, Property); 7] = [
     ("template", template),
     ("dotenv_round_trip", dotenv_round_trip),
     ("redis_reply", redis_reply),
+    ("pg_message", pg_message),
 ];
 
 /// The env-file parser: no panic, and an error names a line of the input.
@@ -138,5 +140,48 @@ pub fn redis_reply(data: &[u8]) {
             redis_reply::parse(&data[..used - 1]),
             Ok(Some(_))
         ));
+    }
+}
+
+/// The nonce our SCRAM client sent, for the challenges the fuzzer writes (RFC 5802's example).
+const PG_NONCE: &str = "fyko+d2lbbFgONRv9qkxdawL";
+
+/// PostgreSQL's backend messages (what a server sends `rotate --database`). The first byte
+/// picks what reads the rest: with its high bit set, SCRAM's server-first message, else a
+/// login and `SELECT 1` over a channel chosen by its low bits (TCP, a unix socket, TLS
+/// unverified or verified), the rest being every byte the server sends. No panic; a
+/// challenge taken extends our nonce with a bounded iteration count; an error is escaped
+/// text of bounded length (the only control characters our own line breaks) without the
+/// password; and the password never leaves in clear text unless the channel proves the
+/// server.
+pub fn pg_message(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    if mode & 0x80 != 0 {
+        if let Ok((nonce, iterations)) = postgres_replay::challenge(rest, PG_NONCE) {
+            assert!(nonce > PG_NONCE.len(), "{nonce}");
+            assert!(
+                (1..=postgres_replay::MAX_ITERATIONS).contains(&iterations),
+                "{iterations}"
+            );
+        }
+        return;
+    }
+    const PASSWORD: &str = "fuzz-password-9f8e7d6c";
+    let replayed = postgres_replay::replay(rest, mode, &SecretString::from(PASSWORD));
+    if let Some(error) = &replayed.error {
+        assert!(!error.contains(PASSWORD), "{error}");
+        assert!(
+            !error.chars().any(|c| c.is_control() && c != '\n'),
+            "{error:?}"
+        );
+        assert!(error.chars().count() <= 2000, "{error}");
+    }
+    if !replayed.proves_the_server {
+        assert!(
+            memchr::memmem::find(&replayed.sent, PASSWORD.as_bytes()).is_none(),
+            "the password left in clear text"
+        );
     }
 }

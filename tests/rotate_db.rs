@@ -200,6 +200,8 @@ struct Database<'a> {
     alternating: bool,
     /// The lines of `rotation.database` that say where and how to connect.
     connection: String,
+    /// `rotation.database.admin_user` (its password is the store's `postgres_admin_password`).
+    admin_user: String,
     /// Every value a run generated or planted for this test, for the leak checks.
     seen: Mutex<BTreeSet<String>>,
     /// What the test itself set with SQL (in the server log by design, not by cronos-secrets).
@@ -214,7 +216,7 @@ impl Database<'_> {
             "rotation:\n  database:\n{connection}    dbname: {db}\n    admin_user: {admin}\n    admin_password: secret://postgres_admin_password\n    role: {role}\n    strategy: {strategy}\nsecrets:\n  database_password: {{env: CRONOS_AI_DB_PASSWORD, min_length: 16}}\n",
             connection = self.connection,
             db = pg.dbname,
-            admin = pg.admin_user,
+            admin = self.admin_user,
             role = self.role,
             strategy = if self.alternating {
                 "alternating"
@@ -372,6 +374,7 @@ fn single(store: &Store, role: &str) {
         role: role.to_string(),
         alternating: false,
         connection: verify_full(),
+        admin_user: pg().admin_user.clone(),
         planted: vec![initial.clone()],
         seen: Mutex::new(BTreeSet::new()),
         outputs: Mutex::new(Vec::new()),
@@ -636,6 +639,7 @@ fn alternating(store: &Store, role: &str, kills: bool) {
         role: role.to_string(),
         alternating: true,
         connection: verify_full(),
+        admin_user: pg().admin_user.clone(),
         planted: Vec::new(),
         seen: Mutex::new(BTreeSet::new()),
         outputs: Mutex::new(Vec::new()),
@@ -983,6 +987,7 @@ fn database<'a>(store: &'a Store, role: &str, connection: String) -> Database<'a
         role: role.to_string(),
         alternating: false,
         connection,
+        admin_user: pg().admin_user.clone(),
         planted: vec![format!("initial-password-of-{role}")],
         seen: Mutex::new(BTreeSet::new()),
         outputs: Mutex::new(Vec::new()),
@@ -1111,4 +1116,38 @@ fn postgres_cleartext_only_over_a_socket_or_verified_tls() {
         "127.0.0.1:{} asks for the password of {role} in clear text",
         pg().port
     ));
+}
+
+/// Issue 21 item 6: passwords with non-ASCII characters, set by psql (the server computes the
+/// verifier with its own SASLprep), log in with ours: an admin and a role whose passwords hold
+/// a soft hyphen (mapped to nothing), a Roman numeral and fullwidth letters (NFKC folds them to
+/// ASCII) and accented letters (kept). The rotation logs in as both and succeeds.
+#[test]
+fn postgres_non_ascii_passwords_set_by_psql_log_in() {
+    let store = Store::vault("rotate-db/saslprep");
+    let admin = "admin_saslprep";
+    let admin_password = "adm\u{AD}in-Ⅸ-ｆｕｌｌｗｉｄｔｈ-pässwörd";
+    let role = "app_saslprep";
+    let initial = "app\u{AD}-Ⅻ-ｘｙｚ-ünïcödé-pässwörd";
+    // The server's SASLprep form of the role's password logs in too (as psql checks it): the
+    // verifier was computed from the prepared form, not the bytes.
+    let prepared = "app-XII-xyz-ünïcödé-pässwörd";
+    pg().admin_sql(&format!(
+        "SET client_encoding = 'UTF8'; CREATE ROLE {admin} LOGIN CREATEROLE PASSWORD '{admin_password}'; CREATE ROLE {role} LOGIN PASSWORD '{initial}'"
+    ));
+    assert!(pg().login_ok(role, prepared), "the server applies SASLprep");
+    (store.plant)("postgres_admin_password", admin_password);
+    (store.plant)("database_password", initial);
+    let mut db = database(&store, role, verify_full());
+    db.admin_user = admin.to_string();
+    db.planted
+        .extend([admin_password.to_string(), initial.to_string()]);
+    assert_eq!(db.current().password, initial);
+    let rotated = db.rotate();
+    assert!(!db.logs_in(&Login {
+        user: role.to_string(),
+        password: initial.to_string(),
+    }));
+    assert!(db.logs_in(&rotated));
+    db.assert_no_leak();
 }

@@ -4,7 +4,7 @@
 mod external;
 mod external_steps;
 mod fault;
-mod postgres;
+pub(crate) mod postgres; // `pub(crate)`: the fuzz target replays its logins
 mod protocol;
 pub(crate) mod redis; // `pub(crate)`: the fuzz target reads its replies
 mod select;

@@ -7,7 +7,11 @@
 mod channel_binding;
 mod connect;
 mod errors;
+pub(crate) mod replay; // `pub(crate)`: the fuzz target's way in
+mod saslprep;
 mod scram;
+#[cfg(test)]
+mod scram_differential;
 mod session;
 mod setup;
 mod sql;

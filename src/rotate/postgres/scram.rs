@@ -2,16 +2,15 @@
 //! and the verifier `ALTER ROLE … PASSWORD` stores, computed here so that the password itself
 //! never travels in SQL text (pg_stat_activity, `log_statement`, the server log).
 //!
-//! Passwords are used as their UTF-8 bytes. PostgreSQL applies SASLprep first, which leaves
-//! printable ASCII as it is (and falls back to the raw bytes when a password is not valid
-//! SASLprep input); a non-ASCII password set by other tools may therefore differ, one we set
-//! here never does, as both sides of our logins use the same bytes.
+//! Passwords go through SASLprep first, as PostgreSQL's own (see [`saslprep`]), so that a
+//! non-ASCII password set by psql or libpq logs in here, and one set here logs in there.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+use super::saslprep;
 use super::wire::WireError;
 use crate::secret::SecretString;
 
@@ -21,7 +20,7 @@ pub const MECHANISM_PLUS: &str = "SCRAM-SHA-256-PLUS";
 /// PostgreSQL's default `scram_iterations`.
 const ITERATIONS: u32 = 4096;
 /// A server asking for more would have us spin the CPU at its will.
-const MAX_ITERATIONS: u32 = 1_000_000;
+pub const MAX_ITERATIONS: u32 = 1_000_000;
 
 /// What the `gs2-header` says about channel binding (RFC 5802, section 6).
 pub enum Binding {
@@ -60,7 +59,7 @@ impl Binding {
     }
 }
 
-fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
+pub(super) fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
     // HMAC takes keys of any length: this cannot fail.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
     mac.update(message);
@@ -89,8 +88,9 @@ struct Keys {
 }
 
 fn keys(password: &[u8], salt: &[u8], iterations: u32) -> Keys {
+    let password = saslprep::prepared(password);
     // The salted password logs in as well as the password does: not left in memory.
-    let mut salted = salted_password(password, salt, iterations);
+    let mut salted = salted_password(&password, salt, iterations);
     let client = hmac(&salted, b"Client Key");
     let keys = Keys {
         stored: Sha256::digest(client).into(),
@@ -108,7 +108,7 @@ pub fn verifier(password: &SecretString) -> Result<String, String> {
     Ok(verifier_with_salt(password, &salt))
 }
 
-fn verifier_with_salt(password: &SecretString, salt: &[u8]) -> String {
+pub(super) fn verifier_with_salt(password: &SecretString, salt: &[u8]) -> String {
     let keys = keys(password.expose(), salt, ITERATIONS);
     format!(
         "{MECHANISM}${ITERATIONS}:{}${}:{}",
@@ -116,6 +116,57 @@ fn verifier_with_salt(password: &SecretString, salt: &[u8]) -> String {
         STANDARD.encode(keys.stored),
         STANDARD.encode(keys.server)
     )
+}
+
+/// What a `server-first-message` holds (RFC 5802, section 5.1), checked before any work.
+pub struct Challenge<'a> {
+    /// Ours, extended by the server.
+    pub nonce: &'a str,
+    pub salt: Vec<u8>,
+    /// At most [`MAX_ITERATIONS`].
+    pub iterations: u32,
+}
+
+impl<'a> Challenge<'a> {
+    /// Parses `server_first`, whose nonce must extend `ours`.
+    pub fn parse(server_first: &'a str, ours: &str) -> Result<Challenge<'a>, WireError> {
+        let bad = malformed_challenge;
+        let mut nonce = None;
+        let mut salt = None;
+        let mut iterations = None;
+        for attribute in server_first.split(',') {
+            match attribute.split_once('=') {
+                Some(("r", value)) => nonce = Some(value),
+                Some(("s", value)) => salt = Some(value),
+                Some(("i", value)) => iterations = Some(value),
+                Some(("m", _)) => return Err(bad("an extension we do not know")),
+                _ => {}
+            }
+        }
+        let nonce = nonce.ok_or_else(|| bad("no nonce"))?;
+        if !nonce.starts_with(ours) || nonce.len() == ours.len() {
+            return Err(bad("the nonce does not extend ours"));
+        }
+        let salt = STANDARD
+            .decode(salt.ok_or_else(|| bad("no salt"))?)
+            .map_err(|_| bad("the salt is not base64"))?;
+        let iterations: u32 = iterations
+            .ok_or_else(|| bad("no iteration count"))?
+            .parse()
+            .map_err(|_| bad("the iteration count is not a number"))?;
+        if !(1..=MAX_ITERATIONS).contains(&iterations) {
+            return Err(bad("an iteration count out of range"));
+        }
+        Ok(Challenge {
+            nonce,
+            salt,
+            iterations,
+        })
+    }
+}
+
+fn malformed_challenge(why: &str) -> WireError {
+    WireError::Protocol(format!("a malformed SCRAM challenge ({why})"))
 }
 
 /// One SCRAM exchange, client side.
@@ -160,34 +211,13 @@ impl Client {
         password: &SecretString,
         server_first: &[u8],
     ) -> Result<String, WireError> {
-        let bad = |why: &str| WireError::Protocol(format!("a malformed SCRAM challenge ({why})"));
-        let server_first = std::str::from_utf8(server_first).map_err(|_| bad("not UTF-8"))?;
-        let mut nonce = None;
-        let mut salt = None;
-        let mut iterations = None;
-        for attribute in server_first.split(',') {
-            match attribute.split_once('=') {
-                Some(("r", value)) => nonce = Some(value),
-                Some(("s", value)) => salt = Some(value),
-                Some(("i", value)) => iterations = Some(value),
-                Some(("m", _)) => return Err(bad("an extension we do not know")),
-                _ => {}
-            }
-        }
-        let nonce = nonce.ok_or_else(|| bad("no nonce"))?;
-        if !nonce.starts_with(&self.nonce) || nonce.len() == self.nonce.len() {
-            return Err(bad("the nonce does not extend ours"));
-        }
-        let salt = STANDARD
-            .decode(salt.ok_or_else(|| bad("no salt"))?)
-            .map_err(|_| bad("the salt is not base64"))?;
-        let iterations: u32 = iterations
-            .ok_or_else(|| bad("no iteration count"))?
-            .parse()
-            .map_err(|_| bad("the iteration count is not a number"))?;
-        if !(1..=MAX_ITERATIONS).contains(&iterations) {
-            return Err(bad("an iteration count out of range"));
-        }
+        let server_first =
+            std::str::from_utf8(server_first).map_err(|_| malformed_challenge("not UTF-8"))?;
+        let Challenge {
+            nonce,
+            salt,
+            iterations,
+        } = Challenge::parse(server_first, &self.nonce)?;
         let keys = keys(password.expose(), &salt, iterations);
         let without_proof = format!("c={},r={nonce}", self.binding.attribute());
         let auth_message = format!("{},{server_first},{without_proof}", self.first_bare);

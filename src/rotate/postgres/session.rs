@@ -32,7 +32,7 @@ impl Session {
     }
 
     /// [`login`](Self::login) over a stream already open.
-    async fn start(
+    pub(super) async fn start(
         opened: Stream,
         user: &str,
         password: &SecretString,

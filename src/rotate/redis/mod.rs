@@ -11,6 +11,8 @@
 
 mod connection;
 pub(crate) mod resp;
+#[cfg(test)]
+mod resp_differential;
 
 use std::fmt::Display;
 use std::sync::Arc;
