@@ -129,17 +129,18 @@ fn every_shell_gets_a_script_and_generate_takes_no_command() {
         .assert_stderr_contains("a command is required");
 }
 
-/// `--help` gives every exit code the README's table gives, and for 1 every command that
-/// exits with it.
+/// `--help` gives every exit code the manual's table gives (docs/commands.md), and for 1
+/// every command that exits with it.
 #[test]
-fn help_lists_every_exit_code_of_the_readme() {
-    let readme =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-            .unwrap();
-    let table = readme
-        .split("### Exit codes")
+fn help_lists_every_exit_code_of_the_manual() {
+    let manual = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/commands.md"),
+    )
+    .unwrap();
+    let table = manual
+        .split("## Exit codes")
         .nth(1)
-        .expect("the README's exit-code table");
+        .expect("the manual's exit-code table");
     let help = Launch::new().args(["--help"]).run();
     help.assert_code(0);
     let stdout = help.stdout();
@@ -163,7 +164,7 @@ fn help_lists_every_exit_code_of_the_readme() {
             codes.contains(&format!(" {code} ")),
             "{code} missing: {codes}"
         );
-        // Every command the README names for this code (`check`, `rotate --status`…).
+        // Every command the manual names for this code (`check`, `rotate --status`…).
         for command in meaning.split('`').skip(1).step_by(2) {
             let words: String = command.split_whitespace().collect::<Vec<_>>().join(" ");
             assert!(
