@@ -57,7 +57,7 @@ fn plan_rows(prepared: &Prepared) -> (Vec<Row>, bool) {
             let mut source = var.origin.to_string();
             for reference in var.references() {
                 let backend = Source::of(reference, config.backend);
-                let location = backend::planned_location(reference, config);
+                let location = backend.layout().planned_location(reference, config);
                 source.push_str(&format!(" -> {backend} {location}"));
             }
             Row {
