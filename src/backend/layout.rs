@@ -9,8 +9,8 @@ use super::rotation::USERNAME_KEY;
 use crate::config::Config;
 use crate::reference::Reference;
 
-/// One backend's layout. The defaults are those of a backend that cannot rotate (env,
-/// `file://`): it keeps no previous value and reads a paired login's secret whole.
+/// One backend's layout. The defaults of the rotation facts are those of a backend that cannot
+/// rotate (env, `file://`): it keeps no previous value.
 pub trait Layout {
     /// Where the reference lives, for `check --plan`, without building any client.
     fn planned_location(&self, reference: &Reference, config: &Config) -> String;
@@ -35,10 +35,10 @@ pub trait Layout {
         "value"
     }
 
-    /// Where a paired login keeps its password, as launches read it. The user name is
-    /// [`paired_username_reference`] everywhere.
+    /// Where a paired login keeps its password, as launches read it: that key of the secret.
+    /// The user name is [`paired_username_reference`] everywhere.
     fn paired_password_reference(&self, name: &str) -> Reference {
-        Reference::named_secret(name)
+        named_secret_key(name, self.paired_password_key())
     }
 }
 
@@ -64,4 +64,63 @@ pub fn named_secret_key(name: &str, key: &str) -> Reference {
 /// `secret://NAME#username`: a paired login's user name, on every backend.
 pub fn paired_username_reference(name: &str) -> Reference {
     named_secret_key(name, USERNAME_KEY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Source;
+
+    /// Each layout's rotation facts as a launch uses them: the previous value's reference and
+    /// whether it waits for a second round, the paired login's password reference and key.
+    fn facts(source: Source) -> (Option<String>, bool, String, &'static str) {
+        let layout = source.layout();
+        (
+            layout
+                .previous_reference("db")
+                .map(|reference| reference.to_string()),
+            layout.previous_costs_a_read(),
+            layout.paired_password_reference("db").to_string(),
+            layout.paired_password_key(),
+        )
+    }
+
+    #[test]
+    #[cfg(all(feature = "vault", feature = "aws", feature = "azure"))]
+    fn each_backend_keeps_previous_values_and_paired_logins_its_own_way() {
+        let previous = |reference: &str| Some(reference.to_string());
+        let password = |reference: &str| reference.to_string();
+        assert_eq!(
+            facts(Source::Vault),
+            (
+                previous("secret://db#previous"),
+                false,
+                password("secret://db"),
+                "value"
+            )
+        );
+        assert_eq!(
+            facts(Source::AwsSecretsManager),
+            (
+                previous("secret://db?version_stage=AWSPREVIOUS"),
+                true,
+                password("secret://db#password"),
+                "password"
+            )
+        );
+        assert_eq!(
+            facts(Source::AzureKeyVault),
+            (
+                previous("secret://db_previous"),
+                true,
+                password("secret://db#value"),
+                "value"
+            )
+        );
+    }
+
+    #[test]
+    fn local_sources_keep_no_previous_value() {
+        assert_eq!(facts(Source::Env).0, None);
+        assert_eq!(facts(Source::File).0, None);
+    }
 }

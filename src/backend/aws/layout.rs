@@ -6,7 +6,6 @@
 use super::request::location;
 use super::rotation::{PASSWORD_KEY, previous_reference};
 use crate::backend::Layout;
-use crate::backend::layout::named_secret_key;
 use crate::config::Config;
 use crate::reference::Reference;
 
@@ -27,9 +26,5 @@ impl Layout for AwsLayout {
 
     fn paired_password_key(&self) -> &'static str {
         PASSWORD_KEY
-    }
-
-    fn paired_password_reference(&self, name: &str) -> Reference {
-        named_secret_key(name, PASSWORD_KEY)
     }
 }

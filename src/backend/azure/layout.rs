@@ -6,7 +6,6 @@ use super::previous::previous_reference;
 use super::rotation::PASSWORD_KEY;
 use super::{describe, secret, settings};
 use crate::backend::Layout;
-use crate::backend::layout::named_secret_key;
 use crate::config::Config;
 use crate::reference::Reference;
 
@@ -38,9 +37,5 @@ impl Layout for AzureLayout {
 
     fn paired_password_key(&self) -> &'static str {
         PASSWORD_KEY
-    }
-
-    fn paired_password_reference(&self, name: &str) -> Reference {
-        named_secret_key(name, PASSWORD_KEY)
     }
 }

@@ -1,7 +1,7 @@
 //! Vault's layout: a location is the KV path and field (`secret/cronos-ai/production/db#value`),
 //! and `rotate` keeps the previous value in the field `previous` of the same secret, so the
 //! launch's one read of the path answers it too. A paired login's password is the default
-//! field `value`, beside `username`, so its reference is the plain `secret://NAME`.
+//! field `value`, beside `username`.
 
 use super::DEFAULT_KEY;
 use super::rotation::previous_reference;
@@ -27,5 +27,10 @@ impl Layout for VaultLayout {
 
     fn paired_password_key(&self) -> &'static str {
         DEFAULT_KEY
+    }
+
+    /// `secret://NAME`: a reference that names no field reads the password's.
+    fn paired_password_reference(&self, name: &str) -> Reference {
+        Reference::named_secret(name)
     }
 }
