@@ -5,12 +5,22 @@ use std::ffi::OsStr;
 use async_trait::async_trait;
 
 use super::json_key::{json_field, key_hint};
-use super::{Answers, Backend, FetchError, FetchErrorKind, Fetched, Source};
+use super::{Answers, Backend, FetchError, FetchErrorKind, Fetched, Layout, Source};
+use crate::config::Config;
 use crate::env_vars::{Environment, is_launcher_variable};
 use crate::expand::ExpandError;
 use crate::reference::{Reference, Scheme};
 use crate::schema::RequiredSecret;
 use crate::secret::SecretString;
+
+/// The environment's layout: the table says which variables a secret is read from.
+pub struct EnvLayout;
+
+impl Layout for EnvLayout {
+    fn planned_location(&self, reference: &Reference, config: &Config) -> String {
+        EnvBackend::describe(reference, &config.secrets)
+    }
+}
 
 pub struct EnvBackend {
     env: Environment,
@@ -40,7 +50,7 @@ impl EnvBackend {
         }
     }
 
-    pub fn describe(reference: &Reference, table: &[RequiredSecret]) -> String {
+    fn describe(reference: &Reference, table: &[RequiredSecret]) -> String {
         format!(
             "env {}",
             EnvBackend::variables(reference, table).join(" or ")

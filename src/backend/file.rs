@@ -11,10 +11,24 @@ use async_trait::async_trait;
 use futures::future::join_all;
 use tokio::time::Instant;
 
-use super::{Answers, Backend, FetchError, FetchErrorKind, Fetched, Source};
+use super::{Answers, Backend, FetchError, FetchErrorKind, Fetched, Layout, Source};
 use crate::bounded::{self, ReadError};
+use crate::config::Config;
 use crate::reference::Reference;
 use crate::secret::SecretString;
+
+/// A file's layout is its path.
+pub struct FileLayout;
+
+impl Layout for FileLayout {
+    fn planned_location(&self, reference: &Reference, _config: &Config) -> String {
+        location(reference)
+    }
+}
+
+fn location(reference: &Reference) -> String {
+    format!("file://{}", reference.target)
+}
 
 pub struct FileBackend {
     deadline: Instant,
@@ -64,7 +78,7 @@ impl Backend for FileBackend {
     }
 
     fn location(&self, reference: &Reference) -> String {
-        format!("file://{}", reference.target)
+        location(reference)
     }
 
     async fn fetch(&self, references: &[Reference]) -> Answers {

@@ -10,6 +10,7 @@ mod file;
 #[cfg(any(feature = "vault", feature = "azure"))]
 mod http;
 mod json_key;
+mod layout;
 mod rotation;
 #[cfg(feature = "vault")]
 mod vault;
@@ -31,9 +32,8 @@ use crate::secret::SecretString;
 pub use aws::AwsBackend;
 pub use env::EnvBackend;
 pub use file::FileBackend;
-pub use rotation::{
-    KeptPrevious, PendingSlot, RUNNING_HINT, RotationStore, USERNAME_KEY, slot_value,
-};
+pub use layout::{Layout, paired_username_reference};
+pub use rotation::{KeptPrevious, PendingSlot, RUNNING_HINT, RotationStore, slot_value};
 
 /// Which backend serves a reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -68,6 +68,22 @@ impl Source {
         match self {
             Source::Env | Source::File => location.to_string(),
             _ => format!("{self} {location}"),
+        }
+    }
+
+    /// What plans and `rotate` know about this backend's locations without building it.
+    pub fn layout(self) -> &'static dyn Layout {
+        match self {
+            Source::Env => &env::EnvLayout,
+            Source::File => &file::FileLayout,
+            #[cfg(feature = "vault")]
+            Source::Vault => &vault::VaultLayout,
+            #[cfg(feature = "aws")]
+            Source::AwsSecretsManager => &aws::AwsLayout,
+            #[cfg(feature = "azure")]
+            Source::AzureKeyVault => &azure::AzureLayout,
+            #[allow(unreachable_patterns)] // which sources remain depends on the features built
+            _ => &layout::NotBuilt,
         }
     }
 
@@ -351,79 +367,6 @@ impl Backends {
     /// Lets every backend release what it holds; see [`Backend::finish`].
     pub async fn finish(&self) {
         futures::future::join_all(self.built.values().map(|backend| backend.finish())).await;
-    }
-}
-
-/// A location for `check --plan` without building any client.
-pub fn planned_location(reference: &Reference, config: &Config) -> String {
-    match Source::of(reference, config.backend) {
-        Source::Env => EnvBackend::describe(reference, &config.secrets),
-        Source::File => format!("file://{}", reference.target),
-        #[cfg(feature = "vault")]
-        Source::Vault => vault::location(reference, &config.vault),
-        #[cfg(feature = "aws")]
-        Source::AwsSecretsManager => aws::location(reference, &config.aws.prefix),
-        #[cfg(feature = "azure")]
-        Source::AzureKeyVault => azure::planned_location(reference, config),
-        #[allow(unreachable_patterns)] // which sources remain depends on the features built
-        _ => reference.to_string(),
-    }
-}
-
-/// Whether reading a secret's previous value costs a request of its own (AWS: a pinned
-/// `GetSecretValue`, which cannot be batched; Key Vault: a GET of the sibling secret), so
-/// that launches read it only after the current read showed [`Metadata::previous_kept`].
-/// Vault's is a field of the same secret, answered by the same read.
-pub fn previous_costs_a_read(source: Source) -> bool {
-    !matches!(source, Source::Vault)
-}
-
-/// Where `rotate` keeps a secret's previous value, as launches read it (`<ENV>_PREVIOUS`).
-pub fn previous_reference(name: &str, source: Source) -> Option<Reference> {
-    match source {
-        #[cfg(feature = "vault")]
-        Source::Vault => Some(vault::previous_reference(name)),
-        #[cfg(feature = "aws")]
-        Source::AwsSecretsManager => Some(aws::previous_reference(name)),
-        #[cfg(feature = "azure")]
-        Source::AzureKeyVault => Some(azure::previous_reference(name)),
-        _ => {
-            let _ = name; // every backend that keeps one may be left out of this build
-            None
-        }
-    }
-}
-
-/// Where a paired login (user name and password in one secret, the database's `strategy:
-/// alternating`) keeps its password, as launches read it: Vault's default field `value`; on
-/// AWS the key `password` of AWS's own JSON shape; on Key Vault the key `value` of a JSON
-/// object. The user name is `#username` everywhere.
-pub fn paired_password_reference(name: &str, source: Source) -> Reference {
-    let key = match source {
-        Source::AwsSecretsManager | Source::AzureKeyVault => Some(paired_password_key(source)),
-        _ => None,
-    };
-    Reference {
-        key: key.map(str::to_string),
-        ..Reference::named_secret(name)
-    }
-}
-
-/// The key of a paired login's password in a backend's JSON shape (Vault: its field).
-pub fn paired_password_key(source: Source) -> &'static str {
-    match source {
-        #[cfg(feature = "aws")]
-        Source::AwsSecretsManager => aws::PASSWORD_KEY,
-        #[cfg(feature = "azure")]
-        Source::AzureKeyVault => azure::PASSWORD_KEY,
-        _ => "value",
-    }
-}
-
-pub fn paired_username_reference(name: &str) -> Reference {
-    Reference {
-        key: Some(USERNAME_KEY.to_string()),
-        ..Reference::named_secret(name)
     }
 }
 

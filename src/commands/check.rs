@@ -78,8 +78,8 @@ fn plan_rows(prepared: &Prepared, settings: &LaunchSettings) -> Result<(Vec<Row>
     rows.extend(fetched.iter().map(|var| {
         let mut source = var.origin.to_string();
         for reference in var.references() {
-            let location = backend::planned_location(reference, config);
             let backend = Source::of(reference, config.backend);
+            let location = backend.layout().planned_location(reference, config);
             source.push_str(&format!(" -> {}", backend.with_location(&location)));
         }
         Row {

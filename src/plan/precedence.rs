@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::env_files::FileEntry;
 use super::{Origin, PlanRequest, PlannedVar, planned};
-use crate::backend::{self, Source};
+use crate::backend::Source;
 use crate::config::BackendKind;
 use crate::envfile::Value;
 use crate::expand::Piece;
@@ -74,7 +74,7 @@ pub(super) fn bind_required_secrets(
             None if request.config.backend != BackendKind::Env => {
                 let source = Source::from(request.config.backend);
                 let reference = if request.config.is_paired_login(&secret.name) {
-                    backend::paired_password_reference(&secret.name, source)
+                    source.layout().paired_password_reference(&secret.name)
                 } else {
                     Reference::named_secret(&secret.name)
                 };
@@ -91,7 +91,7 @@ pub(super) fn bind_required_secrets(
             let name = format!("{}_PREVIOUS", secret.env);
             let source = Source::from(request.config.backend);
             if request.env.get(&name).is_none()
-                && let Some(reference) = backend::previous_reference(&secret.name, source)
+                && let Some(reference) = source.layout().previous_reference(&secret.name)
             {
                 previous.push(PlannedVar {
                     previous_of: Some(index),

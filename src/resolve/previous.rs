@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use super::{Answer, ResolvedVar};
-use crate::backend::{self, Metadata, Source};
+use crate::backend::{Metadata, Source};
 use crate::config::Config;
 use crate::plan::{Plan, PlannedVar};
 use crate::reference::Reference;
@@ -17,9 +17,11 @@ use crate::schema::Previous;
 /// A previous value whose slot costs a read of its own: read in the second round.
 pub(super) fn read_later(var: &PlannedVar, config: &Config) -> bool {
     var.previous_of.is_some()
-        && var
-            .references()
-            .any(|reference| backend::previous_costs_a_read(Source::of(reference, config.backend)))
+        && var.references().any(|reference| {
+            Source::of(reference, config.backend)
+                .layout()
+                .previous_costs_a_read()
+        })
 }
 
 /// Whether the launch gets `var`: any variable but a previous value, and a previous value

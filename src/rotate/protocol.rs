@@ -115,7 +115,7 @@ impl Rotating<'_> {
         // A paired login: the password out of the backend's shape (AWS's JSON object), and
         // the user name, which a secret from before `alternating` lacks: its user is then the
         // first role, the one `strategy: single` rotated.
-        let key = backend::paired_password_key(self.backend.source());
+        let key = self.backend.source().layout().paired_password_key();
         if let Some(text) = fetched.value.expose_str() {
             fetched.value = backend::slot_value(text, key).0;
         }

@@ -4,6 +4,7 @@
 mod children;
 mod client;
 mod errors;
+mod layout;
 mod limit;
 mod read;
 mod request;
@@ -28,8 +29,8 @@ use client::Connection;
 use read::{BatchReader, ReadFailure};
 use request::{Request, SecretRead};
 
-pub use request::location;
-pub use rotation::{PASSWORD_KEY, previous_reference};
+pub use layout::AwsLayout;
+use request::location;
 
 pub struct AwsBackend {
     connection: Connection,

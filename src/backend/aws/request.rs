@@ -97,7 +97,7 @@ pub fn secret_id(prefix: &str, name: &str) -> String {
 
 /// `aws-sm cronos-ai/database_password#password?version_stage=AWSPREVIOUS`: where a reference
 /// is read from, for plans, audit events and messages.
-pub fn location(reference: &Reference, prefix: &str) -> String {
+pub(super) fn location(reference: &Reference, prefix: &str) -> String {
     let id = match reference.scheme {
         Scheme::Secret => secret_id(prefix, &reference.target),
         _ => reference.target.clone(),

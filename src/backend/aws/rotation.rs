@@ -28,7 +28,7 @@ use crate::reference::Reference;
 use super::versions::CURRENT_STAGE as CURRENT;
 /// A paired login's password key: the JSON shape of AWS's own rotation functions
 /// (`{"username": …, "password": …}`).
-pub const PASSWORD_KEY: &str = "password";
+pub(super) const PASSWORD_KEY: &str = "password";
 const PENDING: &str = "AWSPENDING";
 /// The label that records, on the pending version, the version the rotation started from:
 /// `cronos-base-<version id>` (a label is the only thing besides the value a version holds),
@@ -37,7 +37,7 @@ const BASE_PREFIX: &str = "cronos-base-";
 const PREVIOUS: &str = "AWSPREVIOUS";
 
 /// `secret://NAME?version_stage=AWSPREVIOUS`: the version promote moved AWSCURRENT from.
-pub fn previous_reference(name: &str) -> Reference {
+pub(super) fn previous_reference(name: &str) -> Reference {
     let mut reference = Reference::named_secret(name);
     reference
         .params

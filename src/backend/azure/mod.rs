@@ -17,6 +17,7 @@ mod challenge;
 mod credential;
 mod errors;
 mod http;
+mod layout;
 mod previous;
 mod race;
 mod rotation;
@@ -36,8 +37,7 @@ use tokio::sync::{Mutex, OnceCell, Semaphore};
 use self::challenge::Challenge;
 use self::errors::Doing;
 use self::http::{Answer, Http, Patience};
-pub use self::previous::previous_reference;
-pub use self::rotation::PASSWORD_KEY;
+pub use self::layout::AzureLayout;
 use self::secret::{SecretId, Target};
 use self::settings::EffectiveSettings;
 use super::json_key::{json_field, key_hint};
@@ -45,7 +45,6 @@ use super::{
     Answers, Backend, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source,
     StoreOptions,
 };
-use crate::config::Config;
 use crate::logging::RELAXED_CHECK_TARGET;
 use crate::problem::Problem;
 use crate::reference::Reference;
@@ -450,20 +449,5 @@ fn describe(target: &Target) -> String {
     match &target.key {
         Some(key) => format!("{}#{key}", target.id.location()),
         None => target.id.location(),
-    }
-}
-
-/// A location for `check --plan`: the environment is not consulted, so a vault that only
-/// `AZURE_KEY_VAULT_URL` names shows as that variable.
-pub fn planned_location(reference: &Reference, config: &Config) -> String {
-    let configured = config
-        .azure
-        .vault_url
-        .as_deref()
-        .and_then(settings::vault_origin)
-        .unwrap_or_else(|| "$AZURE_KEY_VAULT_URL".to_string());
-    match secret::target(reference, Some(&configured)) {
-        Ok(target) => describe(&target),
-        Err(_) => reference.to_string(),
     }
 }

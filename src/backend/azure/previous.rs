@@ -22,7 +22,7 @@ const PREVIOUS_SUFFIX: &str = "_previous";
 const RETIRED: &str = "-";
 
 /// `secret://NAME_previous` (`NAME-previous` in the vault): a sibling written before promote.
-pub fn previous_reference(name: &str) -> Reference {
+pub(super) fn previous_reference(name: &str) -> Reference {
     Reference::named_secret(&format!("{name}{PREVIOUS_SUFFIX}"))
 }
 

@@ -26,7 +26,7 @@ use crate::backend::{
 use crate::reference::Reference;
 
 /// A paired login's password key in the secret's JSON object, beside `username`.
-pub const PASSWORD_KEY: &str = "value";
+pub(super) const PASSWORD_KEY: &str = "value";
 const SUFFIX: &str = "-pending";
 const ROTATION_ID: &str = "cronos-rotation-id";
 const BASE_VERSION: &str = "cronos-base-version";

@@ -13,6 +13,7 @@ mod auth_settings;
 mod failure;
 mod http;
 mod kv;
+mod layout;
 mod path;
 mod rotation;
 mod settings;
@@ -29,10 +30,9 @@ use tokio::sync::{OnceCell, Semaphore};
 
 use self::http::Http;
 use self::kv::{MountKind, SecretData};
+pub use self::layout::VaultLayout;
 use self::path::SecretPath;
-pub use self::rotation::previous_reference;
 use self::settings::EffectiveSettings;
-pub use self::target::location;
 use super::{
     Answers, Backend, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source,
     StoreOptions, Versions,

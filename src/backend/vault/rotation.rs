@@ -11,9 +11,10 @@ use super::VaultBackend;
 use super::http::HttpFailure;
 use super::kv::{self, PREVIOUS_FIELD as PREVIOUS};
 use super::path::SecretPath;
-use crate::backend::rotation::{CHANGED_HINT, TAKEN_HINT, conflict};
+use crate::backend::layout::named_secret_key;
+use crate::backend::rotation::{CHANGED_HINT, TAKEN_HINT, USERNAME_KEY, conflict};
 use crate::backend::{
-    FetchError, FetchErrorKind, KeptPrevious, Metadata, PendingSlot, RotationStore, USERNAME_KEY,
+    FetchError, FetchErrorKind, KeptPrevious, Metadata, PendingSlot, RotationStore,
 };
 use crate::reference::Reference;
 use crate::secret::SecretString;
@@ -23,11 +24,8 @@ const ROTATION_ID: &str = "rotation_id";
 const BASE_VERSION: &str = "base_version";
 
 /// `secret://NAME#previous`: the same KV secret, so launches read it in the same request.
-pub fn previous_reference(name: &str) -> Reference {
-    Reference {
-        key: Some(PREVIOUS.to_string()),
-        ..Reference::named_secret(name)
-    }
+pub(super) fn previous_reference(name: &str) -> Reference {
+    named_secret_key(name, PREVIOUS)
 }
 
 impl VaultBackend {

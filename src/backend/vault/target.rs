@@ -25,7 +25,7 @@ pub(super) fn configured_prefix(vault: &VaultSettings) -> String {
 
 /// `secret/cronos-ai/production/jwt_secret#value`, as `bao kv get` names the secret, from the
 /// config alone: no client, no request.
-pub fn location(reference: &Reference, vault: &VaultSettings) -> String {
+pub(super) fn location(reference: &Reference, vault: &VaultSettings) -> String {
     describe(
         reference,
         &configured_mount(vault),

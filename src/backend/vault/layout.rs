@@ -1,0 +1,36 @@
+//! Vault's layout: a location is the KV path and field (`secret/cronos-ai/production/db#value`),
+//! and `rotate` keeps the previous value in the field `previous` of the same secret, so the
+//! launch's one read of the path answers it too. A paired login's password is the default
+//! field `value`, beside `username`.
+
+use super::DEFAULT_KEY;
+use super::rotation::previous_reference;
+use super::target::location;
+use crate::backend::Layout;
+use crate::config::Config;
+use crate::reference::Reference;
+
+pub struct VaultLayout;
+
+impl Layout for VaultLayout {
+    fn planned_location(&self, reference: &Reference, config: &Config) -> String {
+        location(reference, &config.vault)
+    }
+
+    fn previous_reference(&self, name: &str) -> Option<Reference> {
+        Some(previous_reference(name))
+    }
+
+    fn previous_costs_a_read(&self) -> bool {
+        false
+    }
+
+    fn paired_password_key(&self) -> &'static str {
+        DEFAULT_KEY
+    }
+
+    /// `secret://NAME`: a reference that names no field reads the password's.
+    fn paired_password_reference(&self, name: &str) -> Reference {
+        Reference::named_secret(name)
+    }
+}
