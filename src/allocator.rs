@@ -1,0 +1,24 @@
+//! The global allocator of the static musl binary (the one the image ships).
+//!
+//! musl's own malloc gives memory back to the kernel on nearly every free: a launch with only
+//! env references made 126 `mmap` and 99 `munmap` calls (the glibc build: 25 and 2) and
+//! started its program about 2 ms later than `env(1)` would have. mimalloc keeps freed memory
+//! for reuse. `bench/allocator.sh` measures it against musl's malloc and jemalloc, side by
+//! side (bench/README.md, "Allocator of the static binary"). glibc builds keep glibc's malloc,
+//! which already caches freed memory.
+
+#[cfg(all(feature = "bench-alloc-musl", feature = "bench-alloc-jemalloc"))]
+compile_error!("the bench-alloc-* features each pick the allocator: enable one at most");
+
+#[cfg(all(
+    target_env = "musl",
+    not(feature = "bench-alloc-musl"),
+    not(feature = "bench-alloc-jemalloc")
+))]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+// Only for bench/allocator.sh's comparison.
+#[cfg(all(target_env = "musl", feature = "bench-alloc-jemalloc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
