@@ -9,7 +9,12 @@
 //! built without transparent huge pages (Cargo.toml: `no_thp`), which doubled a launch's
 //! memory. glibc builds keep glibc's malloc, which already caches freed memory.
 
-#[cfg(all(feature = "bench-alloc-musl", feature = "bench-alloc-jemalloc"))]
+// Elsewhere the features do nothing (so `--all-features` still builds for glibc).
+#[cfg(all(
+    target_env = "musl",
+    feature = "bench-alloc-musl",
+    feature = "bench-alloc-jemalloc"
+))]
 compile_error!("the bench-alloc-* features each pick the allocator: enable one at most");
 
 #[cfg(all(
