@@ -209,7 +209,9 @@ fn runtime_image_execs_the_program_with_resolved_secrets() {
     let size = megabytes(images[0]["size"].as_str().unwrap());
     let binary_size = std::fs::metadata(static_binary()).unwrap().len() as f64 / 1e6;
     eprintln!("static binary {binary_size:.2} MB, image {size:.2} MB");
-    assert!(binary_size <= 12.0, "static binary is {binary_size:.2} MB");
+    // The limit every feature must fit in (teller's binary is 36.6 MB); bench/README.md has
+    // what each dependency added.
+    assert!(binary_size <= 14.0, "static binary is {binary_size:.2} MB");
     assert!(size <= 15.0, "image is {size:.2} MB");
 
     // What `docker run --env-file … -v secrets:/app/secrets IMAGE run -- /printenv from-cmd`
