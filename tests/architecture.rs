@@ -49,6 +49,8 @@ const FLOORS: &[&[&str]] = &[
     // What the user may type, then one glue file per subcommand.
     &["cli"],
     &["commands", "fuzzing", "test_inputs"],
+    // The binary's own (src/main.rs declares it): the static build's global allocator.
+    &["allocator"],
 ];
 
 type Module = Vec<String>;
