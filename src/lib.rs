@@ -68,6 +68,7 @@ mod stderr;
 mod stdout;
 mod suggest;
 mod supervise;
+mod table;
 mod template;
 #[cfg(test)]
 mod test_inputs;

@@ -22,6 +22,7 @@ const FLOORS: &[&[&str]] = &[
         "bounded",
         "duration",
         "untrusted_text",
+        "table",
         "suggest",
         "loopback",
         "stdout",

@@ -12,6 +12,7 @@ use crate::launch::{self, LaunchSettings, Prepared};
 use crate::plan::{Plan, PlannedVar};
 use crate::rotate;
 use crate::stdout::outln;
+use crate::table;
 use crate::validate::Severity;
 
 #[derive(Debug, Serialize)]
@@ -217,23 +218,10 @@ fn print_table(rows: &[Row]) {
             ]
         })
         .collect();
-    let mut widths = headers.map(str::len);
-    for row in &cells {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        outln!("{}", padded.join("  ").trim_end());
-    };
-    line(&headers.map(String::from));
-    for (row, cell_row) in rows.iter().zip(&cells) {
-        line(cell_row);
+    let (header, lines) = table::lines(headers, &cells);
+    outln!("{header}");
+    for (row, line) in rows.iter().zip(lines) {
+        outln!("{line}");
         for problem in &row.problems {
             outln!("    {}", problem.replace('\n', "\n    "));
         }

@@ -15,6 +15,7 @@ use crate::problem::Problem;
 use crate::reference::Reference;
 use crate::schema::{Previous, RequiredSecret};
 use crate::stdout::outln;
+use crate::table;
 use crate::untrusted_text::escaped;
 
 /// One row of the status table.
@@ -112,23 +113,10 @@ pub fn print_table(rows: &[Row]) {
             ]
         })
         .collect();
-    let mut widths = headers.map(|header| header.chars().count());
-    for line in &cells {
-        for (width, cell) in widths.iter_mut().zip(line) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let print = |line: [&str; 6]| {
-        let text: Vec<String> = line
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        outln!("{}", text.join("  ").trim_end());
-    };
-    print(headers);
-    for (line, row) in cells.iter().zip(rows) {
-        print(line.each_ref().map(String::as_str));
+    let (header, lines) = table::lines(headers, &cells);
+    outln!("{header}");
+    for (line, row) in lines.iter().zip(rows) {
+        outln!("{line}");
         if let Some(detail) = &row.detail {
             outln!("  {}: {detail}", row.name);
         }
