@@ -511,6 +511,7 @@ fn planted_slots(store: &Store, role: &str) {
         role: role.to_string(),
         alternating: false,
         connection: verify_full(),
+        admin_user: pg().admin_user.clone(),
         planted: vec![initial.clone(), attacker.to_string()],
         seen: Mutex::new(BTreeSet::new()),
         outputs: Mutex::new(Vec::new()),
