@@ -70,7 +70,7 @@ impl SecretsManager {
 
     /// Reads one reference, with its metadata, through the launch's own resolution path (one
     /// deadline, one audit event).
-    pub(crate) async fn fetch(&self, reference: &Reference) -> Result<Fetched, Error> {
+    pub(crate) async fn read(&self, reference: &Reference) -> Result<Fetched, Error> {
         let wanted = PlaceholderValue {
             location: reference.to_string(),
             pieces: vec![Piece::Ref(reference.clone())],
@@ -143,7 +143,7 @@ impl SecretsManager {
     /// Blocking read of `secret://NAME`; not for use inside an async runtime.
     pub fn get_secret(&self, name: &str) -> Result<SecretString, Error> {
         let reference = self.reference(name)?;
-        block_on(self.fetch(&reference)).map(|fetched| fetched.value)
+        block_on(self.read(&reference)).map(|fetched| fetched.value)
     }
 
     /// Blocking write of `secret://NAME`; not for use inside an async runtime.

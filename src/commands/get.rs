@@ -18,7 +18,7 @@ pub fn get(settings: &LaunchSettings, env: Environment, args: &GetArgs) -> Resul
     let config = launch::load_config(settings, &env)?;
     let manager = SecretsManager::new(config, env).with_timeout(settings.timeout);
     let reference = manager.reference(&args.name)?;
-    let fetched = block_on(manager.fetch(&reference))?;
+    let fetched = block_on(manager.read(&reference))?;
     // The exact bytes, with no newline added: `$(…)` and pipes get the value as stored.
     stdout::write(fetched.value.expose())?;
     Ok(0)
