@@ -13,6 +13,7 @@ mod auth_settings;
 mod failure;
 mod http;
 mod kv;
+mod metadata;
 mod path;
 mod redirect;
 mod rotation;
@@ -35,8 +36,8 @@ pub use self::rotation::previous_reference;
 use self::settings::EffectiveSettings;
 pub use self::target::location;
 use super::{
-    Answers, Backend, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source,
-    StoreOptions, Versions,
+    Answers, Backend, BuildContext, Described, FetchError, FetchErrorKind, Fetched, Metadata,
+    Source, StoreOptions, Versions,
 };
 use crate::problem::Problem;
 use crate::reference::Reference;
@@ -254,6 +255,10 @@ impl Backend for VaultBackend {
 
     async fn versions(&self, references: &[Reference]) -> Versions {
         versions::versions(self, references).await
+    }
+
+    async fn metadata(&self, references: &[Reference]) -> Described {
+        metadata::metadata(self, references).await
     }
 
     async fn store(
