@@ -5,6 +5,7 @@ mod children;
 mod client;
 mod errors;
 mod limit;
+mod metadata;
 mod read;
 mod request;
 mod rotation;
@@ -18,8 +19,8 @@ use std::sync::atomic::AtomicBool;
 use async_trait::async_trait;
 
 use super::{
-    Answers, Backend, BuildContext, FetchError, FetchErrorKind, Metadata, Source, StoreOptions,
-    Versions,
+    Answers, Backend, BuildContext, Described, FetchError, FetchErrorKind, Metadata, Source,
+    StoreOptions, Versions,
 };
 use crate::problem::Problem;
 use crate::reference::Reference;
@@ -104,6 +105,10 @@ impl Backend for AwsBackend {
 
     async fn versions(&self, references: &[Reference]) -> Versions {
         versions::versions(self, references).await
+    }
+
+    async fn metadata(&self, references: &[Reference]) -> Described {
+        metadata::metadata(self, references).await
     }
 
     async fn store(

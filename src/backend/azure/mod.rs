@@ -17,6 +17,7 @@ mod challenge;
 mod credential;
 mod errors;
 mod http;
+mod metadata;
 mod previous;
 mod race;
 mod rotation;
@@ -42,8 +43,8 @@ use self::secret::{SecretId, Target};
 use self::settings::EffectiveSettings;
 use super::json_key::{json_field, key_hint};
 use super::{
-    Answers, Backend, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source,
-    StoreOptions,
+    Answers, Backend, BuildContext, Described, FetchError, FetchErrorKind, Fetched, Metadata,
+    Source, StoreOptions,
 };
 use crate::config::Config;
 use crate::logging::RELAXED_CHECK_TARGET;
@@ -367,6 +368,10 @@ impl Backend for AzureBackend {
             }
         }
         answers
+    }
+
+    async fn metadata(&self, references: &[Reference]) -> Described {
+        self.described(references).await
     }
 
     async fn store(
