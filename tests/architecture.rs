@@ -336,5 +336,8 @@ fn only_the_audited_read_path_calls_a_backends_fetch() {
         readers.is_empty(),
         "Backend::fetch called outside resolve/read.rs (read through resolve::read, which audits every value read): {readers:?}"
     );
-    assert!(call.is_match(&code(&audited)), "the reader sees the audited call");
+    assert!(
+        call.is_match(&code(&audited)),
+        "the reader sees the audited call"
+    );
 }

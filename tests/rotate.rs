@@ -160,7 +160,11 @@ fn scenario(backend: &Backend) {
     // Dry run: a plan from metadata (no value read), and nothing changes.
     let value_reads = (backend.value_reads)();
     let dry = backend.run(&["rotate", "--all", "--dry-run"]);
-    assert_eq!((backend.value_reads)(), value_reads, "--dry-run reads no value");
+    assert_eq!(
+        (backend.value_reads)(),
+        value_reads,
+        "--dry-run reads no value"
+    );
     dry.assert_code(0)
         .assert_stdout_contains("jwt_secret (Jwt secret)")
         .assert_stdout_contains("steps:     create (a 86-character URL-safe value")
@@ -175,7 +179,11 @@ fn scenario(backend: &Backend) {
     thread::sleep(Duration::from_millis(1100));
     let value_reads = (backend.value_reads)();
     let status = backend.run(&["rotate", "--status"]);
-    assert_eq!((backend.value_reads)(), value_reads, "--status reads no value");
+    assert_eq!(
+        (backend.value_reads)(),
+        value_reads,
+        "--status reads no value"
+    );
     status.assert_code(1);
     assert!(
         status.row("api_key").ends_with("overdue"),

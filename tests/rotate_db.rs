@@ -485,10 +485,21 @@ fn single(store: &Store, role: &str) {
     audit.run().assert_code(0);
     assert_eq!(read(&audit.path("then.txt")), "database_password");
     let log = read(&audit.path("audit.log"));
-    assert_secret_read(&log, "rotation.database.admin_password", "secret://postgres_admin_password");
+    assert_secret_read(
+        &log,
+        "rotation.database.admin_password",
+        "secret://postgres_admin_password",
+    );
     assert_secret_read(&log, "database_password", "secret://database_password");
-    for value in [&pg().admin_password, &replaced.password, &db.current().password] {
-        assert!(!log.contains(value.as_str()), "the audit log holds no value: {log}");
+    for value in [
+        &pg().admin_password,
+        &replaced.password,
+        &db.current().password,
+    ] {
+        assert!(
+            !log.contains(value.as_str()),
+            "the audit log holds no value: {log}"
+        );
     }
     let window = step_gap(&log, "set", "promote");
     eprintln!(
@@ -619,7 +630,10 @@ fn assert_secret_read(audit: &str, variable: &str, reference: &str) {
                 && fields["variable"] == variable
                 && fields["reference"] == reference
         });
-    assert!(found, "a secret read event of {reference} for {variable}: {audit}");
+    assert!(
+        found,
+        "a secret read event of {reference} for {variable}: {audit}"
+    );
 }
 
 /// The time between two rotation steps' audit events.

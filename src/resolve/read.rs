@@ -94,10 +94,7 @@ async fn fetch_from(backend: &dyn Backend, references: &[Reference]) -> Reads {
         .iter()
         .map(|reference| (reference.clone(), fetched.take(reference)))
         .collect();
-    Reads {
-        answers,
-        ..fetched
-    }
+    Reads { answers, ..fetched }
 }
 
 /// Every group's references from its backend, all backends at once, within `deadline`. The

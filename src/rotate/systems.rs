@@ -115,7 +115,8 @@ async fn admin_password(
             format!("the {source} backend was not built"),
         )
     })?;
-    let mut reads = resolve::read(backend.as_ref(), std::slice::from_ref(reference), &location).await?;
+    let mut reads =
+        resolve::read(backend.as_ref(), std::slice::from_ref(reference), &location).await?;
     let location = format!("{location} ({reference})");
     match reads.take(reference) {
         Ok(fetched) if !fetched.value.expose().is_empty() => Ok(fetched.value),

@@ -63,10 +63,13 @@ async fn metadata_of(
                     &connection.service,
                 )
             })?;
-        let found = page.versions().iter().find(|version| match &read.version_id {
-            Some(pinned) => version.version_id() == Some(pinned.as_str()),
-            None => version.version_stages().iter().any(|label| label == stage),
-        });
+        let found = page
+            .versions()
+            .iter()
+            .find(|version| match &read.version_id {
+                Some(pinned) => version.version_id() == Some(pinned.as_str()),
+                None => version.version_stages().iter().any(|label| label == stage),
+            });
         if let Some(version) = found {
             return Ok(Metadata {
                 version: version.version_id().map(str::to_string),
@@ -76,7 +79,10 @@ async fn metadata_of(
                 ..Metadata::default()
             });
         }
-        next_token = page.next_token().filter(|token| !token.is_empty()).map(str::to_string);
+        next_token = page
+            .next_token()
+            .filter(|token| !token.is_empty())
+            .map(str::to_string);
         if next_token.is_none() {
             break;
         }

@@ -14,16 +14,16 @@ use crate::reference::Reference;
 impl AzureBackend {
     pub(super) async fn described(&self, references: &[Reference]) -> Described {
         let mut described = Described::new();
-        let mut by_secret: BTreeMap<(String, String, Option<String>), (SecretId, Vec<&Reference>)> =
-            BTreeMap::new();
+        // Key Vault's names are case-insensitive: one listing per secret however spelled.
+        let mut by_secret: BTreeMap<SecretId, Vec<&Reference>> = BTreeMap::new();
         for reference in references {
             match self.target(reference) {
                 Ok(target) => {
-                    by_secret
-                        .entry(target.id.read_key())
-                        .or_insert_with(|| (target.id.clone(), Vec::new()))
-                        .1
-                        .push(reference);
+                    let id = SecretId {
+                        name: target.id.name.to_ascii_lowercase(),
+                        ..target.id
+                    };
+                    by_secret.entry(id).or_default().push(reference);
                 }
                 Err(error) => {
                     described.insert(reference.clone(), Err(error));
@@ -32,7 +32,7 @@ impl AzureBackend {
         }
         let answers = futures::future::join_all(
             by_secret
-                .values()
+                .iter()
                 .map(|(id, references)| async move { (references, self.metadata_of(id).await) }),
         )
         .await;
@@ -59,9 +59,9 @@ impl AzureBackend {
         };
         Ok(Metadata {
             version: Some(current.version.clone()),
-            updated: current
-                .created
-                .and_then(|seconds| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds))),
+            updated: current.created.and_then(|seconds| {
+                SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
+            }),
             ..Metadata::default()
         })
     }
