@@ -47,27 +47,18 @@ pub async fn read(
     let reads = fetch_from(backend, references).await;
     for (reference, fetched) in &reads.answers {
         if let Ok(fetched) = fetched {
-            audit_event(purpose, &record(backend, reference, fetched, false));
+            let record = ReadRecord {
+                reference: reference.clone(),
+                source: backend.source(),
+                location: backend.location(reference),
+                metadata: fetched.metadata.clone(),
+                reused: false,
+            };
+            audit_event(purpose, &record);
         }
     }
     logging::check_audit_written()?;
     Ok(reads)
-}
-
-/// What the audit event of one read holds.
-pub(super) fn record(
-    backend: &dyn Backend,
-    reference: &Reference,
-    fetched: &Fetched,
-    reused: bool,
-) -> ReadRecord {
-    ReadRecord {
-        reference: reference.clone(),
-        source: backend.source(),
-        location: backend.location(reference),
-        metadata: fetched.metadata.clone(),
-        reused,
-    }
 }
 
 /// The one `secret read` event (never the value); `variable` is what it was read for.
