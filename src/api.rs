@@ -71,7 +71,7 @@ impl SecretsManager {
     /// Reads one reference, with its metadata, through the launch's own resolution path (one
     /// deadline, one audit event). With a launch's `plan` (the `get` command), `secret://NAME`
     /// on the env backend reads what the program would get, env-file entries included.
-    pub(crate) async fn fetch(&self, reference: &Reference, plan: &Plan) -> Result<Fetched, Error> {
+    pub(crate) async fn read(&self, reference: &Reference, plan: &Plan) -> Result<Fetched, Error> {
         let wanted = PlaceholderValue {
             location: reference.to_string(),
             pieces: vec![Piece::Ref(reference.clone())],
@@ -140,7 +140,7 @@ impl SecretsManager {
     /// Blocking read of `secret://NAME`; not for use inside an async runtime.
     pub fn get_secret(&self, name: &str) -> Result<SecretString, Error> {
         let reference = self.reference(name)?;
-        block_on(self.fetch(&reference, &Plan::default())).map(|fetched| fetched.value)
+        block_on(self.read(&reference, &Plan::default())).map(|fetched| fetched.value)
     }
 
     /// Blocking write of `secret://NAME`; not for use inside an async runtime.

@@ -321,3 +321,28 @@ fn the_reader_sees_grouped_inline_and_relative_paths() {
     .collect();
     assert_eq!(loops(&graph), vec![vec!["a", "b"]]);
 }
+
+/// Every value read is audited (issue 20 item 5): a backend's `fetch` is called only by
+/// `resolve/read.rs`, the one audited read path, and by the backends themselves (a cheap
+/// poll that falls back to a read). A new command that read around it would fail here.
+#[test]
+fn only_the_audited_read_path_calls_a_backends_fetch() {
+    let call = Regex::new(r"\.fetch\s*\(").unwrap();
+    let audited = src().join("resolve").join("read.rs");
+    let backends = src().join("backend");
+    let mut readers: Vec<String> = modules()
+        .into_values()
+        .filter(|path| *path != audited && !path.starts_with(&backends))
+        .filter(|path| call.is_match(&code(path)))
+        .map(|path| path.strip_prefix(src()).unwrap().display().to_string())
+        .collect();
+    readers.sort();
+    assert!(
+        readers.is_empty(),
+        "Backend::fetch called outside resolve/read.rs (read through resolve::read, which audits every value read): {readers:?}"
+    );
+    assert!(
+        call.is_match(&code(&audited)),
+        "the reader sees the audited call"
+    );
+}

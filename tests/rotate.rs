@@ -51,6 +51,8 @@ struct Backend {
     pending: Box<dyn Fn(&str) -> String>,
     requests: Box<dyn Fn() -> BTreeMap<String, u64>>,
     launch_cost: Box<dyn Fn(u64) -> BTreeMap<String, u64>>,
+    /// Reads of the table's current values the server has answered so far.
+    value_reads: Box<dyn Fn() -> u64>,
 }
 
 fn counts(entries: &[(&str, u64)]) -> BTreeMap<String, u64> {
@@ -155,8 +157,14 @@ fn scenario(backend: &Backend) {
         REDIS_PASSWORD.into(),
     ];
 
-    // Dry run: a plan, and nothing changes.
+    // Dry run: a plan from metadata (no value read), and nothing changes.
+    let value_reads = (backend.value_reads)();
     let dry = backend.run(&["rotate", "--all", "--dry-run"]);
+    assert_eq!(
+        (backend.value_reads)(),
+        value_reads,
+        "--dry-run reads no value"
+    );
     dry.assert_code(1)
         .assert_stdout_contains("jwt_secret (Jwt secret)")
         .assert_stdout_contains("steps:     create (a 86-character URL-safe value")
@@ -167,9 +175,16 @@ fn scenario(backend: &Backend) {
     // Never rotated: exactly the requests of a launch without rotation, no previous value.
     backend.launched_reading_previous(0);
 
-    // Status from real metadata: the API key's one-second schedule has passed.
+    // Status from real metadata, with no value read: the API key's one-second schedule has
+    // passed.
     thread::sleep(Duration::from_millis(1100));
+    let value_reads = (backend.value_reads)();
     let status = backend.run(&["rotate", "--status"]);
+    assert_eq!(
+        (backend.value_reads)(),
+        value_reads,
+        "--status reads no value"
+    );
     status.assert_code(1);
     assert!(
         status.row("api_key").ends_with("overdue"),
@@ -496,9 +511,22 @@ fn vault_rotation() {
                 .env("CRONOS_SECRETS_CONFIG", "config.yaml")
         }),
         pending: Box::new(move |name| format!("vault://secret/{prefix}/{name}.pending")),
-        // OpenBao counts nothing; the previous value is a field of the same read anyway.
+        // The previous value is a field of the same read: launches are not counted.
         requests: Box::new(BTreeMap::new),
         launch_cost: Box::new(|_| BTreeMap::new()),
+        // OpenBao's audit device: reads of the secrets' own data paths (not metadata/, not the
+        // pending slots).
+        value_reads: Box::new(move || {
+            let paths: Vec<String> = TABLE_VALUES
+                .iter()
+                .map(|(name, _)| format!("secret/data/{prefix}/{name}"))
+                .collect();
+            self::bao()
+                .requests()
+                .iter()
+                .filter(|(_, path)| paths.contains(path))
+                .count() as u64
+        }),
     };
     scenario(&backend);
     audit_events(&backend);
@@ -552,6 +580,7 @@ fn aws_rotation() {
         launch_cost: Box::new(|previous| {
             counts(&[("BatchGetSecretValue", 1), ("GetSecretValue", previous)])
         }),
+        value_reads: Box::new(|| aws_value_reads("ROTATEAWS")),
     };
     scenario(&backend);
     audit_events(&backend);
@@ -632,6 +661,19 @@ fn azure_rotation() {
         launch_cost: Box::new(|previous| {
             counts(&[("challenge", 1), ("token", 1), ("get", 5 + previous)])
         }),
+        // GETs of the five secrets themselves (not their pending or previous siblings).
+        value_reads: Box::new(|| {
+            let names: Vec<String> = TABLE_VALUES
+                .iter()
+                .map(|(name, _)| name.replace('_', "-"))
+                .collect();
+            common::azure::shared()
+                .requests()
+                .iter()
+                .filter(|request| request["kind"] == "get")
+                .filter(|request| names.iter().any(|name| request["name"] == name.as_str()))
+                .count() as u64
+        }),
     };
     scenario(&backend);
     audit_events(&backend);
@@ -679,7 +721,18 @@ fn aws_backend(prefix: &'static str, key: &'static str) -> Backend {
         launch_cost: Box::new(|previous| {
             counts(&[("BatchGetSecretValue", 1), ("GetSecretValue", previous)])
         }),
+        value_reads: Box::new(move || aws_value_reads(key)),
     }
+}
+
+/// The value reads moto's wrapper counted for `key`: a secret with no pending slot is read
+/// only by these two calls.
+fn aws_value_reads(key: &str) -> u64 {
+    let counts = common::moto::moto().counts(key);
+    ["GetSecretValue", "BatchGetSecretValue"]
+        .iter()
+        .map(|action| counts.get(*action).copied().unwrap_or(0))
+        .sum()
 }
 
 /// What a launch gets as the JWT secret and its previous value.
@@ -802,6 +855,8 @@ fn azure_crash_windows() {
         pending: Box::new(|name| format!("azure-kv://{}-pending", name.replace('_', "-"))),
         requests: Box::new(BTreeMap::new),
         launch_cost: Box::new(|_| BTreeMap::new()),
+        // This test runs no scenario, so no status to count.
+        value_reads: Box::new(|| 0),
     };
     backend.run(&["rotate", "--jwt", "--yes"]).assert_code(0);
     let (v0, previous) = jwt_pair(&backend);

@@ -484,9 +484,27 @@ fn single(store: &Store, role: &str) {
         "-c",
         "printf %s \"$CRONOS_SECRETS_ROTATED\" > then.txt",
     ]);
+    let replaced = db.current();
     audit.run().assert_code(0);
     assert_eq!(read(&audit.path("then.txt")), "database_password");
-    let window = step_gap(&read(&audit.path("audit.log")), "set", "promote");
+    let log = read(&audit.path("audit.log"));
+    assert_secret_read(
+        &log,
+        "rotation.database.admin_password",
+        "secret://postgres_admin_password",
+    );
+    assert_secret_read(&log, "database_password", "secret://database_password");
+    for value in [
+        &pg().admin_password,
+        &replaced.password,
+        &db.current().password,
+    ] {
+        assert!(
+            !log.contains(value.as_str()),
+            "the audit log holds no value: {log}"
+        );
+    }
+    let window = step_gap(&log, "set", "promote");
     eprintln!(
         "[{}] strategy single: only the pending password logs in for {window:?} (set → promote)",
         store.name
@@ -602,6 +620,24 @@ fn planted_slots(store: &Store, role: &str) {
             );
         }
     }
+}
+
+/// The audit log holds a `secret read` event of `reference`, read for `variable`: rotate's
+/// reads are audited like a launch's.
+fn assert_secret_read(audit: &str, variable: &str, reference: &str) {
+    let found = audit
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .any(|event| {
+            let fields = event.get("fields").unwrap_or(&event);
+            fields["message"] == "secret read"
+                && fields["variable"] == variable
+                && fields["reference"] == reference
+        });
+    assert!(
+        found,
+        "a secret read event of {reference} for {variable}: {audit}"
+    );
 }
 
 /// The time between two rotation steps' audit events.

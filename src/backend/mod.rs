@@ -184,6 +184,9 @@ impl FetchError {
 
 pub type Answers = HashMap<Reference, Result<Fetched, FetchError>>;
 
+/// What [`Backend::metadata`] answers: one entry per reference given.
+pub type Described = HashMap<Reference, Result<Metadata, FetchError>>;
+
 /// What [`Backend::versions`] answers: one entry per reference given.
 pub type Versions = HashMap<Reference, Result<Version, FetchError>>;
 
@@ -273,6 +276,18 @@ pub trait Backend: Send + Sync {
                     answer.map(|fetched| Version::of_fetched(&fetched)),
                 )
             })
+            .collect()
+    }
+
+    /// Each reference's current version and when it was set, without reading its value: for
+    /// `rotate --status` and `--dry-run`, which need dates, not values (Vault KV v2 metadata,
+    /// AWS `ListSecretVersionIds`, Key Vault's version listing). Only
+    /// [`Metadata::version`] and [`Metadata::updated`] are filled in. This default knows
+    /// nothing (env and `file://` keep no dates), and reads nothing.
+    async fn metadata(&self, references: &[Reference]) -> Described {
+        references
+            .iter()
+            .map(|reference| (reference.clone(), Ok(Metadata::default())))
             .collect()
     }
 

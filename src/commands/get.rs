@@ -20,7 +20,7 @@ pub fn get(settings: &LaunchSettings, env: Environment, args: &GetArgs) -> Resul
     let prepared = launch::prepare(settings, env, &super::working_dir()?)?;
     let manager = SecretsManager::new(prepared.config, prepared.env).with_timeout(settings.timeout);
     let reference = manager.reference(&args.name)?;
-    let fetched = block_on(manager.fetch(&reference, &prepared.plan))?;
+    let fetched = block_on(manager.read(&reference, &prepared.plan))?;
     // The exact bytes, with no newline added: `$(…)` and pipes get the value as stored.
     stdout::write(fetched.value.expose())?;
     Ok(0)

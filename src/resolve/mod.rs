@@ -1,17 +1,16 @@
 //! Fetching every reference of a plan: deduplicated, grouped per backend, all backends at once,
 //! within one overall deadline. A variable gets a value only when all of its references did.
+//! Every value comes through `read`, the one audited read path (also `rotate`'s).
 
 mod previous;
 mod program_values;
+mod read;
 
 pub use program_values::as_the_program_gets;
+pub use read::read;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
-
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
-use tokio::time::Instant;
 
 use crate::backend::{
     Backends, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source, deadline_after,
@@ -19,7 +18,7 @@ use crate::backend::{
 use crate::config::Config;
 use crate::env_vars::Environment;
 use crate::expand::{self, Piece};
-use crate::logging::{self, AUDIT_TARGET};
+use crate::logging;
 use crate::plan::{Plan, PlannedVar};
 use crate::problem::Problem;
 use crate::random;
@@ -156,7 +155,7 @@ pub async fn resolve_reusing(
         keep_launcher_env,
     };
     let mut backends = Backends::build(&sources, &context).await?;
-    let mut answers = fetch_all(&backends, groups, timeout, deadline).await;
+    let mut answers = read::fetch_all(&backends, groups, timeout, deadline).await;
     answers.extend(reused);
     // Second round: the previous values the current reads show kept and within their grace;
     // none at all for a launch whose secrets were never rotated.
@@ -183,7 +182,7 @@ pub async fn resolve_reusing(
         backends
             .add(&reads.keys().copied().collect(), &context)
             .await?;
-        let mut more = fetch_all(&backends, reads, timeout, deadline).await;
+        let mut more = read::fetch_all(&backends, reads, timeout, deadline).await;
         for (reference, pinned) in later {
             if let Some(answer) = more.remove(&pinned) {
                 answers.insert(reference, answer);
@@ -294,16 +293,7 @@ fn audit(resolution: &Resolution) -> Result<(), Problem> {
         .chain(extra_reads)
         .filter(|(_, read)| !read.reused)
     {
-        tracing::info!(
-            target: AUDIT_TARGET,
-            variable = %variable,
-            reference = %read.reference,
-            source = %read.source,
-            location = %read.location,
-            version = read.metadata.version.as_deref(),
-            expires = read.metadata.expires.map(crate::backend::utc).as_deref(),
-            "secret read"
-        );
+        read::audit_event(variable, read);
     }
     logging::check_audit_written()
 }
@@ -312,71 +302,6 @@ struct Answer {
     source: Source,
     result: Result<Fetched, FetchError>,
     reused: bool,
-}
-
-async fn fetch_all(
-    backends: &Backends,
-    groups: BTreeMap<Source, Vec<Reference>>,
-    timeout: Duration,
-    deadline: Instant,
-) -> BTreeMap<Reference, Answer> {
-    let mut answers = BTreeMap::new();
-    let mut pending: BTreeMap<Source, Vec<Reference>> = BTreeMap::new();
-    let mut requests = FuturesUnordered::new();
-    for (source, references) in groups {
-        let Some(backend) = backends.get(source).cloned() else {
-            continue;
-        };
-        pending.insert(source, references.clone());
-        requests.push(async move {
-            let fetched = backend.fetch(&references).await;
-            (source, references, fetched)
-        });
-    }
-    let collect = async {
-        while let Some((source, references, mut fetched)) = requests.next().await {
-            pending.remove(&source);
-            for reference in references {
-                let result = fetched.remove(&reference).unwrap_or_else(|| {
-                    Err(FetchError::new(
-                        FetchErrorKind::Unavailable,
-                        format!("the {source} backend gave no answer for {reference}"),
-                    ))
-                });
-                let reused = false;
-                answers.insert(
-                    reference,
-                    Answer {
-                        source,
-                        result,
-                        reused,
-                    },
-                );
-            }
-        }
-    };
-    // Backends retry inside the deadline; whatever has not answered by then fails as a whole.
-    if tokio::time::timeout_at(deadline, collect).await.is_err() {
-        let seconds = timeout.as_secs_f64();
-        for (source, references) in pending {
-            for reference in references {
-                let error = FetchError::new(
-                    FetchErrorKind::Unavailable,
-                    format!("timed out after {seconds}s waiting for the {source} backend to read {reference}"),
-                )
-                .with_hint("check that the backend is reachable, or raise --timeout");
-                answers.insert(
-                    reference,
-                    Answer {
-                        source,
-                        result: Err(error),
-                        reused: false,
-                    },
-                );
-            }
-        }
-    }
-    answers
 }
 
 struct Joined {

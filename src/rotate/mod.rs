@@ -193,7 +193,8 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
     Ok(code)
 }
 
-/// Reads each secret's current version and pending slot (no values leave this function).
+/// Each secret's current version, its date and its pending slot: metadata only, no value is
+/// read (`Backend::metadata`).
 async fn observe<'a>(
     selected: &[&'a RequiredSecret],
     backend: &dyn Backend,
@@ -204,14 +205,14 @@ async fn observe<'a>(
         .map(|secret| Reference::named_secret(&secret.name))
         .collect();
     let mut answers = if source.is_remote() {
-        backend.fetch(&references).await
+        backend.metadata(&references).await
     } else {
         Default::default()
     };
     let mut observed = Vec::new();
     for (secret, reference) in selected.iter().zip(references) {
         let (metadata, mut problem) = match answers.remove(&reference) {
-            Some(Ok(fetched)) => (fetched.metadata, None),
+            Some(Ok(metadata)) => (metadata, None),
             Some(Err(error)) => (Default::default(), Some(error.message)),
             None => (Default::default(), None),
         };

@@ -16,6 +16,7 @@ use crate::logging::AUDIT_TARGET;
 use crate::problem::Problem;
 use crate::random::{random_bytes, random_secret};
 use crate::reference::Reference;
+use crate::resolve;
 use crate::schema::{Previous, RequiredSecret};
 use crate::secret::SecretString;
 use crate::untrusted_text::escaped;
@@ -94,17 +95,10 @@ impl Rotating<'_> {
         let references: Vec<Reference> = std::iter::once(self.reference.clone())
             .chain(username.clone())
             .collect();
-        let mut answers = self.backend.fetch(&references).await;
-        let mut fetched = match answers.remove(&self.reference) {
-            Some(Ok(fetched)) => fetched,
-            Some(Err(error)) => return Err(self.problem(error)),
-            None => {
-                return Err(Problem::new(
-                    &self.secret.name,
-                    "the backend gave no answer",
-                ));
-            }
-        };
+        let mut answers = resolve::read(self.backend, &references, &self.secret.name).await?;
+        let mut fetched = answers
+            .take(&self.reference)
+            .map_err(|error| self.problem(error))?;
         let (Some(reference), Some([first, _])) = (&username, self.pair) else {
             return Ok(CurrentValue {
                 fetched,
@@ -119,8 +113,8 @@ impl Rotating<'_> {
         if let Some(text) = fetched.value.expose_str() {
             fetched.value = backend::slot_value(text, key).0;
         }
-        let (username, username_stored) = match answers.remove(reference) {
-            Some(Ok(name)) => (
+        let (username, username_stored) = match answers.take(reference) {
+            Ok(name) => (
                 String::from_utf8_lossy(name.value.expose()).into_owned(),
                 true,
             ),

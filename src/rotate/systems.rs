@@ -1,5 +1,5 @@
 //! The systems `rotate` changes passwords in, built from the config's `rotation:` section:
-//! each admin password is a reference, read through the backends like any other.
+//! each admin password is a reference, read (and audited) through `resolve::read` like any other.
 
 use std::collections::BTreeSet;
 
@@ -11,6 +11,7 @@ use crate::backend::{Backends, Source};
 use crate::config::{Config, RotationSettings, Strategy};
 use crate::problem::Problem;
 use crate::reference::Reference;
+use crate::resolve;
 use crate::secret::SecretString;
 
 /// The admin password references of `systems`, which the run must build backends for.
@@ -90,12 +91,7 @@ pub async fn admin(
             "is not in the config",
         ));
     };
-    admin_password(&reference, config, backends)
-        .await
-        .map_err(|problem| Problem {
-            location: format!("rotation.{}.admin_password ({reference})", system.key()),
-            ..problem
-        })
+    admin_password(system, &reference, config, backends).await
 }
 
 /// `alternating`: the two login roles, the first the one `single` rotates.
@@ -106,19 +102,25 @@ pub fn pair(config: &Config, system: System) -> Option<[String; 2]> {
 }
 
 async fn admin_password(
+    system: System,
     reference: &Reference,
     config: &Config,
     backends: &Backends,
 ) -> Result<SecretString, Problem> {
+    let location = format!("rotation.{}.admin_password", system.key());
     let source = Source::of(reference, config.backend);
-    let backend = backends
-        .get(source)
-        .ok_or_else(|| Problem::new("", format!("the {source} backend was not built")))?;
-    let mut answers = backend.fetch(std::slice::from_ref(reference)).await;
-    match answers.remove(reference) {
-        Some(Ok(fetched)) if !fetched.value.expose().is_empty() => Ok(fetched.value),
-        Some(Ok(_)) => Err(Problem::new("", "the admin password is empty")),
-        Some(Err(error)) => Err(Problem::new("", error.message).with_optional_hint(error.hint)),
-        None => Err(Problem::new("", "the backend gave no answer")),
+    let backend = backends.get(source).ok_or_else(|| {
+        Problem::new(
+            format!("{location} ({reference})"),
+            format!("the {source} backend was not built"),
+        )
+    })?;
+    let mut reads =
+        resolve::read(backend.as_ref(), std::slice::from_ref(reference), &location).await?;
+    let location = format!("{location} ({reference})");
+    match reads.take(reference) {
+        Ok(fetched) if !fetched.value.expose().is_empty() => Ok(fetched.value),
+        Ok(_) => Err(Problem::new(location, "the admin password is empty")),
+        Err(error) => Err(Problem::new(location, error.message).with_optional_hint(error.hint)),
     }
 }

@@ -16,12 +16,15 @@ one `moto_server` runs); this middleware only looks at it first:
   DENYPROMOTE UpdateSecretVersionStage moving AWSCURRENT -> AccessDeniedException (a rotation
              whose promote fails after its other steps)
 
-and corrects one moto bug (5.2.x, the latest): after UpdateSecretVersionStage moves
+and corrects two moto bugs (5.2.x, the latest). First: after UpdateSecretVersionStage moves
 AWSCURRENT, reads that name no stage (GetSecretValue without VersionStage/VersionId, and
 BatchGetSecretValue) keep answering the old version, because moto serves them from
 `default_version_id`, which only PutSecretValue updates. Real AWS serves the version staged
 AWSCURRENT. The wrapper points `default_version_id` at the new AWSCURRENT version after each
 such call (tests/rotate.rs `moto_serves_the_promoted_version_to_unstaged_reads` shows it).
+Second: ListSecretVersionIds answers the time of the call as every version's CreatedDate; the
+wrapper puts back the date moto stored when the version was created, as AWS answers (what
+`rotate --status` reads the schedule from).
 
     python3 moto_counting.py --port 5000
 """
@@ -129,7 +132,30 @@ class Counting:
             if "DENYPROMOTE" in key and json.loads(body or b"{}").get("VersionStage") == "AWSCURRENT":
                 return aws_error(start_response, "400 Bad Request", "AccessDeniedException", denied(action))
             return self.stage_moved(environ, start_response, body)
+        if action == "ListSecretVersionIds":
+            return self.version_dates(environ, start_response, body)
         return self.app(environ, start_response)
+
+    def version_dates(self, environ, start_response, body):
+        """Passes the call to moto, then gives each version the date it was created."""
+        status = []
+        answer = b"".join(self.app(environ, lambda code, headers, exc_info=None: status.append((code, headers))))
+        code, headers = status[0]
+        if code.startswith("200"):
+            listing = json.loads(answer)
+            match = REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
+            region = match.group(1) if match else "us-east-1"
+            backend = secretsmanager_backends[DEFAULT_ACCOUNT_ID][region]
+            secret = backend.describe_secret(json.loads(body or b"{}")["SecretId"])
+            with lock:
+                for version in listing.get("Versions", []):
+                    stored = secret.versions.get(version["VersionId"], {})
+                    version["CreatedDate"] = stored.get("createdate", version["CreatedDate"])
+            answer = json.dumps(listing).encode()
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(answer))))
+        start_response(code, headers)
+        return [answer]
 
     def stage_moved(self, environ, start_response, body):
         """Passes the call to moto, then makes moto's unstaged reads follow AWSCURRENT."""

@@ -18,6 +18,8 @@ pub enum Action {
     CreateSecret,
     /// The watcher's version poll (`run --watch`) and rotate's look at the staging labels.
     DescribeSecret,
+    /// `rotate --status`'s look at the versions' dates.
+    ListSecretVersionIds,
     UpdateSecretVersionStage,
 }
 
@@ -29,6 +31,7 @@ impl fmt::Display for Action {
             Action::PutSecretValue => "PutSecretValue",
             Action::CreateSecret => "CreateSecret",
             Action::DescribeSecret => "DescribeSecret",
+            Action::ListSecretVersionIds => "ListSecretVersionIds",
             Action::UpdateSecretVersionStage => "UpdateSecretVersionStage",
         })
     }
@@ -249,6 +252,9 @@ fn access_hint(action: Action, id: &str, region: &str) -> String {
         }
         Action::DescribeSecret => format!(
             "grant secretsmanager:DescribeSecret on {resource}: run --watch polls it instead of reading values, and rotate reads the staging labels with it (see examples/aws/iam-rotation-policy.json)"
+        ),
+        Action::ListSecretVersionIds => format!(
+            "grant secretsmanager:ListSecretVersionIds on {resource}: rotate --status reads the versions' dates with it instead of reading values (see examples/aws/iam-rotation-policy.json)"
         ),
     }
 }

@@ -6,6 +6,7 @@ mod client;
 mod errors;
 mod layout;
 mod limit;
+mod metadata;
 mod read;
 mod request;
 mod rotation;
@@ -19,8 +20,8 @@ use std::sync::atomic::AtomicBool;
 use async_trait::async_trait;
 
 use super::{
-    Answers, Backend, BuildContext, FetchError, FetchErrorKind, Metadata, Source, StoreOptions,
-    Versions,
+    Answers, Backend, BuildContext, Described, FetchError, FetchErrorKind, Metadata, Source,
+    StoreOptions, Versions,
 };
 use crate::problem::Problem;
 use crate::reference::Reference;
@@ -105,6 +106,10 @@ impl Backend for AwsBackend {
 
     async fn versions(&self, references: &[Reference]) -> Versions {
         versions::versions(self, references).await
+    }
+
+    async fn metadata(&self, references: &[Reference]) -> Described {
+        metadata::metadata(self, references).await
     }
 
     async fn store(

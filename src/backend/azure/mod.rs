@@ -18,6 +18,7 @@ mod credential;
 mod errors;
 mod http;
 mod layout;
+mod metadata;
 mod previous;
 mod race;
 mod rotation;
@@ -42,8 +43,8 @@ use self::secret::{SecretId, Target};
 use self::settings::EffectiveSettings;
 use super::json_key::{json_field, key_hint};
 use super::{
-    Answers, Backend, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source,
-    StoreOptions,
+    Answers, Backend, BuildContext, Described, FetchError, FetchErrorKind, Fetched, Metadata,
+    Source, StoreOptions,
 };
 use crate::logging::RELAXED_CHECK_TARGET;
 use crate::problem::Problem;
@@ -374,6 +375,10 @@ impl Backend for AzureBackend {
             }
         }
         answers
+    }
+
+    async fn metadata(&self, references: &[Reference]) -> Described {
+        self.described(references).await
     }
 
     async fn store(

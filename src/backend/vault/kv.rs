@@ -328,7 +328,7 @@ pub(super) fn explain(
 }
 
 /// Parses Vault's `2024-05-01T12:34:56.123456789Z` timestamps.
-fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+pub(super) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     let (date, time) = text.split_once('T')?;
     let mut date_parts = date.splitn(3, '-').map(|part| part.parse::<i64>().ok());
     let (year, month, day) = (

@@ -14,6 +14,7 @@ mod failure;
 mod http;
 mod kv;
 mod layout;
+mod metadata;
 mod path;
 mod rotation;
 mod settings;
@@ -34,8 +35,8 @@ pub use self::layout::VaultLayout;
 use self::path::SecretPath;
 use self::settings::EffectiveSettings;
 use super::{
-    Answers, Backend, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source,
-    StoreOptions, Versions,
+    Answers, Backend, BuildContext, Described, FetchError, FetchErrorKind, Fetched, Metadata,
+    Source, StoreOptions, Versions,
 };
 use crate::problem::Problem;
 use crate::reference::Reference;
@@ -260,6 +261,10 @@ impl Backend for VaultBackend {
 
     async fn versions(&self, references: &[Reference]) -> Versions {
         versions::versions(self, references).await
+    }
+
+    async fn metadata(&self, references: &[Reference]) -> Described {
+        metadata::metadata(self, references).await
     }
 
     async fn store(

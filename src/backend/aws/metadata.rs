@@ -1,0 +1,95 @@
+//! `rotate --status`'s dates without the values: `ListSecretVersionIds` answers each labelled
+//! version's id, staging labels and creation date, one call per secret however many
+//! references share it. (`DescribeSecret` has the labels but no version's date.)
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use super::AwsBackend;
+use super::errors::{Action, CallFailure};
+use super::request::{Request, SecretRead};
+use super::versions::CURRENT_STAGE;
+use crate::backend::{Backend, Described, FetchError, FetchErrorKind, Metadata};
+use crate::reference::Reference;
+
+/// Pages followed at most (100 versions each; only labelled versions are listed).
+const MAX_PAGES: usize = 20;
+
+pub async fn metadata(backend: &AwsBackend, references: &[Reference]) -> Described {
+    let mut described = Described::new();
+    let mut by_read: BTreeMap<SecretRead, Vec<&Reference>> = BTreeMap::new();
+    for reference in references {
+        match Request::of(reference, &backend.prefix) {
+            Ok(request) => by_read.entry(request.read).or_default().push(reference),
+            Err(error) => {
+                described.insert(reference.clone(), Err(error));
+            }
+        }
+    }
+    let answers = futures::future::join_all(by_read.iter().map(|(read, references)| async move {
+        let location = backend.location(references[0]);
+        (references, metadata_of(backend, read, &location).await)
+    }))
+    .await;
+    for (references, answer) in answers {
+        for reference in references {
+            described.insert((*reference).clone(), answer.clone());
+        }
+    }
+    described
+}
+
+async fn metadata_of(
+    backend: &AwsBackend,
+    read: &SecretRead,
+    location: &str,
+) -> Result<Metadata, FetchError> {
+    let stage = read.version_stage.as_deref().unwrap_or(CURRENT_STAGE);
+    let connection = &backend.connection;
+    let mut next_token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let page = connection
+            .client
+            .list_secret_version_ids()
+            .secret_id(&read.id)
+            .set_next_token(next_token.take())
+            .send()
+            .await
+            .map_err(|error| {
+                CallFailure::from_sdk(error).describe(
+                    read,
+                    location,
+                    Action::ListSecretVersionIds,
+                    &connection.service,
+                )
+            })?;
+        let found = page
+            .versions()
+            .iter()
+            .find(|version| match &read.version_id {
+                Some(pinned) => version.version_id() == Some(pinned.as_str()),
+                None => version.version_stages().iter().any(|label| label == stage),
+            });
+        if let Some(version) = found {
+            return Ok(Metadata {
+                version: version.version_id().map(str::to_string),
+                updated: version
+                    .created_date()
+                    .and_then(|date| SystemTime::try_from(*date).ok()),
+                ..Metadata::default()
+            });
+        }
+        next_token = page
+            .next_token()
+            .filter(|token| !token.is_empty())
+            .map(str::to_string);
+        if next_token.is_none() {
+            break;
+        }
+    }
+    Err(FetchError::new(
+        FetchErrorKind::NotFound,
+        format!("{location}: no version is labelled {stage}"),
+    )
+    .with_hint("label a version with the stage, or fix the reference"))
+}
