@@ -319,9 +319,20 @@ fn docker_compose_example_resolves_its_mounted_secrets() {
         );
     }
 
-    let env: Vec<_> = compose_environment(&config, "cronos-ai")
-        .into_iter()
-        .collect();
+    // The env file, mounted as a compose config where the entrypoint's --env-file reads it.
+    for mounted in service["configs"].as_array().unwrap() {
+        let file = config["configs"][mounted["source"].as_str().unwrap()]["file"]
+            .as_str()
+            .unwrap();
+        image.copy(
+            Path::new(file),
+            mounted["target"].as_str().unwrap(),
+            Copy::OwnedByUser,
+        );
+    }
+    // Docker sees no environment at all: the references stay in the mounted file.
+    assert!(service.get("environment").is_none(), "{service}");
+    let env: Vec<(String, String)> = Vec::new();
     let argv: Vec<String> = strings(&service["entrypoint"])
         .into_iter()
         .chain(command)
