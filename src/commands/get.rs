@@ -6,7 +6,6 @@ use crate::env_vars::Environment;
 use crate::error::Error;
 use crate::launch::{self, LaunchSettings};
 use crate::output;
-use crate::runtime::block_on;
 use crate::stdout;
 
 pub fn get(settings: &LaunchSettings, env: Environment, args: &GetArgs) -> Result<i32, Error> {
@@ -17,9 +16,8 @@ pub fn get(settings: &LaunchSettings, env: Environment, args: &GetArgs) -> Resul
     )?;
     let config = launch::load_config(settings, &env)?;
     let manager = SecretsManager::new(config, env).with_timeout(settings.timeout);
-    let reference = manager.reference(&args.name)?;
-    let fetched = block_on(manager.fetch(&reference))?;
+    let read = manager.read_secrets(&[args.name.as_str()])?;
     // The exact bytes, with no newline added: `$(…)` and pipes get the value as stored.
-    stdout::write(fetched.value.expose())?;
+    stdout::write(read[0].value.expose())?;
     Ok(0)
 }

@@ -60,6 +60,8 @@ pub struct ResolvedPlaceholder {
     pub location: String,
     pub value: Result<SecretString, Vec<Problem>>,
     pub reads: Vec<ReadRecord>,
+    /// Why the first failed reference failed: the library raises an error of that kind.
+    pub failure: Option<FetchErrorKind>,
 }
 
 #[derive(Debug)]
@@ -198,6 +200,7 @@ pub async fn resolve_reusing(
                 location: extra.location.clone(),
                 value: joined.value,
                 reads: joined.reads,
+                failure: joined.failure,
             }
         })
         .collect();
@@ -242,7 +245,10 @@ pub fn references_by_source(
 }
 
 /// References grouped by the backend that serves them.
-fn by_source(references: BTreeSet<Reference>, config: &Config) -> BTreeMap<Source, Vec<Reference>> {
+pub fn by_source(
+    references: BTreeSet<Reference>,
+    config: &Config,
+) -> BTreeMap<Source, Vec<Reference>> {
     let mut groups: BTreeMap<Source, Vec<Reference>> = BTreeMap::new();
     for reference in references {
         groups
@@ -357,6 +363,7 @@ struct Joined {
     value: Result<SecretString, Vec<Problem>>,
     reads: Vec<ReadRecord>,
     not_found: bool,
+    failure: Option<FetchErrorKind>,
 }
 
 /// Joins text and fetched values; `label` (a variable, a template location) names problems.
@@ -370,6 +377,7 @@ fn join(
     let mut problems = Vec::new();
     let mut reads = Vec::new();
     let mut not_found = false;
+    let mut failure = None;
     for piece in pieces {
         match piece {
             Piece::Text(text) => value.push_bytes(text.expose()),
@@ -396,6 +404,7 @@ fn join(
                     result: Err(error), ..
                 }) => {
                     not_found |= error.kind == FetchErrorKind::NotFound;
+                    failure = failure.or(Some(error.kind));
                     problems.push(
                         Problem::new(label, error.message.clone())
                             .with_optional_hint(error.hint.clone()),
@@ -413,5 +422,6 @@ fn join(
         },
         reads,
         not_found,
+        failure,
     }
 }

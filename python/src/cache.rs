@@ -1,0 +1,98 @@
+//! `cache_ttl=`: values kept in memory and, once older than the TTL, kept on only while the
+//! backend's metadata shows the same version (as `run --watch` polls: no value is read again
+//! unless it changed). Reads of missing or changed values go in one batch.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use cronos_secrets::{Failure, SecretString, SecretsManager, Version};
+
+pub struct Cache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+struct Entry {
+    value: SecretString,
+    version: Version,
+    /// When the version was last known current.
+    checked: Instant,
+}
+
+impl Cache {
+    pub fn new(ttl: Duration) -> Self {
+        Cache {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The values of `names`, in order: fresh ones from memory, stale ones kept when their
+    /// version is unchanged, the rest read in one batch. Never holds the lock across a call to
+    /// the backend, so threads reading other names are not held up.
+    pub fn get(
+        &self,
+        manager: &SecretsManager,
+        names: &[&str],
+    ) -> Result<Vec<SecretString>, Failure> {
+        let now = Instant::now();
+        let mut stale: Vec<&str> = Vec::new();
+        let mut missing: Vec<&str> = Vec::new();
+        {
+            let entries = self.lock();
+            for &name in names {
+                match entries.get(name) {
+                    Some(entry) if now.duration_since(entry.checked) < self.ttl => {}
+                    Some(_) if !stale.contains(&name) => stale.push(name),
+                    None if !missing.contains(&name) => missing.push(name),
+                    _ => {}
+                }
+            }
+        }
+        if !stale.is_empty() {
+            let versions = manager.current_versions(&stale)?;
+            let mut entries = self.lock();
+            for (name, version) in stale.iter().zip(versions) {
+                match (entries.get_mut(*name), version) {
+                    (Some(entry), Ok(version)) if entry.version == version => entry.checked = now,
+                    // Changed, or unknown now: read again (a failure is raised by the read).
+                    _ => missing.push(name),
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let reads = manager.read_secrets(&missing)?;
+            let mut entries = self.lock();
+            for (name, read) in missing.iter().zip(reads) {
+                let entry = Entry {
+                    value: read.value,
+                    version: read.version,
+                    checked: now,
+                };
+                entries.insert(name.to_string(), entry);
+            }
+        }
+        let entries = self.lock();
+        Ok(names
+            .iter()
+            .map(|name| entries[*name].value.clone())
+            .collect())
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Forgets a name's value (after this manager wrote a new one).
+    pub fn forget(&self, name: &str) {
+        self.lock().remove(name);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        // A panic elsewhere while holding the lock leaves whole entries: still usable.
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
