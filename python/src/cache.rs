@@ -1,6 +1,10 @@
 //! `cache_ttl=`: values kept in memory and, once older than the TTL, kept on only while the
 //! backend's metadata shows the same version (as `run --watch` polls: no value is read again
 //! unless it changed). Reads of missing or changed values go in one batch.
+//!
+//! A poll's version is compared only with an earlier poll's (as the watcher compares them: a
+//! read's metadata is in another form), so a value is read after a poll: a rotation between
+//! the two makes the next poll differ, and the value is read again, never kept stale.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,7 +19,9 @@ pub struct Cache {
 
 struct Entry {
     value: SecretString,
-    version: Version,
+    /// The version polled just before the value was read; `None` when the poll could not
+    /// tell (the value is then read again once stale).
+    version: Option<Version>,
     /// When the version was last known current.
     checked: Instant,
 }
@@ -55,19 +61,22 @@ impl Cache {
             let mut entries = self.lock();
             for (name, version) in stale.iter().zip(versions) {
                 match (entries.get_mut(*name), version) {
-                    (Some(entry), Ok(version)) if entry.version == version => entry.checked = now,
+                    (Some(entry), Ok(version)) if entry.version.as_ref() == Some(&version) => {
+                        entry.checked = now
+                    }
                     // Changed, or unknown now: read again (a failure is raised by the read).
                     _ => missing.push(name),
                 }
             }
         }
         if !missing.is_empty() {
+            let versions = manager.current_versions(&missing)?;
             let reads = manager.read_secrets(&missing)?;
             let mut entries = self.lock();
-            for (name, read) in missing.iter().zip(reads) {
+            for ((name, read), version) in missing.iter().zip(reads).zip(versions) {
                 let entry = Entry {
                     value: read.value,
-                    version: read.version,
+                    version: version.ok(),
                     checked: now,
                 };
                 entries.insert(name.to_string(), entry);
