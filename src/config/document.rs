@@ -46,6 +46,7 @@ impl Document<'_> {
         match self.origin {
             ConfigOrigin::BuiltIn => "built-in config".to_string(),
             ConfigOrigin::File(path) => path.display().to_string(),
+            ConfigOrigin::Given(label) => label.clone(),
         }
     }
 
@@ -56,7 +57,11 @@ impl Document<'_> {
             return variable.clone();
         }
         let dotted = path.join(".");
-        match line_of(self.text, path) {
+        let line = match self.origin {
+            ConfigOrigin::Given(_) => None,
+            _ => line_of(self.text, path),
+        };
+        match line {
             Some(line) => format!("{}:{line}: {dotted}", self.file_name()),
             None if dotted.is_empty() => self.file_name(),
             None => format!("{}: {dotted}", self.file_name()),

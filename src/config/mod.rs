@@ -56,6 +56,9 @@ impl fmt::Display for BackendKind {
 pub enum ConfigOrigin {
     BuiltIn,
     File(PathBuf),
+    /// Settings a program passed in (the Python binding's `get_secrets_manager({...})`), named
+    /// in messages by this label; they have no lines to point at.
+    Given(String),
 }
 
 #[derive(Debug, Clone, Default)]

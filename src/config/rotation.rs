@@ -246,7 +246,7 @@ fn admin_password(settings: &TypedMapping<'_>, example: &str) -> Result<Referenc
     }
     let base = match settings.document.origin {
         super::ConfigOrigin::File(path) => path.parent().unwrap_or(Path::new(".")),
-        super::ConfigOrigin::BuiltIn => Path::new("."),
+        super::ConfigOrigin::BuiltIn | super::ConfigOrigin::Given(_) => Path::new("."),
     };
     Reference::parse(&text, base)
         .map_err(|error| settings.error("admin_password", &error.to_string(), hint()))

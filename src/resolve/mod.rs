@@ -62,6 +62,8 @@ pub struct ResolvedPlaceholder {
     pub location: String,
     pub value: Result<SecretString, Vec<Problem>>,
     pub reads: Vec<ReadRecord>,
+    /// Why the first failed reference failed: the library raises an error of that kind.
+    pub failure: Option<FetchErrorKind>,
 }
 
 #[derive(Debug)]
@@ -213,6 +215,7 @@ pub async fn resolve_reusing(
                 location: extra.location.clone(),
                 value: joined.value,
                 reads: joined.reads,
+                failure: joined.failure,
             }
         })
         .collect();
@@ -267,7 +270,10 @@ fn first_round(
 }
 
 /// References grouped by the backend that serves them.
-fn by_source(references: BTreeSet<Reference>, config: &Config) -> BTreeMap<Source, Vec<Reference>> {
+pub fn by_source(
+    references: BTreeSet<Reference>,
+    config: &Config,
+) -> BTreeMap<Source, Vec<Reference>> {
     let mut groups: BTreeMap<Source, Vec<Reference>> = BTreeMap::new();
     for reference in references {
         groups
@@ -308,6 +314,7 @@ struct Joined {
     value: Result<SecretString, Vec<Problem>>,
     reads: Vec<ReadRecord>,
     not_found: bool,
+    failure: Option<FetchErrorKind>,
 }
 
 /// Joins text and fetched values; `label` (a variable, a template location) names problems.
@@ -321,6 +328,7 @@ fn join(
     let mut problems = Vec::new();
     let mut reads = Vec::new();
     let mut not_found = false;
+    let mut failure = None;
     for piece in pieces {
         match piece {
             Piece::Text(text) => value.push_bytes(text.expose()),
@@ -347,6 +355,7 @@ fn join(
                     result: Err(error), ..
                 }) => {
                     not_found |= error.kind == FetchErrorKind::NotFound;
+                    failure = failure.or(Some(error.kind));
                     // A reference read alone (`get`) is its own label: not said twice.
                     let message = error
                         .message
@@ -368,5 +377,6 @@ fn join(
         },
         reads,
         not_found,
+        failure,
     }
 }

@@ -11,7 +11,7 @@ mod budget;
 mod child;
 mod on_change;
 mod pidfile;
-mod poll;
+pub(crate) mod poll;
 mod signals;
 mod supervisor;
 mod watcher;

@@ -2,14 +2,18 @@
 //! poll has its own deadline, `--timeout`, and credentials as fresh as the backend's chain
 //! gives them; a Vault token obtained by login is revoked after the poll).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use futures::future::join_all;
 
 use crate::backend::{
     Backends, BuildContext, FetchError, FetchErrorKind, Source, Versions, deadline_after,
 };
+use crate::config::Config;
+use crate::env_vars::Environment;
 use crate::launch::{LaunchSettings, Prepared};
+use crate::reference::Reference;
 use crate::resolve::{self, PlaceholderValue};
 
 /// Every reference's version or the reason it is not known now (an outage, a denial).
@@ -19,13 +23,31 @@ pub async fn versions(
     extras: &[PlaceholderValue],
 ) -> Versions {
     let groups = resolve::references_by_source(&prepared.plan, extras, &prepared.config);
+    versions_by_source(
+        groups,
+        &prepared.config,
+        &prepared.env,
+        settings.timeout,
+        settings.keep_launcher_env,
+    )
+    .await
+}
+
+/// The versions of references grouped by backend (the library's cache refreshes by these).
+pub async fn versions_by_source(
+    groups: BTreeMap<Source, Vec<Reference>>,
+    config: &Config,
+    env: &Environment,
+    timeout: Duration,
+    keep_launcher_env: bool,
+) -> Versions {
     let sources: BTreeSet<Source> = groups.keys().copied().collect();
-    let deadline = deadline_after(settings.timeout);
+    let deadline = deadline_after(timeout);
     let context = BuildContext {
-        config: &prepared.config,
-        env: &prepared.env,
+        config,
+        env,
         deadline,
-        keep_launcher_env: settings.keep_launcher_env,
+        keep_launcher_env,
     };
     let mut versions = Versions::new();
     let backends = match Backends::build(&sources, &context).await {
