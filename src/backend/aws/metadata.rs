@@ -2,41 +2,20 @@
 //! version's id, staging labels and creation date, one call per secret however many
 //! references share it. (`DescribeSecret` has the labels but no version's date.)
 
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use super::AwsBackend;
 use super::errors::{Action, CallFailure};
-use super::request::{Request, SecretRead};
-use super::versions::CURRENT_STAGE;
-use crate::backend::{Backend, Described, FetchError, FetchErrorKind, Metadata};
+use super::request::SecretRead;
+use super::versions::{CURRENT_STAGE, per_secret};
+use crate::backend::{Described, FetchError, FetchErrorKind, Metadata};
 use crate::reference::Reference;
 
 /// Pages followed at most (100 versions each; only labelled versions are listed).
 const MAX_PAGES: usize = 20;
 
 pub async fn metadata(backend: &AwsBackend, references: &[Reference]) -> Described {
-    let mut described = Described::new();
-    let mut by_read: BTreeMap<SecretRead, Vec<&Reference>> = BTreeMap::new();
-    for reference in references {
-        match Request::of(reference, &backend.prefix) {
-            Ok(request) => by_read.entry(request.read).or_default().push(reference),
-            Err(error) => {
-                described.insert(reference.clone(), Err(error));
-            }
-        }
-    }
-    let answers = futures::future::join_all(by_read.iter().map(|(read, references)| async move {
-        let location = backend.location(references[0]);
-        (references, metadata_of(backend, read, &location).await)
-    }))
-    .await;
-    for (references, answer) in answers {
-        for reference in references {
-            described.insert((*reference).clone(), answer.clone());
-        }
-    }
-    described
+    per_secret(backend, references, metadata_of).await
 }
 
 async fn metadata_of(

@@ -13,27 +13,38 @@ use crate::reference::Reference;
 pub(super) const CURRENT_STAGE: &str = "AWSCURRENT";
 
 pub async fn versions(backend: &AwsBackend, references: &[Reference]) -> Versions {
-    let mut versions = Versions::new();
+    per_secret(backend, references, version_of).await
+}
+
+/// Answers every reference with one call per secret (`call`), however many references share
+/// it; a reference that names no secret gets its own error.
+pub(super) async fn per_secret<T: Clone>(
+    backend: &AwsBackend,
+    references: &[Reference],
+    call: impl AsyncFn(&AwsBackend, &SecretRead, &str) -> Result<T, FetchError>,
+) -> HashMap<Reference, Result<T, FetchError>> {
+    let mut answered = HashMap::new();
     let mut by_read: BTreeMap<SecretRead, Vec<&Reference>> = BTreeMap::new();
     for reference in references {
         match Request::of(reference, &backend.prefix) {
             Ok(request) => by_read.entry(request.read).or_default().push(reference),
             Err(error) => {
-                versions.insert(reference.clone(), Err(error));
+                answered.insert(reference.clone(), Err(error));
             }
         }
     }
+    let call = &call;
     let answers = futures::future::join_all(by_read.iter().map(|(read, references)| async move {
         let location = backend.location(references[0]);
-        (references, version_of(backend, read, &location).await)
+        (references, call(backend, read, &location).await)
     }))
     .await;
     for (references, answer) in answers {
         for reference in references {
-            versions.insert((*reference).clone(), answer.clone());
+            answered.insert((*reference).clone(), answer.clone());
         }
     }
-    versions
+    answered
 }
 
 async fn version_of(
