@@ -16,6 +16,9 @@ use super::failure::{Failure, refused_redirect};
 use super::redirect::{self, Redirects};
 use super::retry::{BodyError, backoff, chain, is_retryable, is_tls, read_body, retry_after};
 
+/// The least time left for one more attempt after a backoff.
+const LAST_ATTEMPT: Duration = Duration::from_millis(250);
+
 /// How a client is built.
 pub struct Settings {
     /// Who answers, in debug logs ("vault asked to retry").
@@ -152,7 +155,10 @@ impl Client {
                     (reason, backoff(attempt))
                 }
             };
-            if Instant::now() + wait >= deadline {
+            // Another attempt needs time to answer: one begun in the deadline's last moments
+            // would be cut off by the launch's own timeout, which says "timed out" where this
+            // says why (refused, kept answering 503).
+            if Instant::now() + wait + LAST_ATTEMPT >= deadline {
                 return Err(Failure::Unreachable {
                     reason,
                     attempts: attempt,
