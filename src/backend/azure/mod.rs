@@ -171,10 +171,21 @@ impl AzureBackend {
         bearer: &HeaderValue,
         doing: Doing,
     ) -> Result<Answer, FetchError> {
-        let url = id.url();
+        self.get_authorized(&id.url(), id, bearer, doing).await
+    }
+
+    /// An authorized GET of `url`, a location of `id`'s secret (its bundle, its versions),
+    /// answered whatever the status; a failure to get an answer names the secret.
+    async fn get_authorized(
+        &self,
+        url: &str,
+        id: &SecretId,
+        bearer: &HeaderValue,
+        doing: Doing,
+    ) -> Result<Answer, FetchError> {
         self.http
             .send(
-                |client| client.get(&url).header(AUTHORIZATION, bearer.clone()),
+                |client| client.get(url).header(AUTHORIZATION, bearer.clone()),
                 Patience::Deadline,
             )
             .await
@@ -196,19 +207,10 @@ impl AzureBackend {
             #[serde(default)]
             value: Vec<serde_json::Value>,
         }
-        let url = id.versions_url();
         let flow = &self.settings.flow;
         let answer = self
-            .http
-            .send(
-                |client| client.get(&url).header(AUTHORIZATION, bearer.clone()),
-                Patience::Deadline,
-            )
-            .await
-            .map_err(|failure| {
-                let error = errors::unreachable(&failure, &id.vault, flow);
-                errors::for_secret(error, id, Some(Doing::Writing))
-            })?;
+            .get_authorized(&id.versions_url(), id, bearer, Doing::Writing)
+            .await?;
         match answer.status {
             200 => Ok(answer
                 .json::<Page>()

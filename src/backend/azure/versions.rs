@@ -1,12 +1,10 @@
 //! A secret's version ids, from its listing (attributes only, never a value): what promote
 //! compares before and after its write, since Key Vault has no check-and-set (`race.rs`).
 
-use reqwest::header::AUTHORIZATION;
 use serde::Deserialize;
 
 use super::AzureBackend;
 use super::errors::{self, Doing};
-use super::http::Patience;
 use super::secret::{API_VERSION, SecretId, version_of_id};
 use crate::backend::{FetchError, FetchErrorKind};
 
@@ -57,19 +55,8 @@ impl AzureBackend {
                 return Ok(listed);
             };
             let answer = self
-                .http
-                .send(
-                    |client| client.get(&url).header(AUTHORIZATION, bearer.clone()),
-                    Patience::Deadline,
-                )
-                .await
-                .map_err(|failure| {
-                    errors::for_secret(
-                        errors::unreachable(&failure, &id.vault, flow),
-                        id,
-                        Some(Doing::Reading),
-                    )
-                })?;
+                .get_authorized(&url, id, &bearer, Doing::Reading)
+                .await?;
             if answer.status != 200 {
                 return Err(errors::explain(&answer, id, flow, Doing::Reading));
             }
