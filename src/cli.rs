@@ -279,6 +279,9 @@ pub struct RunWatchArgs {
     #[command(flatten)]
     pub timing: WatchTimingArgs,
 
+    #[command(flatten)]
+    pub metrics: WatchMetricsArgs,
+
     /// What a validated change does: restart, signal:SIG (files from --render rewritten first),
     /// exec:CMD (a hook with the new environment), none (log only)
     #[arg(long, value_name = "ACTION", default_value = "restart", value_parser = crate::supervise::OnChange::parse, requires = "watch")]
@@ -313,6 +316,9 @@ pub struct RenderWatchArgs {
 
     #[command(flatten)]
     pub timing: WatchTimingArgs,
+
+    #[command(flatten)]
+    pub metrics: WatchMetricsArgs,
 
     /// Write this file (empty) once the first render is complete: a readiness probe for
     /// Kubernetes native sidecars (`test -e FILE`)
@@ -351,6 +357,16 @@ pub struct WatchTimingArgs {
     /// restart at once
     #[arg(long, value_name = "DURATION", value_parser = parse_timeout, requires = "watch")]
     pub splay: Option<Duration>,
+}
+
+/// The watcher's metrics, for both watch modes.
+#[derive(Debug, Args)]
+pub struct WatchMetricsArgs {
+    /// Rewrite FILE (atomically, mode 0644) after each poll with Prometheus metrics: last
+    /// successful poll, poll failures, restarts, each secret's version id (never a value); put it
+    /// in node exporter's textfile-collector directory, named FILE.prom
+    #[arg(long, value_name = "FILE", requires = "watch")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -522,9 +538,10 @@ pub struct RotateArgs {
     #[arg(long)]
     pub status: bool,
 
-    /// Output format of --status
-    #[arg(long, value_enum, default_value_t = CheckFormat::Table, requires = "status")]
-    pub format: CheckFormat,
+    /// Output format of --status; prometheus writes node exporter textfile-collector metrics
+    /// (age, due time, pending and overdue per secret) and exits 0 whenever it printed them
+    #[arg(long, value_enum, default_value_t = crate::rotate::StatusFormat::Table, requires = "status")]
+    pub format: crate::rotate::StatusFormat,
 
     /// Complete the unfinished rotation of the selected secrets with its pending value
     #[arg(long)]

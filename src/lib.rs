@@ -52,6 +52,7 @@ mod interrupt;
 mod launch;
 mod logging;
 mod loopback;
+mod metrics;
 mod output;
 mod placeholder;
 mod plan;

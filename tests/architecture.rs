@@ -32,6 +32,7 @@ const FLOORS: &[&[&str]] = &[
         "random",
         "output",
         "logging",
+        "metrics",
     ],
     // The one grammar: references, placeholders, the required-secrets table, env files.
     &["reference", "placeholder", "expand", "schema", "envfile"],

@@ -209,6 +209,19 @@ impl Version {
         Version(format!("sha256:{hex}"))
     }
 
+    /// The backend's own version id (`7` of KV v2, an AWS or Key Vault version id), for the
+    /// watcher's metrics; `None` for a digest of the value (or any form not listed here),
+    /// which never leaves the process.
+    pub fn backend_id(&self) -> Option<&str> {
+        let (kind, rest) = self.0.split_once(':')?;
+        match kind {
+            "id" => Some(rest),
+            // `kv2:<path>:<n>`, `aws:<secret id>:<version id>`: the id is after the last colon.
+            "kv2" | "aws" => rest.rsplit_once(':').map(|(_, id)| id),
+            _ => None,
+        }
+    }
+
     /// The backend's version when it reported one, else the value's digest.
     pub fn of_fetched(fetched: &Fetched) -> Self {
         match &fetched.metadata.version {
@@ -443,5 +456,19 @@ mod tests {
             utc(SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400)),
             "2000-02-29T00:00:00Z"
         );
+    }
+
+    #[test]
+    fn only_a_backends_own_version_id_is_shown() {
+        let shown = |text: &str| Version::new(text).backend_id().map(str::to_string);
+        assert_eq!(shown("kv2:secret/app:7").as_deref(), Some("7"));
+        assert_eq!(
+            shown("aws:arn:aws:secretsmanager:us-east-1:1:secret:db-AbC:v-1").as_deref(),
+            Some("v-1")
+        );
+        assert_eq!(shown("id:0f3a").as_deref(), Some("0f3a"));
+        let digest = Version::of_value(&SecretString::from("short"));
+        assert_eq!(digest.backend_id(), None);
+        assert_eq!(shown("lease:x"), None);
     }
 }

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use crate::cli::{CheckFormat, RotateArgs, RotateBackend};
+use crate::cli::{RotateArgs, RotateBackend};
 use crate::config::BackendKind;
 use crate::env_vars::Environment;
 use crate::error::Error;
@@ -18,7 +18,7 @@ pub fn rotate(settings: &LaunchSettings, env: Environment, args: RotateArgs) -> 
         }
     } else if args.status {
         Action::Status {
-            json: args.format == CheckFormat::Json,
+            format: args.format,
         }
     } else if args.dry_run {
         Action::DryRun

@@ -50,6 +50,7 @@ pub fn run(
         }),
         actions: vec![Action::OnChange(watch.on_change.clone())],
         ready_file: None,
+        metrics_file: watch.metrics.metrics_file.clone(),
     };
     let extras = template::extras_of(&templates);
     let delivery = RunDelivery {
@@ -98,6 +99,7 @@ pub fn render(
         program: None,
         actions,
         ready_file: watch.ready_file.clone(),
+        metrics_file: watch.metrics.metrics_file.clone(),
     };
     let extras = template::extras_of(std::slice::from_ref(&template));
     let delivery = RenderDelivery {

@@ -11,6 +11,7 @@ mod select;
 mod setup;
 mod slot_check;
 mod status;
+mod status_metrics;
 mod step;
 mod systems;
 mod then;
@@ -36,6 +37,7 @@ use select::{Rotation, Schedule, System};
 use status::Observed;
 
 pub use select::SELECTORS;
+pub use status::StatusFormat;
 
 /// `check`'s warning for a secret past its `rotate_every`, from the current version's date.
 pub fn overdue_warning(secret: &RequiredSecret, updated: Option<SystemTime>) -> Option<String> {
@@ -76,7 +78,7 @@ pub struct Request {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Status {
-        json: bool,
+        format: StatusFormat,
     },
     DryRun,
     Rotate,
@@ -139,20 +141,26 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
         .filter(|seen| !request.due_only || seen.schedule.overdue(now) || seen.pending.is_some())
         .collect();
     let code = match request.action {
-        Action::Status { json } => {
+        Action::Status { format } => {
             let rows: Vec<status::Row> = observed
                 .iter()
                 .map(|seen| status::row(seen, source, now))
                 .collect();
-            if json {
-                outln!(
+            match format {
+                StatusFormat::Json => outln!(
                     "{}",
                     serde_json::to_string_pretty(&rows).expect("rows serialize")
-                );
-            } else {
-                status::print_table(&rows);
+                ),
+                StatusFormat::Table => status::print_table(&rows),
+                StatusFormat::Prometheus => {
+                    let text = status_metrics::render(&observed, &rows, now);
+                    outln!("{}", text.trim_end());
+                }
             }
-            i32::from(rows.iter().any(status::Row::needs_attention))
+            // The metrics carry the states; a failing exit would stop the `> tmp && mv` that
+            // publishes them, exactly when a secret is overdue (docs/monitoring.md).
+            let attention = rows.iter().any(status::Row::needs_attention);
+            i32::from(attention && format != StatusFormat::Prometheus)
         }
         Action::DryRun => {
             if observed.is_empty() {

@@ -18,6 +18,15 @@ use crate::stdout::outln;
 use crate::table;
 use crate::untrusted_text::escaped;
 
+/// How `rotate --status` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
+    /// Node exporter's textfile-collector format (see docs/monitoring.md)
+    Prometheus,
+}
+
 /// One row of the status table.
 #[derive(Debug, Serialize)]
 pub struct Row {

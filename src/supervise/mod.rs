@@ -9,6 +9,7 @@
 
 mod budget;
 mod child;
+mod metrics;
 mod on_change;
 mod pidfile;
 pub(crate) mod poll;
@@ -67,6 +68,8 @@ pub struct Supervision {
     pub actions: Vec<Action>,
     /// Written (empty, mode 0644) once the first set is delivered (`render --ready-file`).
     pub ready_file: Option<PathBuf>,
+    /// Rewritten after each poll and restart (`--metrics-file`).
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// How a set reaches the program: implemented by `run` and `render`.

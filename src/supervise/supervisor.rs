@@ -12,6 +12,7 @@ use nix::unistd::Pid;
 
 use super::budget::Budget;
 use super::child::Role;
+use super::metrics::Metrics;
 use super::watcher::{Event, Watcher};
 use super::{Action, Delivery, OnChange, Supervision, child, pidfile, signals};
 use crate::error::Error;
@@ -36,6 +37,12 @@ pub fn supervise(
     let (mut wake, wake_sender) = UnixStream::pair()
         .and_then(|(read, write)| read.set_nonblocking(true).map(|()| (read, write)))
         .map_err(|error| Problem::new("watch", format!("cannot create a socket pair: {error}")))?;
+    let metrics = Metrics::start(
+        supervision.metrics_file.as_deref(),
+        prepared.config.backend,
+        supervision.timing.interval,
+        supervision.program.is_some(),
+    )?;
     let (events_sender, events) = mpsc::channel();
     let watcher = Watcher {
         prepared,
@@ -44,6 +51,7 @@ pub fn supervise(
         timing: supervision.timing,
         events: events_sender,
         wake: wake_sender,
+        metrics: metrics.clone(),
     };
     std::thread::Builder::new()
         .name("watcher".into())
@@ -64,6 +72,7 @@ pub fn supervise(
         held: None,
         exiting: false,
         hooks: Vec::new(),
+        metrics,
     };
     loop {
         signals::wait(&signals, &wake, state.next_deadline());
@@ -104,6 +113,7 @@ struct State<'a> {
     /// A terminating signal arrived: when the program exits, so do we.
     exiting: bool,
     hooks: Vec<Pid>,
+    metrics: Metrics,
 }
 
 impl State<'_> {
@@ -290,6 +300,7 @@ impl State<'_> {
                             "the program restarted with the new values"
                         );
                         self.child = Some(pid);
+                        self.metrics.restarted();
                     }
                     _ => {
                         tracing::debug!(status = reaped.status, "the program exited");

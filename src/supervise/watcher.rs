@@ -13,6 +13,7 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 use super::Timing;
+use super::metrics::Metrics;
 use super::poll;
 use crate::backend::{Version, Versions};
 use crate::error::Error;
@@ -43,6 +44,7 @@ pub struct Watcher {
     pub timing: Timing,
     pub events: Sender<Event>,
     pub wake: UnixStream,
+    pub metrics: Metrics,
 }
 
 type Known = HashMap<Reference, Version>;
@@ -163,6 +165,7 @@ impl Watcher {
                 Err(error) => failures.push(format!("{reference}: {error}")),
             }
         }
+        self.metrics.polled(&known, failures.len());
         if let Some(first) = failures.first() {
             tracing::warn!(
                 failed = failures.len(),
