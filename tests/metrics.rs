@@ -113,6 +113,8 @@ struct Expected {
 fn assert_alerts(series: &[(String, String)], eval_time: &str, expected: &[Expected]) {
     let rules: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(&read(&repository().join(RULES))).expect("rules YAML");
+    // As Prometheus fills `{{ $labels.x }}`: a label the alert lacks is empty.
+    let placeholder = regex::Regex::new(r"\{\{ \$labels\.(\w+) \}\}").unwrap();
     let mut tests = Vec::new();
     for rule in rules["groups"]
         .as_sequence()
@@ -132,8 +134,6 @@ fn assert_alerts(series: &[(String, String)], eval_time: &str, expected: &[Expec
                         value.as_str().unwrap().to_string(),
                     );
                 }
-                // As Prometheus fills `{{ $labels.x }}`: a label the alert lacks is empty.
-                let placeholder = regex::Regex::new(r"\{\{ \$labels\.(\w+) \}\}").unwrap();
                 let annotations: BTreeMap<String, String> = rule["annotations"]
                     .as_mapping()
                     .into_iter()
