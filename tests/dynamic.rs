@@ -1,0 +1,245 @@
+//! Vault dynamic secrets (`vault-dynamic://NAME#FIELD`) against OpenBao's database secrets
+//! engine connected to the suite's real PostgreSQL: per-launch database users, one lease per
+//! launch (counted in OpenBao's audit log), `check`, `--revoke-token`, and in watch mode lease
+//! renewal, new credentials at the max TTL, and revocation on exit.
+
+mod common;
+mod watch_support;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::openbao::{OpenBao, ROOT_TOKEN, write_file};
+use common::postgres::{self, Postgres};
+use common::*;
+use nix::sys::signal::Signal;
+use watch_support::Running;
+
+/// The statements that make a user: the engine's own defaults revoke it (drop the role).
+const CREATION: &str = "creation_statements=CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}'; GRANT CONNECT ON DATABASE cronos_ai TO \"{{name}}\";";
+
+struct Setup {
+    bao: OpenBao,
+    pg: &'static Postgres,
+}
+
+/// OpenBao with the database engine at `database/`, connected to the shared PostgreSQL as its
+/// superuser over TCP (password authentication). Each test makes its own role ([`role`]), so
+/// that request counts in the audit log are its own.
+fn setup() -> &'static Setup {
+    static SETUP: OnceLock<Setup> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        let bao = OpenBao::start(false);
+        let pg = postgres::shared();
+        bao.run(&["secrets", "enable", "database"]);
+        // The admin password from a file (`@file`), not from bao's argv.
+        let password_file = bao.path("pg-admin-password");
+        write_file(&password_file, &pg.admin_password);
+        bao.run(&[
+            "write",
+            "database/config/cronos",
+            "plugin_name=postgresql-database-plugin",
+            "allowed_roles=*",
+            &format!(
+                "connection_url=postgresql://{{{{username}}}}:{{{{password}}}}@{}:{}/{}?sslmode=require",
+                pg.host, pg.port, pg.dbname
+            ),
+            &format!("username={}", pg.admin_user),
+            &format!("password=@{}", password_file.display()),
+        ]);
+        Setup { bao, pg }
+    })
+}
+
+/// A role of the engine: users that last `ttl`, renewable up to `max_ttl`; returns its name.
+fn role(name: &str, ttl: &str, max_ttl: &str) -> String {
+    setup().bao.run(&[
+        "write",
+        &format!("database/roles/{name}"),
+        "db_name=cronos",
+        CREATION,
+        &format!("default_ttl={ttl}"),
+        &format!("max_ttl={max_ttl}"),
+    ]);
+    name.to_string()
+}
+
+/// A role whose users last an hour.
+fn hour_role(name: &str) -> String {
+    role(name, "1h", "24h")
+}
+
+fn config(role: &str) -> String {
+    format!(
+        "secrets: {{}}\nsecrets_manager:\n  backend: vault\ndynamic:\n  app-db:\n    path: database/creds/{role}\n    fields: [username, password]\n"
+    )
+}
+
+/// DB_USER and DB_PASSWORD from `app-db`, which reads `role`.
+fn launch(role: &str) -> Launch {
+    Launch::new()
+        .env("VAULT_ADDR", &setup().bao.address)
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .file("config.yaml", &config(role))
+        .env("CRONOS_SECRETS_CONFIG", "config.yaml")
+        .file(
+            ".env.production",
+            "DB_USER=vault-dynamic://app-db#username\nDB_PASSWORD=vault-dynamic://app-db#password\n",
+        )
+}
+
+fn creds_reads(role: &str) -> usize {
+    let path = format!("database/creds/{role}");
+    setup()
+        .bao
+        .requests()
+        .iter()
+        .filter(|(_, request)| *request == path)
+        .count()
+}
+
+fn role_exists(user: &str) -> bool {
+    let count = setup().pg.admin_sql_in(
+        "postgres",
+        &format!("SELECT count(*) FROM pg_roles WHERE rolname = '{user}'"),
+    );
+    count == "1"
+}
+
+/// The login a program got: (user, password).
+fn login_of(outcome: &Outcome) -> (String, String) {
+    let env = outcome.child_env();
+    (env["DB_USER"].clone(), env["DB_PASSWORD"].clone())
+}
+
+#[test]
+fn each_launch_gets_its_own_database_login_from_one_lease() {
+    let app = hour_role("each-launch");
+    let before = creds_reads(&app);
+    let first = launch(&app)
+        .env("RUST_LOG", "trace")
+        .args(["run", "--", "env", "-0"])
+        .run();
+    first.assert_code(0);
+    let (user, password) = login_of(&first);
+    assert!(
+        setup().pg.login_ok(&user, &password),
+        "{user} cannot log in"
+    );
+    // Both fields, two variables: one request, so one lease and one user.
+    assert_eq!(creds_reads(&app), before + 1);
+    first.assert_stderr_no_leak(&[&password, &user]);
+
+    let second = launch(&app).args(["run", "--", "env", "-0"]).run();
+    second.assert_code(0);
+    let (other_user, other_password) = login_of(&second);
+    assert_ne!(user, other_user, "two launches share a database user");
+    assert!(setup().pg.login_ok(&other_user, &other_password));
+    assert_eq!(creds_reads(&app), before + 2);
+}
+
+#[test]
+fn one_value_joining_both_fields_still_costs_one_lease() {
+    let app = hour_role("joined");
+    let before = creds_reads(&app);
+    let outcome = launch(&app)
+        .file(
+            ".env.production",
+            "DATABASE_URL=postgresql://${vault-dynamic://app-db#username}:${vault-dynamic://app-db#password}@db/app\nDB_USER=vault-dynamic://app-db#username\n",
+        )
+        .args(["run", "--", "env", "-0"])
+        .run();
+    outcome.assert_code(0);
+    let env = outcome.child_env();
+    let user = &env["DB_USER"];
+    assert!(env["DATABASE_URL"].starts_with(&format!("postgresql://{user}:")));
+    assert_eq!(creds_reads(&app), before + 1);
+}
+
+#[test]
+fn an_undeclared_dynamic_reference_is_refused_by_name() {
+    let app = hour_role("refused");
+    let from_file = launch(&app)
+        .file(
+            ".env.production",
+            "DB_USER=vault-dynamic://app-db#username\nOTHER=vault-dynamic://reporting-db#password\n",
+        )
+        .args(["run", "--", "env", "-0"])
+        .run();
+    from_file
+        .assert_code(125)
+        .assert_stderr_contains(".env.production:2: OTHER")
+        .assert_stderr_contains("\"reporting-db\", which the config does not declare")
+        .assert_stderr_contains("hint:");
+    let inherited = launch(&app)
+        .env(
+            "REPORTING_PASSWORD",
+            "vault-dynamic://reporting-db#password",
+        )
+        .args(["run", "--", "env", "-0"])
+        .run();
+    inherited
+        .assert_code(125)
+        .assert_stderr_contains("environment variable REPORTING_PASSWORD")
+        .assert_stderr_contains("\"reporting-db\"");
+    let field = launch(&app)
+        .file(".env.production", "DB_ROLE=vault-dynamic://app-db#role\n")
+        .args(["run", "--", "env", "-0"])
+        .run();
+    field
+        .assert_code(125)
+        .assert_stderr_contains("declares no field \"role\"")
+        .assert_stderr_contains("its fields are username, password");
+    // Nothing was read for any of them: no user was made.
+    assert_eq!(creds_reads(&app), 0);
+}
+
+#[test]
+fn revoke_token_leaves_the_lease_whose_parent_the_login_token_is() {
+    let app = hour_role("login-parent");
+    let bao = &setup().bao;
+    let policy = bao.path("dynamic.hcl");
+    write_file(
+        &policy,
+        &format!("path \"database/creds/{app}\" {{ capabilities = [\"read\"] }}\n"),
+    );
+    bao.run(&[
+        "policy",
+        "write",
+        "dynamic-read",
+        &policy.display().to_string(),
+    ]);
+    bao.run(&["auth", "enable", "approle"]);
+    bao.run(&[
+        "write",
+        "auth/approle/role/app",
+        "token_policies=dynamic-read",
+        "token_ttl=1h",
+    ]);
+    let role_id = bao.run(&["read", "-field=role_id", "auth/approle/role/app/role-id"]);
+    let secret_id = bao.run(&[
+        "write",
+        "-f",
+        "-field=secret_id",
+        "auth/approle/role/app/secret-id",
+    ]);
+    let outcome = launch(&app)
+        .remove_env("VAULT_TOKEN")
+        .env("CRONOS_SECRETS_VAULT_AUTH__METHOD", "approle")
+        .env("VAULT_ROLE_ID", &role_id)
+        .env("VAULT_SECRET_ID", &secret_id)
+        .env("RUST_LOG", "debug")
+        .args(["run", "--revoke-token", "--", "env", "-0"])
+        .run();
+    outcome.assert_code(0);
+    let (user, password) = login_of(&outcome);
+    // Revoking the token would have revoked the lease, and the user with it.
+    assert!(
+        role_exists(&user),
+        "{user} was dropped with the login token"
+    );
+    assert!(setup().pg.login_ok(&user, &password));
+    outcome
+        .assert_stderr_contains("not revoked: it is the parent of a dynamic secret's lease")
+        .assert_stderr_no_leak(&[&password, &secret_id]);
+}
