@@ -7,7 +7,6 @@ mod common;
 mod watch_support;
 
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use common::openbao::{OpenBao, ROOT_TOKEN, write_file};
 use common::postgres::{self, Postgres};
@@ -242,4 +241,143 @@ fn revoke_token_leaves_the_lease_whose_parent_the_login_token_is() {
     outcome
         .assert_stderr_contains("not revoked: it is the parent of a dynamic secret's lease")
         .assert_stderr_no_leak(&[&password, &secret_id]);
+}
+
+#[test]
+fn check_shows_the_lease_and_plan_reads_nothing() {
+    let app = hour_role("checked");
+    let checked = launch(&app).args(["check"]).run();
+    checked.assert_code(0).assert_stdout_contains(&format!(
+        "database/creds/{app}#password (lease 1h (renewable))"
+    ));
+    let json = launch(&app).args(["check", "--format", "json"]).run();
+    json.assert_code(0);
+    let rows: serde_json::Value = serde_json::from_str(&json.stdout()).expect("json");
+    let row = rows
+        .as_array()
+        .and_then(|rows| rows.iter().find(|row| row["variable"] == "DB_PASSWORD"))
+        .expect("a DB_PASSWORD row")
+        .clone();
+    assert_eq!(row["lease"]["duration_s"], 3600);
+    assert_eq!(row["lease"]["renewable"], true);
+    assert_eq!(creds_reads(&app), 2);
+    // Never the values: whatever login `check` made, it is not shown.
+    let made = setup().pg.admin_sql_in(
+        "postgres",
+        "SELECT string_agg(rolname, ' ') FROM pg_roles WHERE rolname LIKE 'v-%checked%'",
+    );
+    for user in made.split_whitespace() {
+        checked.assert_no_leak(&[user]);
+        json.assert_no_leak(&[user]);
+    }
+
+    let planned = launch(&app).args(["check", "--plan"]).run();
+    planned
+        .assert_code(0)
+        .assert_stdout_contains(&format!("vault database/creds/{app}#username"))
+        .assert_stdout_contains("makes new credentials (the database engine creates a user");
+    assert_eq!(creds_reads(&app), 2, "check --plan read a dynamic secret");
+}
+
+/// `run --watch` of the python program of `watch_support`, which notes each start with
+/// APP_SECRET: here `USER:PASSWORD` of `app-db`.
+fn watching(role: &str) -> Running {
+    let launch = launch(role)
+        .file(
+            ".env.production",
+            "APP_SECRET=${vault-dynamic://app-db#username}:${vault-dynamic://app-db#password}\n",
+        )
+        .env("RUST_LOG", "trace")
+        .args([
+            "run",
+            "--watch",
+            "--interval",
+            "300ms",
+            "--debounce",
+            "200ms",
+            "--",
+        ]);
+    Running::start(launch, "plain", &[])
+}
+
+fn login(start: &str) -> (String, String) {
+    let (user, password) = start.split_once(':').expect("USER:PASSWORD");
+    (user.to_string(), password.to_string())
+}
+
+fn lease_requests(what: &str) -> usize {
+    setup().bao.count(&format!("sys/leases/{what}"))
+}
+
+fn assert_no_credential_in(running: &Running) {
+    let stderr = running.stderr();
+    for start in running.starts() {
+        let (user, password) = login(&start);
+        assert!(
+            !stderr.contains(&password),
+            "the launcher logged a password"
+        );
+        assert!(!stderr.contains(&user), "the launcher logged a user name");
+    }
+}
+
+#[test]
+fn watch_renews_a_short_lease_without_restarting() {
+    let short = role("short-lived", "3s", "1m");
+    let renewals = lease_requests("renew");
+    let running = watching(&short);
+    running.wait_for_starts(1);
+    // 3s leases, renewed at 2s: two renewals take about 4s; the lease would have ended at 3s.
+    running.wait_for("two lease renewals", |running| {
+        running.stderr().matches("renewed the lease").count() >= 2
+    });
+    assert!(
+        lease_requests("renew") >= renewals + 2,
+        "the audit log shows no renewals"
+    );
+    let (user, password) = login(&running.starts()[0]);
+    assert!(
+        setup().pg.login_ok(&user, &password),
+        "the renewed login fails"
+    );
+    assert_eq!(running.starts().len(), 1, "a renewal restarted the program");
+    assert_eq!(creds_reads(&short), 1);
+    assert_no_credential_in(&running);
+}
+
+#[test]
+fn at_the_max_ttl_the_program_restarts_with_new_credentials() {
+    let capped = role("capped", "2s", "5s");
+    let running = watching(&capped);
+    running.wait_for_starts(2);
+    let starts = running.starts();
+    let (old_user, _) = login(&starts[0]);
+    let (new_user, new_password) = login(&starts[1]);
+    assert_ne!(old_user, new_user);
+    assert!(
+        setup().pg.login_ok(&new_user, &new_password),
+        "the new login fails"
+    );
+    // The old lease ends at its max TTL, and the engine drops its user.
+    running.wait_for("the old user to be dropped", |_| !role_exists(&old_user));
+    assert!(role_exists(&new_user));
+    assert_no_credential_in(&running);
+}
+
+#[test]
+fn the_watcher_revokes_its_lease_when_it_exits() {
+    let app = hour_role("watch-exit");
+    let mut running = watching(&app);
+    running.wait_for_starts(1);
+    let (user, password) = login(&running.starts()[0]);
+    assert!(setup().pg.login_ok(&user, &password));
+    running.signal(Signal::SIGTERM);
+    running.wait_exit();
+    assert!(!role_exists(&user), "{user} outlived the launcher");
+    assert!(
+        running
+            .stderr()
+            .contains("revoked the lease of a dynamic secret")
+    );
+    assert_no_credential_in(&running);
 }

@@ -9,6 +9,7 @@
 
 mod budget;
 mod child;
+mod lease_keeper;
 mod on_change;
 mod pidfile;
 pub(crate) mod poll;
