@@ -12,7 +12,7 @@ use common::openbao::{OpenBao, ROOT_TOKEN, write_file};
 use common::postgres::{self, Postgres};
 use common::*;
 use nix::sys::signal::Signal;
-use watch_support::Running;
+use watch_support::{Relay, Running};
 
 /// The statements that make a user: the engine's own defaults revoke it (drop the role).
 const CREATION: &str = "creation_statements=CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}'; GRANT CONNECT ON DATABASE cronos_ai TO \"{{name}}\";";
@@ -248,7 +248,7 @@ fn check_shows_the_lease_and_plan_reads_nothing() {
     let app = hour_role("checked");
     let checked = launch(&app).args(["check"]).run();
     checked.assert_code(0).assert_stdout_contains(&format!(
-        "database/creds/{app}#password (lease 1h (renewable))"
+        "database/creds/{app}#password (lease 1h, renewable)"
     ));
     let json = launch(&app).args(["check", "--format", "json"]).run();
     json.assert_code(0);
@@ -282,7 +282,13 @@ fn check_shows_the_lease_and_plan_reads_nothing() {
 /// `run --watch` of the python program of `watch_support`, which notes each start with
 /// APP_SECRET: here `USER:PASSWORD` of `app-db`.
 fn watching(role: &str) -> Running {
+    watching_through(role, &setup().bao.address)
+}
+
+/// [`watching`], reaching OpenBao at `address` (a relay that can fail), with a 1s timeout.
+fn watching_through(role: &str, address: &str) -> Running {
     let launch = launch(role)
+        .env("VAULT_ADDR", address)
         .file(
             ".env.production",
             "APP_SECRET=${vault-dynamic://app-db#username}:${vault-dynamic://app-db#password}\n",
@@ -295,6 +301,8 @@ fn watching(role: &str) -> Running {
             "300ms",
             "--debounce",
             "200ms",
+            "--timeout",
+            "1s",
             "--",
         ]);
     Running::start(launch, "plain", &[])
@@ -378,6 +386,32 @@ fn the_watcher_revokes_its_lease_when_it_exits() {
         running
             .stderr()
             .contains("revoked the lease of a dynamic secret")
+    );
+    assert_no_credential_in(&running);
+}
+
+#[test]
+fn an_outage_keeps_the_program_and_says_how_long_its_login_lasts() {
+    let role = role("outage", "9s", "1m");
+    let relay = Relay::start(&setup().bao.address);
+    let mut running = watching_through(&role, &relay.address);
+    running.wait_for_starts(1);
+    relay.set_down(true);
+    // The renewal at 6s fails: the program keeps its login, and the log says for how long.
+    running.wait_for("a failed renewal", |running| {
+        running.stderr().contains("cannot renew the lease")
+    });
+    assert!(running.is_running());
+    assert_eq!(running.starts().len(), 1);
+    let stderr = running.stderr();
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("cannot renew the lease"))
+        .expect("the failed renewal");
+    assert!(line.contains("expires_in_s="), "{line}");
+    assert!(
+        line.contains("keeps its credentials until they expire"),
+        "{line}"
     );
     assert_no_credential_in(&running);
 }

@@ -43,7 +43,7 @@ impl Lease {
             "not renewable"
         };
         format!(
-            "lease {} ({renewable})",
+            "lease {}, {renewable}",
             crate::duration::format_duration(self.duration)
         )
     }
