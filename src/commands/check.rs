@@ -13,6 +13,7 @@ use crate::plan::{Plan, PlannedVar};
 use crate::reference::Scheme;
 use crate::rotate;
 use crate::stdout::outln;
+use crate::supervise::LeaseKeeper;
 use crate::table;
 use crate::validate::Severity;
 
@@ -114,6 +115,11 @@ fn plan_rows(prepared: &Prepared, settings: &LaunchSettings) -> Result<(Vec<Row>
 
 fn checked_rows(prepared: &Prepared, settings: &LaunchSettings) -> Result<(Vec<Row>, bool), Error> {
     let outcome = launch::resolve_and_validate(prepared, settings)?;
+    // Nobody uses the credentials of a dynamic secret `check` read: revoked at once, rather
+    // than left as a database user for the lease's TTL.
+    let mut leases = LeaseKeeper::new(prepared, settings);
+    leases.adopt(&outcome.fetched);
+    leases.release();
     let mut rows = Vec::new();
     for var in &outcome.resolved {
         let findings: Vec<_> = outcome

@@ -43,14 +43,18 @@ pub struct LeaseKeeper {
 pub type SharedKeeper = Arc<Mutex<LeaseKeeper>>;
 
 impl LeaseKeeper {
-    pub fn shared(prepared: &Prepared, settings: &LaunchSettings) -> SharedKeeper {
-        Arc::new(Mutex::new(LeaseKeeper {
+    pub fn new(prepared: &Prepared, settings: &LaunchSettings) -> LeaseKeeper {
+        LeaseKeeper {
             config: prepared.config.clone(),
             env: prepared.env.clone(),
             timeout: settings.timeout,
             keep_launcher_env: settings.keep_launcher_env,
             held: Vec::new(),
-        }))
+        }
+    }
+
+    pub fn shared(prepared: &Prepared, settings: &LaunchSettings) -> SharedKeeper {
+        Arc::new(Mutex::new(LeaseKeeper::new(prepared, settings)))
     }
 
     /// Takes on the leases of a set just delivered; a secret's earlier lease is let go (it

@@ -27,6 +27,7 @@ use crate::launch::Ready;
 use crate::problem::Problem;
 use crate::secret::SecretString;
 
+pub use lease_keeper::LeaseKeeper;
 pub use on_change::{OnChange, parse_command};
 pub use signals::parse_signal;
 pub use supervisor::supervise;
