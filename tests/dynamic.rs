@@ -433,3 +433,30 @@ fn an_outage_keeps_the_program_and_says_how_long_its_login_lasts() {
     );
     assert_no_credential_in(&running);
 }
+
+#[test]
+fn a_declaration_must_name_an_engine_endpoint() {
+    for (declaration, expected) in [
+        ("    path: auth/token/create\n", "is Vault's own API"),
+        ("    path: database/../sys/leases\n", "\"..\" segment"),
+        (
+            "    path: database/creds/app\n    ttl: 1h\n",
+            "unknown key \"ttl\"",
+        ),
+        ("    fields: [username]\n", "no path"),
+    ] {
+        let outcome = launch("unused")
+            .file(
+                "config.yaml",
+                &format!("secrets: {{}}\ndynamic:\n  app-db:\n{declaration}"),
+            )
+            .args(["run", "--", "true"])
+            .run();
+        outcome
+            .assert_code(125)
+            .assert_stderr_contains("config.yaml:")
+            .assert_stderr_contains("dynamic.app-db")
+            .assert_stderr_contains(expected)
+            .assert_stderr_contains("hint:");
+    }
+}
