@@ -65,6 +65,7 @@ impl LeaseKeeper {
             .values()
             .filter_map(|fetched| fetched.metadata.lease.as_ref())
             .collect();
+        leases.sort_by(|a, b| a.id().cmp(b.id()));
         leases.dedup_by(|a, b| a.id() == b.id());
         let current: BTreeSet<&str> = leases.iter().map(|lease| lease.id()).collect();
         self.held.retain(|held| current.contains(held.lease.id()));
