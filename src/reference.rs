@@ -1,5 +1,6 @@
 //! Secret references: `secret://NAME#KEY`, `env://VAR`, `file://PATH`, `vault://MOUNT/PATH#KEY`,
-//! `aws-sm://ID#KEY`, `azure-kv://NAME`, and a bare AWS Secrets Manager ARN.
+//! `aws-sm://ID#KEY`, `azure-kv://NAME`, `vault-dynamic://NAME#FIELD` (a dynamic secret the
+//! config declares under `dynamic:`), and a bare AWS Secrets Manager ARN.
 //!
 //! A reference says where a value lives, never the value, so it may appear in messages.
 
@@ -18,16 +19,19 @@ pub enum Scheme {
     Vault,
     AwsSm,
     AzureKv,
+    /// A dynamic secret declared in the config's `dynamic:` section: a field of one lease.
+    VaultDynamic,
 }
 
 impl Scheme {
-    pub const ALL: [Scheme; 6] = [
+    pub const ALL: [Scheme; 7] = [
         Scheme::Secret,
         Scheme::Env,
         Scheme::File,
         Scheme::Vault,
         Scheme::AwsSm,
         Scheme::AzureKv,
+        Scheme::VaultDynamic,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +42,7 @@ impl Scheme {
             Scheme::Vault => "vault",
             Scheme::AwsSm => "aws-sm",
             Scheme::AzureKv => "azure-kv",
+            Scheme::VaultDynamic => "vault-dynamic",
         }
     }
 
@@ -55,6 +60,7 @@ impl Scheme {
             Scheme::Vault => "vault://MOUNT/PATH[#KEY][?version=N]",
             Scheme::AwsSm => "aws-sm://NAME-OR-ARN[#KEY][?version_stage=…|version_id=…]",
             Scheme::AzureKv => "azure-kv://NAME[#KEY][?version=…]",
+            Scheme::VaultDynamic => "vault-dynamic://NAME#FIELD, NAME declared under dynamic:",
         }
     }
 
@@ -63,7 +69,7 @@ impl Scheme {
     fn allowed_params(self) -> &'static [&'static str] {
         match self {
             Scheme::Secret => &["version", "version_stage", "version_id", "encoding"],
-            Scheme::Env | Scheme::File => &[],
+            Scheme::Env | Scheme::File | Scheme::VaultDynamic => &[],
             Scheme::Vault | Scheme::AzureKv => &["version"],
             Scheme::AwsSm => &["version_stage", "version_id", "encoding"],
         }
@@ -190,6 +196,16 @@ impl Reference {
             Scheme::Vault if !target.contains('/') => {
                 return Err(invalid("expected a mount and a path"));
             }
+            // The path lives in the config; a reference only names the declaration and a field
+            // of its one lease, so it cannot reach any other Vault path.
+            Scheme::VaultDynamic if !is_declaration_name(target) => {
+                return Err(invalid("not a name from the config's dynamic: section"));
+            }
+            Scheme::VaultDynamic if key.is_none() => {
+                return Err(invalid(
+                    "no #FIELD (which field of the lease: #username, #password…)",
+                ));
+            }
             _ => target.to_string(),
         };
         Ok(Reference {
@@ -306,6 +322,14 @@ fn is_aws_arn(text: &str) -> bool {
         && fields.next() == Some("secretsmanager")
 }
 
+/// A name under the config's `dynamic:` section: letters, digits, `_` and `-`.
+pub fn is_declaration_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+}
+
 pub fn is_variable_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
@@ -392,6 +416,16 @@ mod tests {
     }
 
     #[test]
+    fn a_dynamic_reference_names_a_declaration_and_a_field() {
+        let reference = parse("vault-dynamic://app-db#password").unwrap();
+        assert_eq!(reference.scheme, Scheme::VaultDynamic);
+        assert_eq!(reference.target, "app-db");
+        assert_eq!(reference.key.as_deref(), Some("password"));
+        assert_eq!(reference.to_string(), "vault-dynamic://app-db#password");
+        assert!(Reference::is_reference("vault-dynamic://app-db#username"));
+    }
+
+    #[test]
     fn bare_arns_are_aws_references() {
         let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:cronos-ai/db-AbCdEf";
         assert!(Reference::is_reference(arn));
@@ -423,6 +457,12 @@ mod tests {
                 "unknown query parameter \"version\"",
             ),
             ("secret://db?version", "has no \"=value\""),
+            ("vault-dynamic://db", "no #FIELD"),
+            (
+                "vault-dynamic://database/creds/app#username",
+                "dynamic: section",
+            ),
+            ("vault-dynamic://db#username?version=2", "takes no query"),
         ];
         for (text, expected) in cases {
             let message = parse(text).unwrap_err().to_string();

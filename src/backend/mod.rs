@@ -11,6 +11,7 @@ mod file;
 mod http;
 mod json_key;
 mod layout;
+mod lease;
 mod rotation;
 #[cfg(feature = "vault")]
 mod vault;
@@ -33,6 +34,7 @@ pub use aws::AwsBackend;
 pub use env::EnvBackend;
 pub use file::FileBackend;
 pub use layout::{Layout, paired_username_reference};
+pub use lease::{Lease, LeaseStore, Renewed};
 pub use rotation::{KeptPrevious, PendingSlot, RUNNING_HINT, RotationStore, slot_value};
 
 /// Which backend serves a reference.
@@ -51,7 +53,8 @@ impl Source {
             Scheme::Secret => Source::from(configured),
             Scheme::Env => Source::Env,
             Scheme::File => Source::File,
-            Scheme::Vault => Source::Vault,
+            // A dynamic secret is read from the Vault the config names, with the same login.
+            Scheme::Vault | Scheme::VaultDynamic => Source::Vault,
             Scheme::AwsSm => Source::AwsSecretsManager,
             Scheme::AzureKv => Source::AzureKeyVault,
         }
@@ -130,6 +133,8 @@ pub struct Metadata {
     /// The previous slot's version that belongs to this one, where the slot has versions of
     /// its own (Key Vault): launches read that version, not the slot's latest.
     pub previous_version: Option<String>,
+    /// The lease of a dynamic secret (`vault-dynamic://`): every field of one read shares it.
+    pub lease: Option<Lease>,
 }
 
 #[derive(Debug, Clone)]
@@ -320,6 +325,11 @@ pub trait Backend: Send + Sync {
 
     /// The pending-slot operations of `rotate`; `None` for backends that cannot rotate.
     fn rotation(&self) -> Option<&dyn RotationStore> {
+        None
+    }
+
+    /// Renewing and revoking the leases of dynamic secrets; `None` for backends without any.
+    fn leases(&self) -> Option<&dyn LeaseStore> {
         None
     }
 

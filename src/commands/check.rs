@@ -10,8 +10,10 @@ use crate::env_vars::Environment;
 use crate::error::Error;
 use crate::launch::{self, LaunchSettings, Prepared};
 use crate::plan::{Plan, PlannedVar};
+use crate::reference::Scheme;
 use crate::rotate;
 use crate::stdout::outln;
+use crate::supervise::LeaseKeeper;
 use crate::table;
 use crate::validate::Severity;
 
@@ -27,9 +29,18 @@ struct Row {
     age: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     expires: Option<String>,
+    /// A dynamic secret's lease: its duration and whether it can be renewed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease: Option<LeaseRow>,
     status: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     problems: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct LeaseRow {
+    duration_s: u64,
+    renewable: bool,
 }
 
 pub fn check(settings: &LaunchSettings, env: Environment, args: &CheckArgs) -> Result<i32, Error> {
@@ -90,8 +101,9 @@ fn plan_rows(prepared: &Prepared, settings: &LaunchSettings) -> Result<(Vec<Row>
             version: None,
             age: None,
             expires: None,
+            lease: None,
             status: "planned",
-            problems: Vec::new(),
+            problems: dynamic_notes(var),
         }
     }));
     // Variables by name, then the secrets no source provides, as plain `check` lists them.
@@ -103,6 +115,11 @@ fn plan_rows(prepared: &Prepared, settings: &LaunchSettings) -> Result<(Vec<Row>
 
 fn checked_rows(prepared: &Prepared, settings: &LaunchSettings) -> Result<(Vec<Row>, bool), Error> {
     let outcome = launch::resolve_and_validate(prepared, settings)?;
+    // Nobody uses the credentials of a dynamic secret `check` read: revoked at once, rather
+    // than left as a database user for the lease's TTL.
+    let mut leases = LeaseKeeper::new(prepared, settings);
+    leases.adopt(&outcome.fetched);
+    leases.release();
     let mut rows = Vec::new();
     for var in &outcome.resolved {
         let findings: Vec<_> = outcome
@@ -117,7 +134,14 @@ fn checked_rows(prepared: &Prepared, settings: &LaunchSettings) -> Result<(Vec<R
                 " -> {}",
                 read.source.with_location(&read.location)
             ));
+            if let Some(lease) = &read.metadata.lease {
+                source.push_str(&format!(" ({})", lease.describe()));
+            }
         }
+        let lease = var
+            .reads
+            .iter()
+            .find_map(|read| read.metadata.lease.as_ref());
         let metadata = var
             .reads
             .iter()
@@ -149,6 +173,10 @@ fn checked_rows(prepared: &Prepared, settings: &LaunchSettings) -> Result<(Vec<R
                 .iter()
                 .find_map(|read| read.metadata.expires)
                 .map(backend::utc),
+            lease: lease.map(|lease| LeaseRow {
+                duration_s: lease.duration.as_secs(),
+                renewable: lease.renewable,
+            }),
             status,
             problems,
         });
@@ -181,9 +209,24 @@ fn missing_row(variable: &str, source: String, problems: Vec<String>) -> Row {
         version: None,
         age: None,
         expires: None,
+        lease: None,
         status: "missing",
         problems,
     }
+}
+
+/// What `--plan` says of a dynamic secret instead of reading it: a read makes credentials.
+fn dynamic_notes(var: &PlannedVar) -> Vec<String> {
+    let mut names: Vec<&str> = var
+        .references()
+        .filter(|reference| reference.scheme == Scheme::VaultDynamic)
+        .map(|reference| reference.target.as_str())
+        .collect();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| format!("not read: reading the dynamic secret {name} makes new credentials (the database engine creates a user, with a lease)"))
+        .collect()
 }
 
 fn age(updated: SystemTime) -> String {

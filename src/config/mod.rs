@@ -1,18 +1,20 @@
 //! The config file (the guide's `config/cronos_ai.production.yaml`), `CRONOS_SECRETS_*`
 //! overrides and `${VAR}` expansion, turned once into a validated [`Config`].
 //!
-//! The file belongs to the application: only `secrets_manager:`, `secrets:` and `rotation:` are
-//! ours, other top-level keys are ignored, but a near miss of ours (`secret_manager:`) is an
-//! error, because a typo must not silently select the defaults.
+//! The file belongs to the application: only `secrets_manager:`, `secrets:`, `rotation:` and
+//! `dynamic:` are ours, other top-level keys are ignored, but a near miss of ours
+//! (`secret_manager:`) is an error, because a typo must not silently select the defaults.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 mod document;
+mod dynamic;
 mod reader;
 mod rotation;
 mod typed_mapping;
 
+pub use dynamic::DynamicSecret;
 pub use rotation::{DatabaseSettings, RedisSettings, RotationSettings, SslMode, Strategy};
 
 use crate::bounded;
@@ -116,9 +118,16 @@ pub struct Config {
     pub secrets: Vec<RequiredSecret>,
     /// `rotation:`: the systems `rotate --database` and `--redis` change passwords in.
     pub rotation: RotationSettings,
+    /// `dynamic:`: the Vault dynamic secrets `vault-dynamic://NAME#FIELD` may read.
+    pub dynamic: Vec<DynamicSecret>,
 }
 
 impl Config {
+    /// The declared dynamic secret `name`.
+    pub fn dynamic_secret(&self, name: &str) -> Option<&DynamicSecret> {
+        self.dynamic.iter().find(|secret| secret.name == name)
+    }
+
     /// Whether the secret `name` holds a login whose user name changes with its password (the
     /// database password under `strategy: alternating`): launches read the password out of
     /// the pair, and `#username` beside it.

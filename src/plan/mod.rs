@@ -3,6 +3,7 @@
 //! ([`precedence`]), entries are expanded ([`graph`]) and inherited values scanned
 //! ([`inherited`]); references are only collected.
 
+mod dynamic_refs;
 mod env_files;
 mod graph;
 mod inherited;
@@ -111,6 +112,7 @@ pub fn build(request: &PlanRequest) -> Result<Plan, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut vars = graph::expand_entries(&winners, request, &declared, &mut problems);
     inherited::plan_inherited(request, &declared, &mut vars, &mut problems);
+    dynamic_refs::refuse_undeclared(vars.values(), request.config, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }

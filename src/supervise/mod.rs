@@ -9,6 +9,7 @@
 
 mod budget;
 mod child;
+mod lease_keeper;
 mod metrics;
 mod on_change;
 mod pidfile;
@@ -27,6 +28,7 @@ use crate::launch::Ready;
 use crate::problem::Problem;
 use crate::secret::SecretString;
 
+pub use lease_keeper::LeaseKeeper;
 pub use on_change::{OnChange, parse_command};
 pub use signals::parse_signal;
 pub use supervisor::supervise;

@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::io::Read;
 use std::os::unix::net::UnixStream;
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver};
 use std::time::Instant;
 
@@ -12,6 +13,7 @@ use nix::unistd::Pid;
 
 use super::budget::Budget;
 use super::child::Role;
+use super::lease_keeper::{LeaseKeeper, ReleaseOnExit};
 use super::metrics::Metrics;
 use super::watcher::{Event, Watcher};
 use super::{Action, Delivery, OnChange, Supervision, child, pidfile, signals};
@@ -44,7 +46,11 @@ pub fn supervise(
         supervision.program.is_some(),
     )?;
     let (events_sender, events) = mpsc::channel();
+    let leases = LeaseKeeper::shared(&prepared, &settings);
+    // Dropped on every return: the leases of dynamic secrets end with the launcher.
+    let _release = ReleaseOnExit(Arc::clone(&leases));
     let watcher = Watcher {
+        leases,
         prepared,
         settings,
         extras,

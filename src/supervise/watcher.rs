@@ -13,13 +13,14 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 use super::Timing;
+use super::lease_keeper::SharedKeeper;
 use super::metrics::Metrics;
 use super::poll;
 use crate::backend::{Version, Versions};
 use crate::error::Error;
 use crate::launch::{self, LaunchSettings, Prepared, Ready};
 use crate::random;
-use crate::reference::Reference;
+use crate::reference::{Reference, Scheme};
 use crate::resolve::{PlaceholderValue, Reuse};
 use crate::runtime;
 
@@ -38,6 +39,8 @@ pub enum Event {
 }
 
 pub struct Watcher {
+    /// The leases of the dynamic secrets delivered: renewed here, revoked by the main loop.
+    pub leases: SharedKeeper,
     pub prepared: Prepared,
     pub settings: LaunchSettings,
     pub extras: Vec<PlaceholderValue>,
@@ -56,6 +59,7 @@ impl Watcher {
         let (mut last_digest, mut cache) = match self.resolve(&Reuse::new()) {
             Ok((ready, fetched)) => {
                 let digest = digest(&ready);
+                self.adopt_leases(&fetched);
                 self.send(Event::Ready(Box::new(ready)));
                 (digest, fetched)
             }
@@ -64,15 +68,27 @@ impl Watcher {
         let mut rejected: Option<(Known, u32)> = None;
         let mut next_poll = Instant::now() + self.timing.interval;
         loop {
-            sleep_until(next_poll);
+            // A lease renewal may be due before the next poll.
+            sleep_until(self.lease_due().map_or(next_poll, |due| due.min(next_poll)));
+            let renewing = self.keep_leases();
+            if Instant::now() < next_poll && renewing.is_empty() {
+                continue;
+            }
             next_poll = (next_poll + self.timing.interval).max(Instant::now());
             let current = self.known(self.poll());
-            let changed = moved(&applied, &current);
+            let mut changed = moved(&applied, &current);
+            // Dynamic secrets that need new credentials count as changed secrets.
+            changed.extend(
+                renewing
+                    .iter()
+                    .map(|name| format!("vault-dynamic://{name}")),
+            );
             if changed.is_empty() {
                 continue;
             }
             if let Some((set, polls)) = &mut rejected
                 && moved(set, &current).is_empty()
+                && renewing.is_empty()
             {
                 *polls += 1;
                 if *polls < RETRY_REJECTED_AFTER_POLLS {
@@ -88,18 +104,24 @@ impl Watcher {
             if let Some(splay) = self.timing.splay {
                 std::thread::sleep(random::duration_up_to(splay));
             }
-            // Values whose version has not moved since they were read are not read again.
+            // Values whose version has not moved since they were read are not read again;
+            // dynamic secrets due for new credentials are.
             let reuse: Reuse = cache
                 .iter()
                 .filter(|(reference, _)| {
                     seen.get(*reference)
                         .is_some_and(|version| applied.get(*reference) == Some(version))
                 })
+                .filter(|(reference, _)| {
+                    !(reference.scheme == Scheme::VaultDynamic
+                        && renewing.contains(&reference.target))
+                })
                 .map(|(reference, fetched)| (reference.clone(), fetched.clone()))
                 .collect();
             match self.resolve(&reuse) {
                 Ok((ready, fetched)) => {
                     applied.extend(seen);
+                    self.adopt_leases(&fetched);
                     cache = fetched;
                     rejected = None;
                     let digest = digest(&ready);
@@ -138,6 +160,24 @@ impl Watcher {
             seen.extend(again);
         }
         seen
+    }
+
+    fn adopt_leases(&self, fetched: &Reuse) {
+        if let Ok(mut keeper) = self.leases.lock() {
+            keeper.adopt(fetched);
+        }
+    }
+
+    fn lease_due(&self) -> Option<Instant> {
+        self.leases.lock().ok()?.next_due()
+    }
+
+    /// Renews the leases due; the dynamic secrets that need new credentials.
+    fn keep_leases(&self) -> std::collections::BTreeSet<String> {
+        self.leases
+            .lock()
+            .map(|mut keeper| keeper.keep())
+            .unwrap_or_default()
     }
 
     /// The one resolution path of every launch, reading only what `reuse` lacks.

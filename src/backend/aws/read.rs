@@ -266,6 +266,7 @@ fn version(
                 .iter()
                 .any(|stage| PREVIOUS_KEPT.contains(&stage.as_str())),
             previous_version: None,
+            lease: None,
         },
     }
 }

@@ -245,6 +245,7 @@ pub fn version(body: &[u8], now: SystemTime) -> Result<Result<Version, Unusable>
             expires,
             previous_kept: bundle.tags.as_ref().is_some_and(has_previous_kept),
             previous_version: bundle.tags.as_ref().and_then(previous_version),
+            lease: None,
         },
     }))
 }

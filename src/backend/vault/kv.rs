@@ -218,6 +218,7 @@ pub(super) fn version_metadata(object: &Value) -> Metadata {
         expires: None,
         previous_kept: false,
         previous_version: None,
+        lease: None,
     }
 }
 

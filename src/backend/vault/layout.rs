@@ -14,6 +14,9 @@ pub struct VaultLayout;
 
 impl Layout for VaultLayout {
     fn planned_location(&self, reference: &Reference, config: &Config) -> String {
+        if super::dynamic::is_dynamic(reference) {
+            return super::dynamic::location(reference, &config.dynamic);
+        }
         location(reference, &config.vault)
     }
 

@@ -10,10 +10,12 @@
 mod address;
 mod auth;
 mod auth_settings;
+mod dynamic;
 mod failure;
 mod http;
 mod kv;
 mod layout;
+mod lease;
 mod metadata;
 mod path;
 mod rotation;
@@ -24,6 +26,7 @@ mod versions;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use futures::future::join_all;
@@ -35,9 +38,10 @@ pub use self::layout::VaultLayout;
 use self::path::SecretPath;
 use self::settings::EffectiveSettings;
 use super::{
-    Answers, Backend, BuildContext, Described, FetchError, FetchErrorKind, Fetched, Metadata,
-    Source, StoreOptions, Versions,
+    Answers, Backend, BuildContext, Described, FetchError, FetchErrorKind, Fetched, LeaseStore,
+    Metadata, Source, StoreOptions, Versions,
 };
+use crate::config::DynamicSecret;
 use crate::problem::Problem;
 use crate::reference::Reference;
 use crate::secret::SecretString;
@@ -57,6 +61,10 @@ pub struct VaultBackend {
     /// One mount lookup per mount, shared by the reads that need it.
     mount_lookups: tokio::sync::Mutex<HashMap<String, Arc<OnceCell<MountLookup>>>>,
     permits: Arc<Semaphore>,
+    /// The config's `dynamic:` declarations: the only dynamic paths read.
+    dynamic: Vec<DynamicSecret>,
+    /// A dynamic read succeeded: the token is its lease's parent (see [`Backend::finish`]).
+    leased: AtomicBool,
 }
 
 impl VaultBackend {
@@ -75,6 +83,8 @@ impl VaultBackend {
             token: OnceCell::new(),
             kv_versions: tokio::sync::Mutex::new(HashMap::new()),
             mount_lookups: tokio::sync::Mutex::new(HashMap::new()),
+            dynamic: context.config.dynamic.clone(),
+            leased: AtomicBool::new(false),
         })
     }
 
@@ -194,22 +204,12 @@ impl VaultBackend {
         )
         .await
     }
-}
 
-#[async_trait]
-impl Backend for VaultBackend {
-    fn source(&self) -> Source {
-        Source::Vault
-    }
-
-    fn location(&self, reference: &Reference) -> String {
-        target::describe(reference, &self.settings.mount, &self.settings.path)
-    }
-
-    async fn fetch(&self, references: &[Reference]) -> Answers {
+    /// KV reads: each path once, however many keys of it are read.
+    async fn fetch_kv(&self, references: &[&Reference]) -> Answers {
         let mut answers = Answers::new();
         let mut wanted: BTreeMap<SecretPath, Vec<(&Reference, String)>> = BTreeMap::new();
-        for reference in references {
+        for &reference in references {
             match self.target(reference) {
                 Ok((secret, key)) => wanted.entry(secret).or_default().push((reference, key)),
                 Err(error) => {
@@ -223,16 +223,8 @@ impl Backend for VaultBackend {
         let token = match self.token().await {
             Ok(token) => token,
             Err(error) => {
-                // One failed login fails every read: each names its own secret, as reads do.
-                for (reference, _) in wanted.values().flatten() {
-                    let message =
-                        format!("{} (reading {})", error.message, self.location(reference));
-                    let error = FetchError {
-                        message,
-                        ..error.clone()
-                    };
-                    answers.insert((*reference).clone(), Err(error));
-                }
+                let references = wanted.values().flatten().map(|(reference, _)| *reference);
+                answers.extend(self.login_failed(&error, references));
                 return answers;
             }
         };
@@ -259,8 +251,90 @@ impl Backend for VaultBackend {
         answers
     }
 
+    /// Dynamic reads: each declared secret once (one lease), with the launch's login.
+    async fn fetch_dynamic(&self, references: &[&Reference]) -> Answers {
+        if references.is_empty() {
+            return Answers::new();
+        }
+        let token = match self.token().await {
+            Ok(token) => token,
+            Err(error) => return self.login_failed(&error, references.iter().copied()),
+        };
+        let answers = dynamic::fetch(
+            &self.http,
+            &token,
+            references,
+            &self.dynamic,
+            &self.settings.auth.describe(),
+        )
+        .await;
+        if answers.values().any(|answer| {
+            answer
+                .as_ref()
+                .is_ok_and(|fetched| fetched.metadata.lease.is_some())
+        }) {
+            self.leased.store(true, Ordering::Relaxed);
+        }
+        answers
+    }
+
+    /// One failed login fails every read: each names its own secret, as reads do.
+    fn login_failed<'a>(
+        &self,
+        error: &FetchError,
+        references: impl Iterator<Item = &'a Reference>,
+    ) -> Answers {
+        references
+            .map(|reference| {
+                let message = format!("{} (reading {})", error.message, self.location(reference));
+                let error = FetchError {
+                    message,
+                    ..error.clone()
+                };
+                (reference.clone(), Err(error))
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Backend for VaultBackend {
+    fn source(&self) -> Source {
+        Source::Vault
+    }
+
+    fn location(&self, reference: &Reference) -> String {
+        if dynamic::is_dynamic(reference) {
+            return dynamic::location(reference, &self.dynamic);
+        }
+        target::describe(reference, &self.settings.mount, &self.settings.path)
+    }
+
+    async fn fetch(&self, references: &[Reference]) -> Answers {
+        let (leased, kv): (Vec<&Reference>, Vec<&Reference>) = references
+            .iter()
+            .partition(|reference| dynamic::is_dynamic(reference));
+        let (mut answers, dynamic_answers) =
+            futures::future::join(self.fetch_kv(&kv), self.fetch_dynamic(&leased)).await;
+        answers.extend(dynamic_answers);
+        answers
+    }
+
     async fn versions(&self, references: &[Reference]) -> Versions {
-        versions::versions(self, references).await
+        let (leased, kv): (Vec<Reference>, Vec<Reference>) =
+            references.iter().cloned().partition(dynamic::is_dynamic);
+        // Polling only dynamic secrets needs no request at all (not even a login).
+        let mut answers = if kv.is_empty() {
+            Versions::new()
+        } else {
+            versions::versions(self, &kv).await
+        };
+        answers.extend(
+            leased
+                .into_iter()
+                .map(|reference| (reference, Ok(dynamic::unchanging_version()))),
+        );
+        answers
     }
 
     async fn metadata(&self, references: &[Reference]) -> Described {
@@ -301,8 +375,21 @@ impl Backend for VaultBackend {
         Some(self)
     }
 
+    fn leases(&self) -> Option<&dyn LeaseStore> {
+        Some(self)
+    }
+
     async fn finish(&self) {
         if !(self.settings.revoke_token && self.settings.auth.logs_in()) {
+            return;
+        }
+        // Vault revokes a token's leases with it: revoking the parent of a dynamic secret's
+        // lease would drop the credentials the program was just given. The token is left to
+        // its own TTL instead (choose the login role's token TTL to cover the lease's).
+        if self.leased.load(Ordering::Relaxed) {
+            tracing::info!(
+                "the Vault token obtained by login is not revoked: it is the parent of a dynamic secret's lease, which Vault would revoke with it; it expires at its own TTL"
+            );
             return;
         }
         if let Some(Ok(token)) = self.token.get() {
