@@ -55,6 +55,7 @@ mod loopback;
 mod output;
 mod placeholder;
 mod plan;
+mod policy;
 mod problem;
 mod random;
 mod reference;
