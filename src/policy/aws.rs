@@ -199,3 +199,24 @@ fn arn(id: &str, region: Option<&str>, account: Option<&str>) -> Result<String, 
         account.unwrap_or("*")
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn arns_follow_the_region_s_partition_and_keep_a_written_arn() {
+        let arn = |id: &str, region: Option<&str>| super::arn(id, region, Some("1")).unwrap();
+        assert_eq!(
+            arn("app/db", Some("eu-west-1")),
+            "arn:aws:secretsmanager:eu-west-1:1:secret:app/db-??????"
+        );
+        assert!(arn("db", Some("cn-north-1")).starts_with("arn:aws-cn:"));
+        assert!(arn("db", Some("us-gov-west-1")).starts_with("arn:aws-us-gov:"));
+        assert_eq!(
+            arn("db", None),
+            "arn:aws:secretsmanager:*:1:secret:db-??????"
+        );
+        let written = "arn:aws:secretsmanager:eu-west-1:1:secret:db-AbCdEf";
+        assert_eq!(arn(written, None), written);
+        assert!(super::arn("d*b", None, None).is_err());
+    }
+}

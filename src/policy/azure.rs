@@ -28,10 +28,23 @@ pub fn render(
             continue;
         };
         let Some(vault_name) = vault_name(vault) else {
-            problems.push(
-                Problem::new(name, "the vault is named only by $AZURE_KEY_VAULT_URL, at run time")
-                    .with_hint("set secrets_manager.azure_vault_url in the config, so that the policy can name the vault"),
-            );
+            let problem = if vault.starts_with('$') {
+                Problem::new(
+                    "secrets_manager.azure_vault_url",
+                    "names no vault the policy can name (unset, or not an https URL): launches would use $AZURE_KEY_VAULT_URL, known only at run time",
+                )
+                .with_hint("set azure_vault_url in the config to https://VAULT-NAME.vault.azure.net/")
+            } else {
+                Problem::new(
+                    vault,
+                    "names no Key Vault: its first label is not a vault name (letters, digits and dashes)",
+                )
+                .with_hint("write the vault as https://VAULT-NAME.vault.azure.net")
+            };
+            // One problem per vault, however many of its secrets are read.
+            if !problems.contains(&problem) {
+                problems.push(problem);
+            }
             continue;
         };
         let writes = access.uses.contains(&Use::Rotate) || access.uses.contains(&Use::Pending);
@@ -70,16 +83,34 @@ pub fn render(
 }
 
 /// `cronos-ai` of `https://cronos-ai.vault.azure.net`; `None` for the `$AZURE_KEY_VAULT_URL`
-/// placeholder of a vault the config does not name. Vault and secret names are letters,
-/// digits and dashes (checked by the backend's parse), so they need no quoting.
+/// placeholder of a vault the config does not name, and for a host whose first label is not a
+/// vault name. Vault names (checked here) and secret names (checked by the backend's parse)
+/// are letters, digits and dashes, so the shell lines need not quote them.
 fn vault_name(origin: &str) -> Option<&str> {
     let host = origin.strip_prefix("https://")?;
-    host.split(['.', ':'])
-        .next()
-        .filter(|name| !name.is_empty())
+    host.split(['.', ':']).next().filter(|name| {
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    })
 }
 
 /// `'text'` for a POSIX shell.
 fn shell_quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_plain_vault_name_reaches_the_shell_lines() {
+        assert_eq!(
+            vault_name("https://cronos-kv.vault.azure.net"),
+            Some("cronos-kv")
+        );
+        assert_eq!(vault_name("https://localhost:8443"), Some("localhost"));
+        assert_eq!(vault_name("https://a$(touch x).vault.azure.net"), None);
+        assert_eq!(vault_name("$AZURE_KEY_VAULT_URL"), None);
+        assert_eq!(shell_quoted("it's"), "'it'\\''s'");
+    }
 }

@@ -222,3 +222,15 @@ fn json_policy(paths: &BTreeMap<String, Path>, token_paths: &[(&str, &str, &str)
         serde_json::to_string_pretty(&policy).expect("a policy serializes")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::not_exact;
+
+    #[test]
+    fn a_path_vault_would_read_as_a_glob_is_refused() {
+        assert!(not_exact("secret/app/db*").is_some());
+        assert!(not_exact("secret/+/db").is_some());
+        assert_eq!(not_exact("secret/app/db+x/a*b"), None);
+    }
+}
