@@ -592,12 +592,12 @@ pub struct PolicyArgs {
     pub templates: Vec<PathBuf>,
 
     /// AWS: the account id in the secrets' ARNs [default: any account, `*`]
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = crate::policy::parse_account)]
     pub aws_account: Option<String>,
 
     /// AWS: a customer-managed KMS key (ARN) the secrets are encrypted with: adds its kms:
     /// grants, through Secrets Manager only; repeatable
-    #[arg(long = "kms-key", value_name = "ARN")]
+    #[arg(long = "kms-key", value_name = "ARN", value_parser = crate::policy::parse_kms_key)]
     pub kms_keys: Vec<String>,
 
     /// Key Vault: the object id of the identity the roles are assigned to [default: $ASSIGNEE

@@ -41,6 +41,24 @@ pub struct Account<'a> {
     pub kms_keys: &'a [String],
 }
 
+/// `--aws-account`: twelve digits, as AWS writes account ids in ARNs.
+pub fn parse_account(text: &str) -> Result<String, String> {
+    if text.len() == 12 && text.chars().all(|c| c.is_ascii_digit()) {
+        Ok(text.to_string())
+    } else {
+        Err("expected a 12-digit AWS account id, such as 123456789012 (aws sts get-caller-identity --query Account)".to_string())
+    }
+}
+
+/// `--kms-key`: a KMS key's ARN (an alias cannot be granted: policies name keys).
+pub fn parse_kms_key(text: &str) -> Result<String, String> {
+    let parts: Vec<&str> = text.split(':').collect();
+    match parts.as_slice() {
+        ["arn", _, "kms", _, _, resource] if resource.starts_with("key/") => Ok(text.to_string()),
+        _ => Err("expected a KMS key ARN, such as arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (aws kms describe-key --key-id alias/NAME --query KeyMetadata.Arn)".to_string()),
+    }
+}
+
 /// The actions one use needs, as the backend calls them (see `src/backend/aws/`).
 fn actions(used: Use) -> &'static [&'static str] {
     match used {
@@ -218,5 +236,14 @@ mod tests {
         let written = "arn:aws:secretsmanager:eu-west-1:1:secret:db-AbCdEf";
         assert_eq!(arn(written, None), written);
         assert!(super::arn("d*b", None, None).is_err());
+    }
+
+    #[test]
+    fn account_ids_and_key_arns_are_checked() {
+        assert!(super::parse_account("123456789012").is_ok());
+        assert!(super::parse_account("12345678901:x").is_err());
+        assert!(super::parse_kms_key("arn:aws:kms:eu-west-1:123456789012:key/abc").is_ok());
+        assert!(super::parse_kms_key("alias/aws/secretsmanager").is_err());
+        assert!(super::parse_kms_key("arn:aws:kms:eu-west-1:123456789012:alias/x").is_err());
     }
 }

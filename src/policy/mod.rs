@@ -11,6 +11,7 @@ mod vault;
 
 use std::collections::BTreeSet;
 
+pub use aws::{parse_account, parse_kms_key};
 pub use grants::Deployment;
 
 use crate::backend::Source;
