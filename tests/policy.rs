@@ -1,9 +1,10 @@
 //! `policy`: the least-privilege policy of a deployment, applied for real where a server can
 //! enforce it. The Vault policy is written to a real OpenBao and given to a token created
 //! without the default policy: `run`, one `watch` poll and `rotate` work with it, and a path
-//! outside it is denied. The AWS document is checked against the ARNs moto really gives
-//! (moto 5 cannot enforce it: its IAM check authorizes Secrets Manager calls against resource
-//! `*`, so exact ARNs are never matched there). The `az` lines run against a recording `az`.
+//! outside it is denied. The AWS document is checked against the ARNs moto really gives and
+//! the calls a real run, watcher and rotation make there (moto 5 cannot enforce it: its IAM
+//! check authorizes Secrets Manager calls against resource `*`, so exact ARNs are never
+//! matched there). The `az` lines run against a recording `az`.
 
 mod common;
 mod watch_support;
@@ -514,6 +515,131 @@ secrets:
     assert_eq!(
         rotate["kms:GenerateDataKey"],
         BTreeSet::from(["arn:aws:kms:us-east-1:123456789012:key/k1".to_string()])
+    );
+}
+
+/// The Secrets Manager actions (without the service prefix) a document grants on any resource.
+fn actions_granted(launch: &Launch, purpose: &str) -> BTreeSet<String> {
+    let text = policy(launch, &["--for", purpose, "--aws-account", "123456789012"]);
+    grants_of(&serde_json::from_str(&text).expect("a JSON document"))
+        .into_keys()
+        .filter_map(|action| action.strip_prefix("secretsmanager:").map(str::to_string))
+        .collect()
+}
+
+/// The actions moto answered for requests signed with `key`.
+fn actions_called(key: &str) -> BTreeSet<String> {
+    moto().counts(key).into_keys().collect()
+}
+
+/// moto cannot enforce the document, but it counts the calls: every action a real `run`, a
+/// watcher's polls and `rotate` (a rotation, then `--status`) make is one their document grants.
+#[test]
+fn every_aws_call_of_each_purpose_is_granted_by_its_document() {
+    let prefix = "policy-calls";
+    for (name, value) in [
+        ("jwt_secret", JWT_SECRET),
+        ("api_key", API_KEY),
+        ("database_password", DB_PASSWORD),
+    ] {
+        moto().create(&format!("{prefix}/{name}"), value);
+    }
+    moto().create("policy-calls-shared/extra", "extra-token-value-1");
+    let launch = |key: &str| {
+        Launch::new()
+            .file(
+                "config.yaml",
+                &format!(
+                    "secrets_manager:
+  enabled: true
+  backend: aws_secrets_manager
+  aws_region: {REGION}
+  aws_prefix: {prefix}
+secrets:
+  jwt_secret: {{env: CRONOS_AI_JWT_SECRET, min_length: 32, rotate_every: 180d}}
+  api_key: {{env: CRONOS_AI_API_KEY, min_length: 32}}
+  database_password: {{env: CRONOS_AI_DB_PASSWORD, min_length: 16}}
+"
+                ),
+            )
+            .env("CRONOS_SECRETS_CONFIG", "config.yaml")
+            .file(
+                ".env.production",
+                "EXTRA_TOKEN=aws-sm://policy-calls-shared/extra\n",
+            )
+            .file("app.tmpl", "jwt=${CRONOS_AI_JWT_SECRET}\n")
+            .env("AWS_ACCESS_KEY_ID", key)
+            .env("AWS_SECRET_ACCESS_KEY", "fake-secret-access-key")
+            .env("AWS_REGION", REGION)
+            .env("AWS_ENDPOINT_URL", &moto().endpoint)
+    };
+
+    let run = launch("POLICYCALLSRUN");
+    let ran = common::Outcome {
+        output: run
+            .command()
+            .args(["run", "--", "true"])
+            .output()
+            .expect("run"),
+    };
+    ran.assert_code(0);
+    let called = actions_called("POLICYCALLSRUN");
+    assert!(called.contains("BatchGetSecretValue"), "{called:?}");
+    let granted = actions_granted(&run, "run");
+    assert!(
+        called.is_subset(&granted),
+        "run called {called:?}, granted {granted:?}"
+    );
+
+    let watch = launch("POLICYCALLSWATCH");
+    let output = watch.path("app.conf");
+    let ready = watch.path("ready");
+    let granted = actions_granted(&watch, "watch");
+    let watching = watch.args([
+        "render",
+        "app.tmpl",
+        "-o",
+        &output.display().to_string(),
+        "--watch",
+        "--interval",
+        "200ms",
+        "--ready-file",
+        &ready.display().to_string(),
+    ]);
+    let mut running = Running::start_plain(watching);
+    running.wait_for("a poll", |_| {
+        ready.exists() && actions_called("POLICYCALLSWATCH").contains("DescribeSecret")
+    });
+    running.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(running.wait_exit(), 0);
+    let called = actions_called("POLICYCALLSWATCH");
+    assert!(
+        called.is_subset(&granted),
+        "watch called {called:?}, granted {granted:?}"
+    );
+
+    let rotate = launch("POLICYCALLSROTATE");
+    for args in [
+        &["rotate", "--jwt", "--api-key", "--yes"][..],
+        &["rotate", "--status"],
+    ] {
+        let outcome = common::Outcome {
+            output: rotate.command().args(args).output().expect("rotate"),
+        };
+        outcome.assert_code(0);
+    }
+    let called = actions_called("POLICYCALLSROTATE");
+    for expected in [
+        "PutSecretValue",
+        "UpdateSecretVersionStage",
+        "ListSecretVersionIds",
+    ] {
+        assert!(called.contains(expected), "{called:?}");
+    }
+    let granted = actions_granted(&rotate, "rotate");
+    assert!(
+        called.is_subset(&granted),
+        "rotate called {called:?}, granted {granted:?}"
     );
 }
 
