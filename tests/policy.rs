@@ -4,7 +4,8 @@
 //! outside it is denied. The AWS document is checked against the ARNs moto really gives and
 //! the calls a real run, watcher and rotation make there (moto 5 cannot enforce it: its IAM
 //! check authorizes Secrets Manager calls against resource `*`, so exact ARNs are never
-//! matched there). The `az` lines run against a recording `az`.
+//! matched there). The `az` lines run against a recording `az`, and every request a real run
+//! and rotation make to the Key Vault fake has its role.
 
 mod common;
 mod watch_support;
@@ -772,5 +773,128 @@ secrets:
             .filter(|call| call.contains("role assignment"))
             .count(),
         5
+    );
+}
+
+/// Secret name → role, from `az` lines (not run: the fake's vault is 127.0.0.1).
+fn roles_assigned(lines: &str) -> BTreeMap<String, String> {
+    lines
+        .lines()
+        .filter_map(|line| {
+            let role = line
+                .strip_prefix("az role assignment create --role \"")?
+                .split('"')
+                .next()?;
+            let name = line.rsplit("/secrets/").next()?.trim_end_matches('"');
+            Some((name.to_string(), role.to_string()))
+        })
+        .collect()
+}
+
+/// The Key Vault fake does not check roles, but it logs each request: every secret a real run
+/// reads has an assignment, and every secret a rotation writes (a new version, a tag change)
+/// has "Key Vault Secrets Officer".
+#[cfg(feature = "azure")]
+#[test]
+fn every_key_vault_request_of_each_purpose_has_its_role() {
+    let fake = common::azure::shared();
+    for (name, value) in [
+        ("jwt-secret", JWT_SECRET),
+        ("api-key", API_KEY),
+        ("database-password", DB_PASSWORD),
+    ] {
+        fake.plant(0, name, value, serde_json::json!({}));
+    }
+    let config = format!(
+        "secrets_manager:
+  enabled: true
+  backend: azure_key_vault
+  azure_vault_url: \"{}/\"
+  azure_verify_challenge_resource: false
+secrets:
+  jwt_secret: {{env: CRONOS_AI_JWT_SECRET, min_length: 32, rotate_every: 180d}}
+  api_key: {{env: CRONOS_AI_API_KEY, min_length: 32}}
+  database_password: {{env: CRONOS_AI_DB_PASSWORD, min_length: 16}}
+",
+        fake.vaults[0]
+    );
+    let launch = || {
+        fake.launch_with_secret("policy-client")
+            .file("config/cronos_ai.production.yaml", &config)
+            .file(".env.production", "EXTRA=azure-kv://extra-token\n")
+    };
+    fake.plant(
+        0,
+        "extra-token",
+        "extra-token-value-1",
+        serde_json::json!({}),
+    );
+    // (kind, secret name) of the requests logged since `from`.
+    let requests_since = |from: usize| -> Vec<(String, String)> {
+        fake.requests()[from..]
+            .iter()
+            .filter_map(|request| {
+                Some((
+                    request["kind"].as_str()?.to_string(),
+                    request["name"].as_str()?.to_ascii_lowercase(),
+                ))
+            })
+            .collect()
+    };
+    let officer = "Key Vault Secrets Officer";
+
+    let run = launch();
+    let roles = roles_assigned(&policy(&run, &["--for", "run"]));
+    let from = fake.requests().len();
+    common::Outcome {
+        output: run
+            .command()
+            .args(["run", "--", "true"])
+            .output()
+            .expect("run"),
+    }
+    .assert_code(0);
+    let requests = requests_since(from);
+    assert!(
+        requests.iter().any(|(_, name)| name == "extra-token"),
+        "{requests:?}"
+    );
+    for (kind, name) in &requests {
+        assert!(
+            roles.contains_key(name),
+            "run: {kind} {name} has no assignment: {roles:?}"
+        );
+    }
+
+    let rotate = launch();
+    let roles = roles_assigned(&policy(&rotate, &["--for", "rotate"]));
+    let from = fake.requests().len();
+    for args in [
+        &["rotate", "--jwt", "--api-key", "--yes"][..],
+        &["rotate", "--status"],
+    ] {
+        common::Outcome {
+            output: rotate.command().args(args).output().expect("rotate"),
+        }
+        .assert_code(0);
+    }
+    let requests = requests_since(from);
+    assert!(
+        requests.iter().any(|(kind, _)| kind == "put"),
+        "{requests:?}"
+    );
+    for (kind, name) in &requests {
+        let role = roles.get(name).map(String::as_str);
+        match kind.as_str() {
+            "put" | "patch" => assert_eq!(role, Some(officer), "rotate: {kind} {name}: {roles:?}"),
+            _ => assert!(
+                role.is_some(),
+                "rotate: {kind} {name} has no assignment: {roles:?}"
+            ),
+        }
+    }
+    assert_eq!(
+        roles.get("database-password").map(String::as_str),
+        Some("Key Vault Secrets User")
     );
 }
