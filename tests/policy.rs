@@ -898,3 +898,28 @@ secrets:
         Some("Key Vault Secrets User")
     );
 }
+
+/// The plan holds values (the launcher's environment, literals in env files): none reaches a
+/// policy, its notes or its log, at any level.
+#[test]
+fn a_policy_prints_no_value() {
+    let outcome = Launch::with_required()
+        .env("CRONOS_SECRETS_BACKEND", "vault")
+        .file(
+            ".env.production",
+            "LITERAL=planted-literal-value-77\nFROM_VAULT=vault://secret/app/db#password\n",
+        )
+        .args(["-vvv", "policy", "--for", "backup"])
+        .run();
+    outcome
+        .assert_code(0)
+        .assert_stdout_contains("path \"secret/data/app/db\"")
+        .assert_no_leak(&[
+            "planted-literal-value-77",
+            DB_PASSWORD,
+            REDIS_PASSWORD,
+            JWT_SECRET,
+            ENCRYPTION_KEY,
+            API_KEY,
+        ]);
+}
