@@ -163,6 +163,29 @@ mod tests {
         );
     }
 
+    /// Where `rotate` writes first, as `policy` grants it: a sibling path on Vault, a sibling
+    /// secret on Key Vault, a version of the secret itself on AWS.
+    #[test]
+    #[cfg(all(feature = "vault", feature = "aws", feature = "azure"))]
+    fn each_backend_names_its_pending_slot() {
+        let pending = |source: Source| {
+            source
+                .layout()
+                .pending_reference("db")
+                .map(|reference| reference.to_string())
+        };
+        assert_eq!(
+            pending(Source::Vault).as_deref(),
+            Some("secret://db.pending")
+        );
+        assert_eq!(pending(Source::AwsSecretsManager), None);
+        assert_eq!(
+            pending(Source::AzureKeyVault).as_deref(),
+            Some("secret://db_pending")
+        );
+        assert_eq!(pending(Source::Env), None);
+    }
+
     #[test]
     fn local_sources_keep_no_previous_value() {
         assert_eq!(facts(Source::Env).0, None);
