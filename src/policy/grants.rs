@@ -119,8 +119,10 @@ impl Collector<'_> {
         let read: Vec<(Reference, String)> = variables.chain(placeholders).collect();
         for (reference, needed_by) in &read {
             self.grant(reference, needed_by, uses);
+            // `secret://NAME` of this backend: its layout says where NAME's previous value is.
             if with_previous
                 && reference.scheme == Scheme::Secret
+                && Source::of(reference, self.config.backend) == self.source
                 && let Some(previous) = self.layout().previous_reference(&reference.target)
             {
                 self.grant(&previous, needed_by, uses);
