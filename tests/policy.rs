@@ -753,6 +753,19 @@ secrets:
     assert_eq!(assigned, expected);
     assert!(run.contains(&"keyvault show --name other-kv --query id --output tsv".to_string()));
 
+    // A backup also reads each secret's previous value, which launches of the database
+    // password never get; it writes nothing.
+    let backup = roles_assigned(&policy(&launch, &["--for", "backup"]));
+    assert!(
+        !roles_assigned(&policy(&launch, &["--for", "run"]))
+            .contains_key("database-password-previous")
+    );
+    assert_eq!(
+        backup.get("database-password-previous").map(String::as_str),
+        Some(user)
+    );
+    assert!(backup.values().all(|role| role == user), "{backup:?}");
+
     let rotate = policy(&launch, &["--for", "rotate", "--assignee", "11111111-2222"]);
     let calls = run_az_lines(&rotate, None);
     for name in ["jwt-secret", "jwt-secret-pending", "jwt-secret-previous"] {
