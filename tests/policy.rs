@@ -174,6 +174,24 @@ fn the_run_policy_reads_exactly_the_deployment_and_nothing_else() {
     .map(|path| (path.to_string(), read_only()))
     .collect();
     assert_eq!(hcl_paths(&hcl), expected, "{hcl}");
+    // Vault's JSON policy syntax says the same, and Vault takes it.
+    let json = policy(
+        &launch,
+        &["--for", "run", "--template", "app.tmpl", "--format", "json"],
+    );
+    let parsed: Value = serde_json::from_str(&json).expect("JSON policy");
+    let from_json: BTreeMap<String, Vec<String>> = parsed["path"]
+        .as_object()
+        .expect("a path map")
+        .iter()
+        .map(|(path, rules)| {
+            let capabilities = rules["capabilities"].as_array().unwrap();
+            let capabilities = capabilities.iter().map(|c| c.as_str().unwrap().to_string());
+            (path.clone(), capabilities.collect())
+        })
+        .collect();
+    assert_eq!(from_json, expected);
+    token_with("cronos-run-json", &json);
     let token = token_with("cronos-run", &hcl);
     let launch = launch.env("VAULT_TOKEN", &token);
 
