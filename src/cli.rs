@@ -219,6 +219,21 @@ pub enum Command {
         cronos-secrets rotate --all --due --yes --then kubectl rollout restart deployment/cronos-ai\n  \
         cronos-secrets rotate --resume jwt_secret   (after a crash: finish with the pending value)")]
     Rotate(RotateArgs),
+
+    /// Print the least-privilege access policy for exactly the secrets this deployment reads
+    ///
+    /// The secrets are those a launch reads (the required-secrets table, the config's
+    /// secrets:, every reference in the env files and --template files, previous values
+    /// included), or for --for rotate those rotate touches; each named exactly as the backend
+    /// reads it. Vault: an HCL (or JSON) policy; AWS: an IAM policy document; Key Vault:
+    /// `az role assignment create` lines at each secret's scope. Notes (what the policy could
+    /// not know) go to stderr.
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets policy --for run > cronos-ai.hcl && bao policy write cronos-ai cronos-ai.hcl\n  \
+        cronos-secrets policy --for watch --template app.yaml.tmpl\n  \
+        cronos-secrets policy --for rotate --backend aws_secrets_manager --aws-account 123456789012\n  \
+        cronos-secrets policy --for run --backend azure_key_vault --assignee \"$PRINCIPAL_ID\" | sh")]
+    Policy(PolicyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -573,7 +588,42 @@ pub struct RotateArgs {
     pub then: Vec<OsString>,
 }
 
-/// Backends `rotate --backend` accepts (the config's names).
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// What the identity does: run (read once), watch (read and poll: run --watch, render
+    /// --watch), rotate (every rotate mode), backup (values, previous values, dates)
+    #[arg(long = "for", value_name = "PURPOSE", default_value = "run", value_parser = crate::policy::Purpose::parse)]
+    pub purpose: crate::policy::Purpose,
+
+    /// The secrets manager whose policy to print [default: the configured backend]
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub backend: Option<RotateBackend>,
+
+    /// Policy language [default: hcl for vault, json for aws_secrets_manager, az for azure_key_vault]
+    #[arg(long, value_enum)]
+    pub format: Option<crate::policy::Format>,
+
+    /// A template whose references the deployment also reads (as run --render and render
+    /// read them); repeatable
+    #[arg(long = "template", value_name = "FILE")]
+    pub templates: Vec<PathBuf>,
+
+    /// AWS: the account id in the secrets' ARNs [default: any account, `*`]
+    #[arg(long, value_name = "ID", value_parser = crate::policy::parse_account)]
+    pub aws_account: Option<String>,
+
+    /// AWS: a customer-managed KMS key (ARN) the secrets are encrypted with: adds its kms:
+    /// grants, through Secrets Manager only; repeatable
+    #[arg(long = "kms-key", value_name = "ARN", value_parser = crate::policy::parse_kms_key)]
+    pub kms_keys: Vec<String>,
+
+    /// Key Vault: the object id of the identity the roles are assigned to [default: $ASSIGNEE
+    /// when the lines run]
+    #[arg(long, value_name = "OBJECT-ID")]
+    pub assignee: Option<String>,
+}
+
+/// Backends `rotate --backend` and `policy --backend` accept (the config's names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[value(rename_all = "snake_case")]
 pub enum RotateBackend {

@@ -56,6 +56,7 @@ mod metrics;
 mod output;
 mod placeholder;
 mod plan;
+mod policy;
 mod problem;
 mod random;
 mod reference;

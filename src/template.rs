@@ -148,6 +148,27 @@ impl Template {
     }
 }
 
+/// Loads every template of `paths` (see [`Template::load`]), reporting the problems of all.
+pub fn load_all<'a>(
+    paths: impl IntoIterator<Item = &'a Path>,
+    working_dir: &Path,
+    variables: &LaunchVariables,
+) -> Result<Vec<Template>, Vec<Problem>> {
+    let mut templates = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        match Template::load(path, working_dir, variables) {
+            Ok(template) => templates.push(template),
+            Err(more) => problems.extend(more),
+        }
+    }
+    if problems.is_empty() {
+        Ok(templates)
+    } else {
+        Err(problems)
+    }
+}
+
 /// Every template's placeholders, in order, for one resolver batch.
 pub fn extras_of(templates: &[Template]) -> Vec<PlaceholderValue> {
     templates

@@ -48,6 +48,8 @@ const FLOORS: &[&[&str]] = &[
     &["launch"],
     // The capabilities built on a launch.
     &["rotate", "scan", "supervise"],
+    // What a deployment's secrets need granted, from its plan and what rotate touches.
+    &["policy"],
     // The library's façade for Rust and Python programs (its cache refresh polls as the
     // watcher does).
     &["api"],

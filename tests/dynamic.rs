@@ -408,6 +408,80 @@ fn the_watcher_revokes_its_lease_when_it_exits() {
     assert_no_credential_in(&running);
 }
 
+/// `policy --for watch` of a deployment with a dynamic secret, applied to a token without
+/// Vault's default policy: the watcher reads, renews and at exit revokes with it alone.
+#[test]
+fn the_watch_policy_reads_renews_and_revokes_a_dynamic_lease() {
+    let short = role("policy-watch", "3s", "1m");
+    let bao = &setup().bao;
+    let printed = launch(&short)
+        .file(
+            ".env.production",
+            "APP_SECRET=${vault-dynamic://app-db#username}:${vault-dynamic://app-db#password}\n",
+        )
+        .args(["policy", "--for", "watch"])
+        .run();
+    printed.assert_code(0);
+    let hcl = printed.stdout();
+    for granted in [
+        format!("path \"database/creds/{short}\""),
+        "path \"sys/leases/renew\"".to_string(),
+        "path \"sys/leases/revoke\"".to_string(),
+    ] {
+        assert!(hcl.contains(&granted), "{granted} missing from:\n{hcl}");
+    }
+    assert!(
+        !hcl.contains("secret/data/app-db"),
+        "a dynamic secret was granted as a KV path:\n{hcl}"
+    );
+    let file = bao.path("dynamic-watch.hcl");
+    write_file(&file, &hcl);
+    bao.run(&[
+        "policy",
+        "write",
+        "dynamic-watch",
+        &file.display().to_string(),
+    ]);
+    let token = bao.run(&[
+        "token",
+        "create",
+        "-no-default-policy",
+        "-policy=dynamic-watch",
+        "-field=token",
+    ]);
+    let renewals = lease_requests("renew");
+    let mut running = Running::start(
+        launch(&short)
+            .env("VAULT_TOKEN", &token)
+            .env("RUST_LOG", "trace")
+            .file(
+                ".env.production",
+                "APP_SECRET=${vault-dynamic://app-db#username}:${vault-dynamic://app-db#password}\n",
+            )
+            .args(["run", "--watch", "--interval", "300ms", "--timeout", "2s", "--"]),
+        "plain",
+        &[],
+    );
+    running.wait_for_starts(1);
+    running.wait_for("a lease renewal", |running| {
+        running.stderr().contains("renewed the lease")
+    });
+    assert!(lease_requests("renew") > renewals);
+    let (user, _) = login(&running.starts()[0]);
+    running.signal(Signal::SIGTERM);
+    running.wait_exit();
+    assert!(
+        !role_exists(&user),
+        "{user} outlived the launcher: revoke was denied"
+    );
+    assert!(
+        !running.stderr().contains("permission denied"),
+        "the policy denied a request: {}",
+        running.stderr()
+    );
+    assert_no_credential_in(&running);
+}
+
 #[test]
 fn an_outage_keeps_the_program_and_says_how_long_its_login_lasts() {
     let role = role("outage", "9s", "1m");

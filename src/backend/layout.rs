@@ -6,6 +6,7 @@
 //! [`Source::layout`]: super::Source::layout
 
 use super::rotation::USERNAME_KEY;
+use super::{FetchError, FetchErrorKind};
 use crate::config::Config;
 use crate::reference::Reference;
 
@@ -40,6 +41,41 @@ pub trait Layout {
     fn paired_password_reference(&self, name: &str) -> Reference {
         named_secret_key(name, self.paired_password_key())
     }
+
+    /// The secret a reference reads, as an access policy names it (`policy`), parsed exactly
+    /// as the reads parse it; `Ok(None)` for this machine's own sources (env, `file://`).
+    fn resource(
+        &self,
+        _reference: &Reference,
+        _config: &Config,
+    ) -> Result<Option<Resource>, FetchError> {
+        Ok(None)
+    }
+
+    /// Where `rotate` keeps secret `name`'s pending slot when it is a secret of its own (a
+    /// sibling path or name); `None` where it is a version of the secret itself.
+    fn pending_reference(&self, _name: &str) -> Option<Reference> {
+        None
+    }
+}
+
+/// A secret in a secrets manager, as its access policies name it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Resource {
+    /// A Vault KV secret: the mount, the path inside it, and the KV version when configured
+    /// (else read as v2 first: its `data/` and `metadata/` paths).
+    Vault {
+        mount: String,
+        path: String,
+        kv_version: Option<u8>,
+    },
+    /// A Vault dynamic secret: the engine endpoint the config declares for it
+    /// (`database/creds/cronos-app`), read once per launch and never written.
+    VaultDynamic { path: String },
+    /// A Secrets Manager secret: its name or ARN, as the API's `SecretId`.
+    Aws { id: String },
+    /// A Key Vault secret: the vault's origin (`https://HOST`) and the secret's name.
+    Azure { vault: String, name: String },
 }
 
 /// The layout of a backend left out of this build: its references are shown as written, and
@@ -49,6 +85,18 @@ pub struct NotBuilt;
 impl Layout for NotBuilt {
     fn planned_location(&self, reference: &Reference, _config: &Config) -> String {
         reference.to_string()
+    }
+
+    fn resource(
+        &self,
+        reference: &Reference,
+        _config: &Config,
+    ) -> Result<Option<Resource>, FetchError> {
+        Err(FetchError::new(
+            FetchErrorKind::Unsupported,
+            format!("{reference}: its backend is not part of this build"),
+        )
+        .with_hint("use a cronos-secrets built with the backend's feature (the default build has all three)"))
     }
 }
 
@@ -116,6 +164,29 @@ mod tests {
                 "value"
             )
         );
+    }
+
+    /// Where `rotate` writes first, as `policy` grants it: a sibling path on Vault, a sibling
+    /// secret on Key Vault, a version of the secret itself on AWS.
+    #[test]
+    #[cfg(all(feature = "vault", feature = "aws", feature = "azure"))]
+    fn each_backend_names_its_pending_slot() {
+        let pending = |source: Source| {
+            source
+                .layout()
+                .pending_reference("db")
+                .map(|reference| reference.to_string())
+        };
+        assert_eq!(
+            pending(Source::Vault).as_deref(),
+            Some("secret://db.pending")
+        );
+        assert_eq!(pending(Source::AwsSecretsManager), None);
+        assert_eq!(
+            pending(Source::AzureKeyVault).as_deref(),
+            Some("secret://db_pending")
+        );
+        assert_eq!(pending(Source::Env), None);
     }
 
     #[test]

@@ -33,7 +33,7 @@ use crate::secret::SecretString;
 pub use aws::AwsBackend;
 pub use env::EnvBackend;
 pub use file::FileBackend;
-pub use layout::{Layout, paired_username_reference};
+pub use layout::{Layout, Resource, paired_username_reference};
 pub use lease::{Lease, LeaseStore, Renewed};
 pub use rotation::{KeptPrevious, PendingSlot, RUNNING_HINT, RotationStore, slot_value};
 

@@ -6,6 +6,7 @@ mod generate;
 mod get;
 mod install;
 mod man_and_completions;
+mod policy;
 mod render;
 mod rotate;
 mod run;
@@ -43,7 +44,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Cli::command()
             .error(
                 clap::error::ErrorKind::MissingSubcommand,
-                "a command is required: run, check, render, export, get, set, generate, install, scan or rotate",
+                "a command is required: run, check, render, export, get, set, generate, install, scan, rotate or policy",
             )
             .exit();
     };
@@ -75,6 +76,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Install(args) => install::install(&args),
         Command::Scan(args) => scan::scan(&settings, env, &args),
         Command::Rotate(args) => rotate::rotate(&settings, env, args),
+        Command::Policy(args) => policy::policy(&settings, env, &args),
     }
 }
 

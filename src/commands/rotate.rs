@@ -127,7 +127,7 @@ fn usage(message: &str) -> ! {
         .exit()
 }
 
-fn backend_kind(backend: RotateBackend) -> BackendKind {
+pub(super) fn backend_kind(backend: RotateBackend) -> BackendKind {
     match backend {
         RotateBackend::Env => BackendKind::Env,
         RotateBackend::Vault => BackendKind::Vault,

@@ -48,19 +48,8 @@ fn load_templates(
         env: &prepared.env,
         options,
     };
-    let mut templates = Vec::new();
-    let mut problems = Vec::new();
-    for (source, _) in &args.render {
-        match Template::load(source, working_dir, &variables) {
-            Ok(template) => templates.push(template),
-            Err(more) => problems.extend(more),
-        }
-    }
-    if problems.is_empty() {
-        Ok(templates)
-    } else {
-        Err(Error::Problems(problems))
-    }
+    let sources = args.render.iter().map(|(source, _)| source.as_path());
+    Ok(template::load_all(sources, working_dir, &variables)?)
 }
 
 /// Every file in place, or none: the program starts only when all are.

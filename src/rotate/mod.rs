@@ -63,6 +63,31 @@ pub fn overdue_warning(secret: &RequiredSecret, updated: Option<SystemTime>) -> 
     })
 }
 
+/// What `rotate --all` may touch, for `policy --for rotate`: each secret of the table with
+/// whether this config lets it be rotated (`--status` and `--dry-run` only look at the
+/// others), and the admin password references of the systems whose passwords it changes.
+pub fn reach(config: &Config) -> (Vec<(&RequiredSecret, bool)>, Vec<Reference>) {
+    let mut systems = Vec::new();
+    let secrets = config
+        .secrets
+        .iter()
+        .map(
+            |secret| match select::rotation_of(secret, &config.rotation) {
+                Rotation::Key { .. } => (secret, true),
+                Rotation::Password { system, .. } => {
+                    systems.push(system);
+                    (secret, true)
+                }
+                Rotation::Refused { .. } => (secret, false),
+            },
+        )
+        .collect();
+    (
+        secrets,
+        systems::admin_references(&config.rotation, &systems),
+    )
+}
+
 /// What the command line asked for, decided by `commands::rotate`.
 pub struct Request {
     pub all: bool,

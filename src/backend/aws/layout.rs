@@ -3,9 +3,9 @@
 //! `AWSPREVIOUS`, a pinned read that cannot join a batch; a paired login is AWS's own JSON
 //! shape `{"username": …, "password": …}`.
 
-use super::request::location;
+use super::request::{Request, location};
 use super::rotation::{PASSWORD_KEY, previous_reference};
-use crate::backend::Layout;
+use crate::backend::{FetchError, Layout, Resource};
 use crate::config::Config;
 use crate::reference::Reference;
 
@@ -26,5 +26,18 @@ impl Layout for AwsLayout {
 
     fn paired_password_key(&self) -> &'static str {
         PASSWORD_KEY
+    }
+
+    /// The secret whatever version is read: versions and staging labels (the pending slot,
+    /// the previous value) are not resources of their own.
+    fn resource(
+        &self,
+        reference: &Reference,
+        config: &Config,
+    ) -> Result<Option<Resource>, FetchError> {
+        let request = Request::of(reference, &config.aws.prefix)?;
+        Ok(Some(Resource::Aws {
+            id: request.read.id,
+        }))
     }
 }

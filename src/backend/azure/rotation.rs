@@ -32,6 +32,12 @@ const ROTATION_ID: &str = "cronos-rotation-id";
 const BASE_VERSION: &str = "cronos-base-version";
 pub(super) const STATE: &str = "cronos-rotation-state";
 
+/// `secret://NAME_pending` (`NAME-pending` in the vault): the sibling [`AzureBackend::ids`]
+/// names as the pending slot of `secret://NAME`, for `policy`.
+pub(super) fn pending_reference(name: &str) -> Reference {
+    Reference::named_secret(&format!("{name}{}", SUFFIX.replace('-', "_")))
+}
+
 #[derive(Deserialize)]
 pub(super) struct Tagged {
     pub(super) value: Option<String>,

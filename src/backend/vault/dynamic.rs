@@ -40,6 +40,14 @@ pub fn unchanging_version() -> Version {
     Version::new("dynamic-lease")
 }
 
+/// The endpoint the config declares for a dynamic reference, as policies name it.
+pub fn declared_path(
+    reference: &Reference,
+    declared: &[DynamicSecret],
+) -> Result<String, FetchError> {
+    find(reference, declared).map(|secret| secret.path.clone())
+}
+
 fn find<'a>(
     reference: &Reference,
     declared: &'a [DynamicSecret],

@@ -28,6 +28,12 @@ pub(super) fn previous_reference(name: &str) -> Reference {
     named_secret_key(name, PREVIOUS)
 }
 
+/// `secret://NAME.pending`: the sibling path a rotation of `secret://NAME` writes first (the
+/// path [`VaultBackend::rotation_target`] builds), for `policy`.
+pub(super) fn pending_reference(name: &str) -> Reference {
+    Reference::named_secret(&format!("{name}{PENDING_SUFFIX}"))
+}
+
 impl VaultBackend {
     /// The secret, its key, the pending sibling, and a token; only on KV v2, which alone has
     /// check-and-set.
