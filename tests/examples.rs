@@ -294,3 +294,41 @@ fn the_shell_pattern_stops_when_the_launcher_is_missing_or_a_secret_is_unreadabl
         assert!(stderr.contains("api_key"), "{script}: {stderr}");
     }
 }
+
+/// The IAM documents shipped beside the AWS example are `policy`'s output for its config, so
+/// they grant exactly the secrets that config reads and cannot drift from the command.
+#[test]
+fn the_aws_iam_examples_are_what_policy_prints_for_the_example_config() {
+    let dir = repo().join("examples/aws");
+    for (file, purpose) in [
+        ("iam-read-policy.json", "run"),
+        ("iam-rotation-policy.json", "rotate"),
+    ] {
+        let output = Command::new(binary())
+            .current_dir(&dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .args([
+                "--config",
+                "cronos_ai.production.yaml",
+                "policy",
+                "--for",
+                purpose,
+            ])
+            .args(["--aws-account", "123456789012"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let shipped = std::fs::read_to_string(dir.join(file)).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            shipped,
+            "examples/aws/{file} differs from `policy --for {purpose}`: regenerate it"
+        );
+        assert!(!shipped.contains("cronos-ai/*"), "{file} grants a wildcard");
+    }
+}
