@@ -11,6 +11,9 @@ use crate::logging::LogFormat;
 use crate::output::parse_mode;
 use crate::random::Encoding;
 
+mod backup;
+pub use backup::{BackupArgs, MigrateArgs, PassphraseArgs, RestoreArgs, TargetArgs, TargetBackend};
+
 /// Put secrets into a program's environment, then get out of the way.
 ///
 /// Reads the config (config/cronos_ai.production.yaml) and env files (.env.production), resolves
@@ -219,6 +222,34 @@ pub enum Command {
         cronos-secrets rotate --all --due --yes --then kubectl rollout restart deployment/cronos-ai\n  \
         cronos-secrets rotate --resume jwt_secret   (after a crash: finish with the pending value)")]
     Rotate(RotateArgs),
+
+    /// Write every secret the deployment uses into one age-encrypted file
+    ///
+    /// The required-secrets table, and every secret-store reference in the env files, the
+    /// environment and the templates given, with version, date and kept previous value. The
+    /// plaintext never touches the disk. See docs/backup.md for the recovery runbook.
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets backup -o backup.age --recipient age1…\n  \
+        cronos-secrets backup -o backup.age --recipients-file ops-keys.txt --armor\n  \
+        cronos-secrets backup -o backup.age --passphrase-file /run/secrets/backup-passphrase")]
+    Backup(BackupArgs),
+
+    /// Write a backup's secrets back, through set's checks; idempotent
+    ///
+    /// Every value is checked against the target's table before the first write; a secret
+    /// already equal gets no new version, a missing one is created. Reports created, updated,
+    /// unchanged or refused per secret; exit 1 when one was refused.
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets restore backup.age --identity backup.key --dry-run\n  \
+        cronos-secrets restore backup.age --identity backup.key\n  \
+        cronos-secrets restore backup.age --identity backup.key --to-config config/aws.yaml --only jwt_secret")]
+    Restore(RestoreArgs),
+
+    /// Copy the deployment's secrets into another backend: a backup and a restore, in memory
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets --env-file .env.production migrate --to-config config/cronos_ai.production.yaml --dry-run\n  \
+        VAULT_ADDR=… VAULT_TOKEN=… cronos-secrets --env-file .env.production migrate --backend vault")]
+    Migrate(MigrateArgs),
 }
 
 #[derive(Debug, Args)]

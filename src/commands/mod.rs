@@ -1,12 +1,15 @@
 //! One file per subcommand: glue between the CLI and the library.
 
+mod backup;
 mod check;
 mod export;
 mod generate;
 mod get;
 mod install;
 mod man_and_completions;
+mod migrate;
 mod render;
+mod restore;
 mod rotate;
 mod run;
 mod scan;
@@ -43,7 +46,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Cli::command()
             .error(
                 clap::error::ErrorKind::MissingSubcommand,
-                "a command is required: run, check, render, export, get, set, generate, install, scan or rotate",
+                "a command is required: run, check, render, export, get, set, generate, install, scan, rotate, backup, restore or migrate",
             )
             .exit();
     };
@@ -75,6 +78,9 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Install(args) => install::install(&args),
         Command::Scan(args) => scan::scan(&settings, env, &args),
         Command::Rotate(args) => rotate::rotate(&settings, env, args),
+        Command::Backup(args) => backup::backup(&settings, env, &args),
+        Command::Restore(args) => restore::restore(&settings, env, &args),
+        Command::Migrate(args) => migrate::migrate(&settings, env, &args),
     }
 }
 
