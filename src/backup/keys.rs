@@ -185,11 +185,11 @@ fn from_terminal(confirm: bool) -> Result<SecretString, Problem> {
     let restored = termios::tcsetattr(&tty, SetArg::TCSANOW, &saved);
     let first = first.map_err(|error| failed(&error))?;
     restored.map_err(|error| failed(&error))?;
-    if let Some(second) = second {
-        if second.map_err(|error| failed(&error))? != first {
-            return Err(Problem::new("terminal", "the two passphrases differ")
-                .with_hint("type the same passphrase twice"));
-        }
+    if let Some(second) = second
+        && second.map_err(|error| failed(&error))? != first
+    {
+        return Err(Problem::new("terminal", "the two passphrases differ")
+            .with_hint("type the same passphrase twice"));
     }
     Ok(first)
 }

@@ -1,0 +1,540 @@
+//! `backup`, `restore` and `migrate` against the real servers (OpenBao, moto, the Key Vault
+//! fake), and the recovery drill of docs/backup.md: back up, lose the server, restore into an
+//! empty one, launch with identical values. Every output and every file of the tests'
+//! directories is searched for the planted values.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use common::moto::{REGION, moto};
+use common::openbao::{OpenBao, ROOT_TOKEN};
+use common::*;
+use tempfile::TempDir;
+
+fn bao() -> &'static OpenBao {
+    static SERVER: OnceLock<OpenBao> = OnceLock::new();
+    SERVER.get_or_init(|| OpenBao::start(false))
+}
+
+/// A table of three secrets named after the test (servers are shared between tests), each
+/// with its variable and a planted value.
+struct Table {
+    secrets: Vec<(String, String, String)>,
+}
+
+impl Table {
+    fn new(test: &str) -> Table {
+        let secrets = ["db", "jwt", "api"]
+            .iter()
+            .map(|kind| {
+                (
+                    format!("{test}_{kind}"),
+                    format!("{}_{}", test.to_uppercase(), kind.to_uppercase()),
+                    format!("planted-{test}-{kind}-value-Q7w2E9r4T6y1U3i5"),
+                )
+            })
+            .collect();
+        Table { secrets }
+    }
+
+    /// The `secrets:` section.
+    fn yaml(&self) -> String {
+        let mut yaml = "secrets:\n".to_string();
+        for (name, env, _) in &self.secrets {
+            yaml.push_str(&format!("  {name}: {{env: {env}, min_length: 16}}\n"));
+        }
+        yaml
+    }
+
+    fn values(&self) -> Vec<&str> {
+        self.secrets
+            .iter()
+            .map(|(_, _, value)| value.as_str())
+            .collect()
+    }
+
+    /// A launch's environment has exactly the planted values.
+    fn assert_launch_gets_them(&self, launch: Launch) {
+        let launch = launch.args(["run", "--", "env", "-0"]);
+        let outcome = launch.run();
+        outcome.assert_code(0).assert_stderr_no_leak(&self.values());
+        assert_tree_clean(launch.dir.path(), &self.values());
+        let env = outcome.child_env();
+        for (name, variable, value) in &self.secrets {
+            assert_eq!(env.get(variable), Some(value), "{name}");
+        }
+    }
+}
+
+fn vault_config(path: &str, table: &Table) -> String {
+    format!(
+        "secrets_manager:\n  enabled: true\n  backend: vault\n  vault_addr: \"${{VAULT_ADDR}}\"\n  vault_token: \"${{VAULT_TOKEN}}\"\n  vault_mount_point: secret\n  vault_path: {path}\n{}",
+        table.yaml()
+    )
+}
+
+fn aws_config(prefix: &str, table: &Table) -> String {
+    format!(
+        "secrets_manager:\n  enabled: true\n  backend: aws_secrets_manager\n  aws_prefix: {prefix}\n{}",
+        table.yaml()
+    )
+}
+
+/// A launch against `bao` with `config` as its config file.
+fn on_vault(bao: &OpenBao, config: &str) -> Launch {
+    Launch::new()
+        .env("VAULT_ADDR", &bao.address)
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .file("config.yaml", config)
+        .env("CRONOS_SECRETS_CONFIG", "config.yaml")
+        .args(["--no-env-file"])
+}
+
+/// moto's endpoint and keys beside any launch (an access key of the test's own).
+fn with_aws(launch: Launch, test: &str) -> Launch {
+    launch
+        .env(
+            "AWS_ACCESS_KEY_ID",
+            &format!("AKIDBACKUP{}", test.to_uppercase()),
+        )
+        .env("AWS_SECRET_ACCESS_KEY", "fake-secret-access-key")
+        .env("AWS_REGION", REGION)
+        .env("AWS_ENDPOINT_URL", &moto().endpoint)
+}
+
+/// Where the operator keeps the key and the backup: apart from any launch's directory.
+struct Ops {
+    dir: TempDir,
+    recipient: String,
+    /// The planted values: no launch's directory may hold one after it ran.
+    planted: Vec<String>,
+}
+
+impl Ops {
+    /// A new age identity (`age-keygen`), as the runbook makes one.
+    fn new(table: &Table) -> Ops {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key = dir.path().join("backup.key");
+        let made = Command::new("age-keygen")
+            .arg("-o")
+            .arg(&key)
+            .output()
+            .expect("age-keygen is installed (Debian package age)");
+        assert!(made.status.success(), "{made:?}");
+        let public = Command::new("age-keygen")
+            .arg("-y")
+            .arg(&key)
+            .output()
+            .unwrap();
+        let recipient = String::from_utf8(public.stdout).unwrap().trim().to_string();
+        assert!(recipient.starts_with("age1"), "{recipient}");
+        let planted = table
+            .values()
+            .iter()
+            .map(|value| value.to_string())
+            .collect();
+        Ops {
+            dir,
+            recipient,
+            planted,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn key(&self) -> String {
+        self.path("backup.key").display().to_string()
+    }
+
+    fn file(&self) -> String {
+        self.path("backup.age").display().to_string()
+    }
+
+    /// `backup -o backup.age --recipient age1…` from `launch`.
+    fn backup(&self, launch: Launch) -> Outcome {
+        self.run(launch.args(["backup", "-o", &self.file(), "--recipient", &self.recipient]))
+    }
+
+    /// Runs `launch`, then searches its directory and ours for the planted values.
+    fn run(&self, launch: Launch) -> Outcome {
+        let outcome = launch.run();
+        let planted: Vec<&str> = self.planted.iter().map(String::as_str).collect();
+        outcome.assert_no_leak(&planted);
+        assert_tree_clean(launch.dir.path(), &planted);
+        assert_tree_clean(self.dir.path(), &planted);
+        outcome
+    }
+
+    /// `restore backup.age --identity backup.key ARGS…` from `launch`.
+    fn restore(&self, launch: Launch, args: &[&str]) -> Outcome {
+        self.run(
+            launch
+                .args(["restore", &self.file(), "--identity", &self.key()])
+                .args(args),
+        )
+    }
+}
+
+/// No file under `dir` holds any of `values` (the backups are encrypted, the logs name secrets,
+/// never values).
+fn assert_tree_clean(dir: &Path, values: &[&str]) {
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            assert_tree_clean(&path, values);
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        for value in values {
+            assert!(!text.contains(value), "{} holds {value:?}", path.display());
+        }
+    }
+}
+
+/// Restore's per-secret lines: `(outcome, name)`, sorted.
+fn outcomes(outcome: &Outcome) -> Vec<(String, String)> {
+    let mut lines: Vec<(String, String)> = outcome
+        .stdout()
+        .lines()
+        .filter_map(|line| {
+            let line = line
+                .strip_prefix("would ")
+                .map_or(line.to_string(), |rest| format!("would-{rest}"));
+            let mut words = line.split_whitespace();
+            Some((words.next()?.to_string(), words.next()?.to_string()))
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn all(outcome: &str, table: &Table) -> Vec<(String, String)> {
+    let mut expected: Vec<(String, String)> = table
+        .secrets
+        .iter()
+        .map(|(name, _, _)| (outcome.to_string(), name.clone()))
+        .collect();
+    expected.sort();
+    expected
+}
+
+/// The drill of docs/backup.md: back up from OpenBao, lose the server, start an empty one,
+/// restore, and a launch gets identical values; a second restore changes nothing.
+#[test]
+fn openbao_drill_backup_lose_the_server_restore_into_an_empty_one() {
+    let table = Table::new("drill");
+    let config = vault_config("cronos-ai/drill", &table);
+    let ops = Ops::new(&table);
+    let first = OpenBao::start(false);
+    for (name, _, value) in &table.secrets {
+        first.put(
+            "secret",
+            &format!("cronos-ai/drill/{name}"),
+            &[("value", value)],
+        );
+    }
+    let backup = ops.backup(on_vault(&first, &config));
+    backup.assert_code(0).assert_no_leak(&table.values());
+    assert_eq!(mode(&ops.path("backup.age")), 0o600);
+    drop(first);
+
+    let second = OpenBao::start(false);
+    let restored = ops.restore(on_vault(&second, &config), &[]);
+    restored.assert_code(0).assert_no_leak(&table.values());
+    assert_eq!(outcomes(&restored), all("created", &table));
+    table.assert_launch_gets_them(on_vault(&second, &config));
+
+    // Run again (after an interruption, say): nothing left to do, no new version.
+    let again = ops.restore(on_vault(&second, &config), &[]);
+    again.assert_code(0);
+    assert_eq!(outcomes(&again), all("unchanged", &table));
+    let versions = second.run(&[
+        "kv",
+        "metadata",
+        "get",
+        "-mount=secret",
+        "-format=json",
+        "cronos-ai/drill/drill_db",
+    ]);
+    let versions: serde_json::Value = serde_json::from_str(&versions).unwrap();
+    assert_eq!(versions["data"]["current_version"], 1, "{versions}");
+}
+
+/// From AWS (moto) to OpenBao: a backup of one backend restores into another's config.
+#[test]
+fn moto_backup_restores_into_openbao() {
+    let table = Table::new("fromaws");
+    let ops = Ops::new(&table);
+    for (name, _, value) in &table.secrets {
+        moto().create(&format!("backup-fromaws/{name}"), value);
+    }
+    let source = with_aws(Launch::new(), "fromaws")
+        .file("aws.yaml", &aws_config("backup-fromaws", &table))
+        .args(["--no-env-file", "--config", "aws.yaml"]);
+    ops.backup(source)
+        .assert_code(0)
+        .assert_no_leak(&table.values());
+
+    let config = vault_config("cronos-ai/fromaws", &table);
+    let restored = ops.restore(on_vault(bao(), &config), &[]);
+    restored.assert_code(0).assert_no_leak(&table.values());
+    assert_eq!(outcomes(&restored), all("created", &table));
+    table.assert_launch_gets_them(on_vault(bao(), &config));
+    assert_tree_clean(ops.dir.path(), &table.values());
+}
+
+/// From the Key Vault fake (names with `-`) to moto, where missing secrets are created.
+#[cfg(feature = "azure")]
+#[test]
+fn key_vault_backup_restores_into_moto() {
+    let table = Table::new("fromkv");
+    let fake = common::azure::shared();
+    for (name, _, value) in &table.secrets {
+        fake.plant(0, &name.replace('_', "-"), value, serde_json::json!({}));
+    }
+    let ops = Ops::new(&table);
+    let source = fake
+        .launch_with_secret("backup-fromkv")
+        .file("config/cronos_ai.production.yaml", &format!(
+            "secrets_manager:\n  enabled: true\n  backend: azure_key_vault\n  azure_vault_url: \"{}/\"\n  azure_verify_challenge_resource: false\n{}",
+            fake.vaults[0],
+            table.yaml()
+        ))
+        .args(["--no-env-file"]);
+    ops.backup(source)
+        .assert_code(0)
+        .assert_no_leak(&table.values());
+
+    let target = || {
+        with_aws(Launch::new(), "fromkv")
+            .file("aws.yaml", &aws_config("backup-fromkv", &table))
+            .args(["--no-env-file", "--config", "aws.yaml"])
+    };
+    let restored = ops.restore(target(), &[]);
+    restored.assert_code(0).assert_no_leak(&table.values());
+    assert_eq!(outcomes(&restored), all("created", &table));
+    table.assert_launch_gets_them(target());
+    assert_tree_clean(ops.dir.path(), &table.values());
+}
+
+/// The guide's path to production: the env backend's values into OpenBao with
+/// `migrate`; `--dry-run` first shows the plan and writes nothing.
+#[test]
+fn env_backend_migrates_into_openbao() {
+    let table = Table::new("migrate");
+    let vault = vault_config("cronos-ai/migrate", &table);
+    // The values in the launcher's environment, as the env backend reads them (an env file
+    // would be a plaintext file in the directory searched for them).
+    let source = || {
+        let mut launch = Launch::new()
+            .env("VAULT_ADDR", &bao().address)
+            .env("VAULT_TOKEN", ROOT_TOKEN)
+            .file("env.yaml", &table.yaml())
+            .file("vault.yaml", &vault)
+            .args(["--config", "env.yaml", "--no-env-file"]);
+        for (_, variable, value) in &table.secrets {
+            launch = launch.env(variable, value);
+        }
+        launch
+    };
+    let ops = Ops::new(&table);
+    let dry = ops.run(source().args(["migrate", "--to-config", "vault.yaml", "--dry-run"]));
+    dry.assert_code(0);
+    assert_eq!(outcomes(&dry), all("would-create", &table));
+    let writes_before = bao()
+        .requests()
+        .iter()
+        .filter(|(operation, path)| {
+            operation != "read" && path.starts_with("secret/data/cronos-ai/migrate/")
+        })
+        .count();
+    assert_eq!(writes_before, 0, "a dry run writes nothing");
+
+    let migrated = ops.run(source().args(["migrate", "--to-config", "vault.yaml"]));
+    migrated.assert_code(0);
+    assert_eq!(outcomes(&migrated), all("created", &table));
+    table.assert_launch_gets_them(on_vault(bao(), &vault));
+}
+
+/// A backup altered by one byte, cut short, or opened with another key is refused before
+/// anything is written, and says why.
+#[test]
+fn damaged_or_foreign_backups_are_refused_and_nothing_is_written() {
+    let table = Table::new("damaged");
+    let config = vault_config("cronos-ai/damaged-source", &table);
+    for (name, _, value) in &table.secrets {
+        bao().put(
+            "secret",
+            &format!("cronos-ai/damaged-source/{name}"),
+            &[("value", value)],
+        );
+    }
+    let ops = Ops::new(&table);
+    ops.backup(on_vault(bao(), &config)).assert_code(0);
+    let good = std::fs::read(ops.path("backup.age")).unwrap();
+    let target = vault_config("cronos-ai/damaged-target", &table);
+    let nothing_written = || {
+        let writes = bao()
+            .requests()
+            .iter()
+            .filter(|(_, path)| path.starts_with("secret/data/cronos-ai/damaged-target/"))
+            .count();
+        assert_eq!(writes, 0, "no request reached the target");
+    };
+
+    let mut corrupted = good.clone();
+    let middle = corrupted.len() - 20;
+    corrupted[middle] ^= 0x01;
+    std::fs::write(ops.path("backup.age"), &corrupted).unwrap();
+    ops.restore(on_vault(bao(), &target), &[])
+        .assert_code(125)
+        .assert_stderr_contains("altered or cut short")
+        .assert_no_leak(&table.values());
+    nothing_written();
+
+    std::fs::write(ops.path("backup.age"), &good[..good.len() - 40]).unwrap();
+    ops.restore(on_vault(bao(), &target), &[])
+        .assert_code(125)
+        .assert_stderr_contains("nothing was written")
+        .assert_no_leak(&table.values());
+    nothing_written();
+
+    std::fs::write(ops.path("backup.age"), &good).unwrap();
+    let other = Ops::new(&table);
+    ops.run(on_vault(bao(), &target).args(["restore", &ops.file(), "--identity", &other.key()]))
+        .assert_code(125)
+        .assert_stderr_contains("not made for this identity")
+        .assert_no_leak(&table.values());
+    nothing_written();
+
+    // A value the target's table refuses (too short for it) stops the whole restore.
+    let strict = target.replace("min_length: 16", "min_length: 100");
+    ops.restore(on_vault(bao(), &strict), &[])
+        .assert_code(125)
+        .assert_stderr_contains("nothing was written")
+        .assert_no_leak(&table.values());
+    nothing_written();
+    assert_tree_clean(ops.dir.path(), &table.values());
+}
+
+/// The `age` tool opens a backup to the documented layout, and a layout it encrypted restores;
+/// a layout version this build does not know is refused.
+#[test]
+fn the_age_tool_reads_backups_and_writes_restorable_ones() {
+    let table = Table::new("interop");
+    let config = vault_config("cronos-ai/interop", &table);
+    for (name, _, value) in &table.secrets {
+        bao().put(
+            "secret",
+            &format!("cronos-ai/interop/{name}"),
+            &[("value", value)],
+        );
+    }
+    let ops = Ops::new(&table);
+    on_vault(bao(), &config)
+        .args([
+            "backup",
+            "--armor",
+            "-o",
+            &ops.file(),
+            "--recipient",
+            &ops.recipient,
+        ])
+        .run()
+        .assert_code(0);
+    let armored = std::fs::read_to_string(ops.path("backup.age")).unwrap();
+    assert!(
+        armored.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
+        "{armored}"
+    );
+    let opened = Command::new("age")
+        .args(["-d", "-i", &ops.key(), &ops.file()])
+        .output()
+        .unwrap();
+    assert!(opened.status.success(), "{opened:?}");
+    let mut layout: serde_json::Value = serde_json::from_slice(&opened.stdout).unwrap();
+    assert_eq!(layout["format"], "cronos-secrets-backup");
+    assert_eq!(layout["version"], 1);
+    let first = &layout["secrets"][0];
+    assert_eq!(first["name"], "interop_db");
+    assert_eq!(first["reference"], "secret://interop_db");
+    assert_eq!(first["value"], table.secrets[0].2.as_str());
+    assert_eq!(first["version"], "1");
+
+    // A layout the age tool encrypted (from a pipe, never a file) restores elsewhere.
+    let encrypt = |layout: &serde_json::Value| {
+        let mut child = Command::new("age")
+            .args(["-e", "-r", &ops.recipient, "-o", &ops.file()])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(layout.to_string().as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    };
+    encrypt(&layout);
+    let target = vault_config("cronos-ai/interop-target", &table);
+    let restored = ops.restore(on_vault(bao(), &target), &[]);
+    restored.assert_code(0).assert_no_leak(&table.values());
+    assert_eq!(outcomes(&restored), all("created", &table));
+    table.assert_launch_gets_them(on_vault(bao(), &target));
+
+    layout["version"] = 2.into();
+    encrypt(&layout);
+    ops.restore(on_vault(bao(), &target), &[])
+        .assert_code(125)
+        .assert_stderr_contains("backup layout version 2 is not one this cronos-secrets reads")
+        .assert_no_leak(&table.values());
+    assert_tree_clean(ops.dir.path(), &table.values());
+}
+
+/// A backup is written like `-o`: a symlink is replaced, never written through, a device is
+/// refused; with no recipient it is refused before anything is read.
+#[test]
+fn backup_refuses_a_symlink_and_needs_a_recipient() {
+    let table = Table::new("refuse");
+    let config = vault_config("cronos-ai/refuse", &table);
+    let ops = Ops::new(&table);
+    on_vault(bao(), &config)
+        .args(["backup", "-o", &ops.file()])
+        .run()
+        .assert_code(125)
+        .assert_stderr_contains("no one to encrypt the backup for");
+    assert_eq!(
+        bao().count("secret/data/cronos-ai/refuse/"),
+        0,
+        "nothing was read"
+    );
+    for (name, _, value) in &table.secrets {
+        bao().put(
+            "secret",
+            &format!("cronos-ai/refuse/{name}"),
+            &[("value", value)],
+        );
+    }
+    std::os::unix::fs::symlink("/dev/null", ops.path("backup.age")).unwrap();
+    ops.backup(on_vault(bao(), &config))
+        .assert_code(125)
+        .assert_stderr_contains("it is a device");
+    std::fs::remove_file(ops.path("backup.age")).unwrap();
+    std::os::unix::fs::symlink(ops.path("elsewhere"), ops.path("backup.age")).unwrap();
+    ops.backup(on_vault(bao(), &config)).assert_code(0);
+    assert!(
+        !ops.path("elsewhere").exists(),
+        "not written through the link"
+    );
+    let written = std::fs::symlink_metadata(ops.path("backup.age")).unwrap();
+    assert!(written.file_type().is_file());
+    assert_eq!(mode(&ops.path("backup.age")), 0o600);
+}
