@@ -206,8 +206,10 @@ fn outcomes(outcome: &Outcome) -> Vec<(String, String)> {
             let line = line
                 .strip_prefix("would ")
                 .map_or(line.to_string(), |rest| format!("would-{rest}"));
-            let mut words = line.split_whitespace();
-            Some((words.next()?.to_string(), words.next()?.to_string()))
+            // OUTCOME NAME… REFERENCE (BACKEND)
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let name = words.get(1..words.len().checked_sub(2)?)?.join(" ");
+            Some((words.first()?.to_string(), name))
         })
         .collect();
     lines.sort();
@@ -230,7 +232,7 @@ fn all(outcome: &str, table: &Table) -> Vec<(String, String)> {
 fn openbao_drill_backup_lose_the_server_restore_into_an_empty_one() {
     let table = Table::new("drill");
     let config = vault_config("cronos-ai/drill", &table);
-    let ops = Ops::new(&table);
+    let mut ops = Ops::new(&table);
     let first = OpenBao::start(false);
     for (name, _, value) in &table.secrets {
         first.put(
@@ -239,6 +241,14 @@ fn openbao_drill_backup_lose_the_server_restore_into_an_empty_one() {
             &[("value", value)],
         );
     }
+    // jwt was rotated: its previous value is kept beside it (Vault's `previous` field).
+    let previous = "planted-drill-previous-jwt-Z3x5C7v9B1n3M5";
+    ops.planted.push(previous.to_string());
+    first.put(
+        "secret",
+        "cronos-ai/drill/drill_jwt",
+        &[("value", &table.secrets[1].2), ("previous", previous)],
+    );
     let backup = ops.backup(on_vault(&first, &config));
     backup.assert_code(0).assert_no_leak(&table.values());
     assert_eq!(mode(&ops.path("backup.age")), 0o600);
@@ -247,13 +257,27 @@ fn openbao_drill_backup_lose_the_server_restore_into_an_empty_one() {
     let second = OpenBao::start(false);
     let restored = ops.restore(on_vault(&second, &config), &[]);
     restored.assert_code(0).assert_no_leak(&table.values());
-    assert_eq!(outcomes(&restored), all("created", &table));
+    let mut expected = all("created", &table);
+    expected.push(("created".to_string(), "drill_jwt (previous)".to_string()));
+    expected.sort();
+    assert_eq!(outcomes(&restored), expected);
     table.assert_launch_gets_them(on_vault(&second, &config));
+    let kept = second.run(&[
+        "kv",
+        "get",
+        "-mount=secret",
+        "-field=previous",
+        "cronos-ai/drill/drill_jwt",
+    ]);
+    assert_eq!(kept, previous, "the previous value is kept again");
 
     // Run again (after an interruption, say): nothing left to do, no new version.
     let again = ops.restore(on_vault(&second, &config), &[]);
     again.assert_code(0);
-    assert_eq!(outcomes(&again), all("unchanged", &table));
+    let mut expected = all("unchanged", &table);
+    expected.push(("unchanged".to_string(), "drill_jwt (previous)".to_string()));
+    expected.sort();
+    assert_eq!(outcomes(&again), expected);
     let versions = second.run(&[
         "kv",
         "metadata",

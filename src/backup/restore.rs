@@ -8,11 +8,14 @@ use std::path::Path;
 
 use super::layout::{Backup, Entry};
 use crate::api::{FailureKind, SecretsManager};
-use crate::backend::StoreOptions;
+use crate::backend::{Source, StoreOptions};
+use crate::config::BackendKind;
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::problem::Problem;
 use crate::reference::Reference;
+use crate::secret::SecretString;
+use crate::stderr::errln;
 
 /// What restore did (or, with `--dry-run`, would do) to one secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,28 +78,78 @@ pub fn select<'a>(
         .collect())
 }
 
-/// Restores `entries` into `target`'s backend: all checked first (nothing is written when one
-/// is refused), then compared with what is there, then written one by one.
+/// One value to write: an entry's current value, or the previous value it keeps.
+struct Item {
+    name: String,
+    reference: Reference,
+    value: SecretString,
+}
+
+/// What restore writes for `entries` into a `backend`: each current value, then, where the
+/// previous slot is a field of the same secret (Vault's `#previous`, which is also the mark
+/// that one is kept), the previous value. Elsewhere the mark is rotate's own write (an AWS
+/// staging label, a Key Vault tag): the previous value stays in the backup, said on stderr.
+fn items(entries: &[&Entry], backend: BackendKind) -> Result<Vec<Item>, Vec<Problem>> {
+    let base = std::env::current_dir().unwrap_or_else(|_| Path::new("/").to_path_buf());
+    let layout = Source::from(backend).layout();
+    let mut items = Vec::new();
+    let mut problems = Vec::new();
+    for entry in entries {
+        let reference = match Reference::parse(&entry.reference, &base) {
+            Ok(reference) => reference,
+            Err(error) => {
+                problems.push(
+                    Problem::new(&entry.name, format!("the backup's reference {:?} is not valid: {error}", entry.reference))
+                        .with_hint("fix the reference in the backup's JSON (docs/backup.md), or leave it out with --only"),
+                );
+                continue;
+            }
+        };
+        let named = reference == Reference::named_secret(&entry.name);
+        items.push(Item {
+            name: entry.name.clone(),
+            reference,
+            value: entry.value.secret(),
+        });
+        let Some(previous) = &entry.previous else {
+            continue;
+        };
+        match layout.previous_reference(&entry.name) {
+            Some(slot) if named && !layout.previous_costs_a_read() => items.push(Item {
+                name: format!("{} (previous)", entry.name),
+                reference: slot,
+                value: previous.value.secret(),
+            }),
+            _ => errln!(
+                "cronos-secrets: {}: its previous value (version {}) stays in the backup: only rotate marks one kept on the {backend} backend",
+                entry.name,
+                previous.version.as_deref().unwrap_or("-")
+            ),
+        }
+    }
+    if problems.is_empty() {
+        Ok(items)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Restores `entries` into `target`, whose configured backend is `backend`: all checked first
+/// (nothing is written when one is refused), then compared with what is there, then written
+/// one by one.
 pub async fn restore(
     target: &SecretsManager,
+    backend: BackendKind,
     entries: &[&Entry],
     dry_run: bool,
 ) -> Result<Vec<Report>, Error> {
-    let base = std::env::current_dir().unwrap_or_else(|_| Path::new("/").to_path_buf());
-    let mut references = Vec::new();
+    let mut items = items(entries, backend).map_err(Error::Problems)?;
     let mut problems = Vec::new();
-    for entry in entries {
-        match Reference::parse(&entry.reference, &base) {
-            Ok(reference) => {
-                if let Err(failure) = target.check_new_value(&entry.name, &reference, &entry.value.secret(), false) {
-                    problems.extend_from_slice(failure.problems());
-                }
-                references.push(reference);
-            }
-            Err(error) => problems.push(
-                Problem::new(&entry.name, format!("the backup's reference {:?} is not valid: {error}", entry.reference))
-                    .with_hint("fix the reference in the backup's JSON (docs/backup.md), or leave it out with --only"),
-            ),
+    for item in &items {
+        if let Err(failure) =
+            target.check_new_value(&item.name, &item.reference, &item.value, false)
+        {
+            problems.extend_from_slice(failure.problems());
         }
     }
     if !problems.is_empty() {
@@ -109,12 +162,12 @@ pub async fn restore(
         );
         return Err(Error::Problems(problems));
     }
+    let references: Vec<Reference> = items.iter().map(|item| item.reference.clone()).collect();
     let current = target.fetch_each(&references, &Plan::default()).await?;
     let mut reports = Vec::new();
-    for ((entry, reference), current) in entries.iter().zip(references).zip(current) {
-        let value = entry.value.secret();
+    for (item, current) in items.drain(..).zip(current) {
         let planned = match current {
-            Ok(fetched) if fetched.value == value => Outcome::Unchanged,
+            Ok(fetched) if fetched.value == item.value => Outcome::Unchanged,
             Ok(_) => Outcome::Updated,
             Err(failure) if failure.kind == FailureKind::NotFound => Outcome::Created,
             Err(failure) => Outcome::Refused(failure.to_string()),
@@ -124,7 +177,7 @@ pub async fn restore(
                 let options = StoreOptions {
                     create: planned == Outcome::Created,
                 };
-                match target.store(&reference, &value, options).await {
+                match target.store(&item.reference, &item.value, options).await {
                     Ok(_) => planned,
                     Err(failure) => Outcome::Refused(failure.to_string()),
                 }
@@ -132,8 +185,8 @@ pub async fn restore(
             other => other,
         };
         reports.push(Report {
-            name: entry.name.clone(),
-            reference,
+            name: item.name,
+            reference: item.reference,
             outcome,
         });
     }

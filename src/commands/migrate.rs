@@ -14,7 +14,7 @@ pub fn migrate(
     args: &MigrateArgs,
 ) -> Result<i32, Error> {
     let working_dir = super::working_dir()?;
-    let target = super::restore::target(settings, &env, &args.target)?;
+    let (target, backend) = super::restore::target(settings, &env, &args.target)?;
     let prepared = launch::prepare(settings, env, &working_dir)?;
     let templates = super::backup::templates(&prepared, &args.template)?;
     let wanted = select::wanted(&prepared.config, &prepared.plan, &templates);
@@ -28,7 +28,12 @@ pub fn migrate(
     ))?;
     take::refuse_empty(&backup)?;
     let entries = restore::select(&backup, &args.target.only, "migrate")?;
-    let reports = block_on(restore::restore(&target, &entries, args.target.dry_run))?;
+    let reports = block_on(restore::restore(
+        &target,
+        backend,
+        &entries,
+        args.target.dry_run,
+    ))?;
     Ok(super::restore::report(
         &target,
         &reports,

@@ -32,8 +32,13 @@ pub fn restore(
     let json = crypt::decrypt(&file, &bytes, &opener)?;
     let backup = Backup::from_json(&file, &json)?;
     let entries = restore::select(&backup, &args.target.only, &file)?;
-    let target = target(settings, &env, &args.target)?;
-    let reports = block_on(restore::restore(&target, &entries, args.target.dry_run))?;
+    let (target, backend) = target(settings, &env, &args.target)?;
+    let reports = block_on(restore::restore(
+        &target,
+        backend,
+        &entries,
+        args.target.dry_run,
+    ))?;
     Ok(report(&target, &reports, args.target.dry_run))
 }
 
@@ -49,12 +54,12 @@ fn opener(args: &RestoreArgs, env: &Environment) -> Result<Opener, Problem> {
 }
 
 /// The manager that writes: `--to-config`'s config, or the launch's, with `--backend`'s
-/// backend instead of the configured one.
+/// backend instead of the configured one; and that backend.
 pub(super) fn target(
     settings: &LaunchSettings,
     env: &Environment,
     args: &TargetArgs,
-) -> Result<SecretsManager, Error> {
+) -> Result<(SecretsManager, BackendKind), Error> {
     let mut config = match &args.to_config {
         Some(path) => config::load(Some(path), env)?,
         None => launch::load_config(settings, env)?,
@@ -66,7 +71,9 @@ pub(super) fn target(
             TargetBackend::AzureKeyVault => BackendKind::AzureKeyVault,
         };
     }
-    Ok(SecretsManager::new(config, env.clone()).with_timeout(settings.timeout))
+    let backend = config.backend;
+    let manager = SecretsManager::new(config, env.clone()).with_timeout(settings.timeout);
+    Ok((manager, backend))
 }
 
 /// One line per secret on stdout (never a value), the reasons for refusals on stderr; 1 when
