@@ -562,3 +562,70 @@ fn backup_refuses_a_symlink_and_needs_a_recipient() {
     assert!(written.file_type().is_file());
     assert_eq!(mode(&ops.path("backup.age")), 0o600);
 }
+
+/// A passphrase comes from a file or a variable, never argv; the wrong one is refused before
+/// anything is written; `--only` restores just the secrets it names.
+#[test]
+fn a_passphrase_backup_restores_with_the_same_passphrase_and_only_what_is_named() {
+    let table = Table::new("phrase");
+    let config = vault_config("cronos-ai/phrase", &table);
+    for (name, _, value) in &table.secrets {
+        bao().put(
+            "secret",
+            &format!("cronos-ai/phrase/{name}"),
+            &[("value", value)],
+        );
+    }
+    let mut ops = Ops::new(&table);
+    let passphrase = "planted-passphrase-correct-horse-battery";
+    ops.planted.push(passphrase.to_string());
+    // Kept apart from the searched directories: it is the passphrase's own file.
+    let keys = tempfile::tempdir().unwrap();
+    let passphrase_file = keys.path().join("passphrase");
+    std::fs::write(&passphrase_file, format!("{passphrase}\n")).unwrap();
+    ops.run(on_vault(bao(), &config).args([
+        "backup",
+        "-o",
+        &ops.file(),
+        "--passphrase-file",
+        &passphrase_file.display().to_string(),
+    ]))
+    .assert_code(0);
+
+    let target = vault_config("cronos-ai/phrase-target", &table);
+    let restore = |variable_value: &str, only: &str| {
+        ops.run(
+            on_vault(bao(), &target)
+                .env("BACKUP_PASSPHRASE", variable_value)
+                .args([
+                    "restore",
+                    &ops.file(),
+                    "--passphrase-env",
+                    "BACKUP_PASSPHRASE",
+                    "--only",
+                    only,
+                ]),
+        )
+    };
+    restore("not-the-passphrase", "phrase_db")
+        .assert_code(125)
+        .assert_stderr_contains("the passphrase does not open the backup");
+    assert_eq!(bao().count("secret/data/cronos-ai/phrase-target/"), 0);
+
+    let restored = restore(passphrase, "phrase_db,phrase_api");
+    restored.assert_code(0);
+    let mut expected = vec![
+        ("created".to_string(), "phrase_api".to_string()),
+        ("created".to_string(), "phrase_db".to_string()),
+    ];
+    expected.sort();
+    assert_eq!(outcomes(&restored), expected);
+    restore(passphrase, "phrase_nope")
+        .assert_code(125)
+        .assert_stderr_contains("--only names secrets the backup does not hold: phrase_nope");
+    // The passphrase is never an argument: clap has no option that takes it.
+    on_vault(bao(), &target)
+        .args(["restore", &ops.file(), "--passphrase", passphrase])
+        .run()
+        .assert_code(2);
+}

@@ -66,7 +66,14 @@ pub fn decrypt(file: &str, bytes: &[u8], opener: &Opener) -> Result<SecretString
             decryptor.decrypt(std::iter::once(&identity as &dyn age::Identity))
         }
     };
-    let mut reader = reader.map_err(|error| explain(error, damaged, &refused))?;
+    let mut reader = reader.map_err(|error| match (opener, error) {
+        // scrypt's stanza does not open with another passphrase: that is all age can tell.
+        (Opener::Passphrase(_), age::DecryptError::DecryptionFailed) => refused(
+            "the passphrase does not open the backup (nothing was written)".to_string(),
+            "check the passphrase (a file's first trailing newline is dropped); a file altered in its header fails the same way",
+        ),
+        (_, error) => explain(error, damaged, &refused),
+    })?;
     let mut plaintext = SecretString::default();
     let mut chunk = [0u8; 8192];
     loop {
