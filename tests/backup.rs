@@ -629,3 +629,76 @@ fn a_passphrase_backup_restores_with_the_same_passphrase_and_only_what_is_named(
         .run()
         .assert_code(2);
 }
+
+/// `--rewrite-env-file`: after the migrate, the env file's plaintext entries become
+/// `secret://NAME` references the new backend answers; the old file is kept as `.bak`.
+#[test]
+fn migrate_rewrites_the_env_file_to_references() {
+    let table = Table::new("rewrite");
+    let mut env_file = "# production\n".to_string();
+    for (_, variable, value) in &table.secrets {
+        env_file.push_str(&format!("export {variable}={value}\n"));
+    }
+    env_file.push_str("LOG_LEVEL=info\n");
+    let vault = vault_config("cronos-ai/rewrite", &table);
+    let launch = Launch::new()
+        .env("VAULT_ADDR", &bao().address)
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .file("env.yaml", &table.yaml())
+        .file("vault.yaml", &vault)
+        .file(".env.production", &env_file);
+    std::fs::set_permissions(
+        launch.path(".env.production"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o640),
+    )
+    .unwrap();
+    let dry = launch
+        .command()
+        .args(["--config", "env.yaml", "--env-file", ".env.production"])
+        .args(["migrate", "--to-config", "vault.yaml", "--dry-run"])
+        .args(["--rewrite-env-file", ".env.production"])
+        .output()
+        .unwrap();
+    let dry = Outcome { output: dry };
+    dry.assert_code(0)
+        .assert_stderr_contains("would rewrite .env.production:2 REWRITE_DB=secret://rewrite_db")
+        .assert_no_leak(&table.values());
+    assert_eq!(
+        read(&launch.path(".env.production")),
+        env_file,
+        "a dry run changes nothing"
+    );
+
+    let migrated = launch
+        .command()
+        .args(["--config", "env.yaml", "--env-file", ".env.production"])
+        .args(["migrate", "--to-config", "vault.yaml"])
+        .args(["--rewrite-env-file", ".env.production"])
+        .output()
+        .unwrap();
+    let migrated = Outcome { output: migrated };
+    migrated.assert_code(0).assert_no_leak(&table.values());
+    assert_eq!(outcomes(&migrated), all("created", &table));
+    let rewritten = read(&launch.path(".env.production"));
+    assert_eq!(
+        rewritten,
+        "# production\nexport REWRITE_DB=secret://rewrite_db\nexport REWRITE_JWT=secret://rewrite_jwt\nexport REWRITE_API=secret://rewrite_api\nLOG_LEVEL=info\n"
+    );
+    assert_eq!(mode(&launch.path(".env.production")), 0o640);
+    assert_eq!(read(&launch.path(".env.production.bak")), env_file);
+    assert_eq!(mode(&launch.path(".env.production.bak")), 0o640);
+
+    // The rewritten file, with the Vault config, gives the program the same values.
+    let run = launch
+        .command()
+        .args(["--config", "vault.yaml", "--env-file", ".env.production"])
+        .args(["run", "--", "env", "-0"])
+        .output()
+        .unwrap();
+    let run = Outcome { output: run };
+    run.assert_code(0).assert_stderr_no_leak(&table.values());
+    let env = run.child_env();
+    for (name, variable, value) in &table.secrets {
+        assert_eq!(env.get(variable), Some(value), "{name}");
+    }
+}

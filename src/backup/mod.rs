@@ -8,5 +8,6 @@ pub mod crypt;
 pub mod keys;
 pub mod layout;
 pub mod restore;
+pub mod rewrite;
 pub mod select;
 pub mod take;

@@ -96,6 +96,10 @@ pub struct MigrateArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
+    /// Then rewrite FILE's entries of the migrated table secrets to VAR=secret://NAME (atomic; FILE.bak keeps the old one)
+    #[arg(long, value_name = "FILE")]
+    pub rewrite_env_file: Option<PathBuf>,
+
     /// A template whose references the deployment also uses; repeatable
     #[arg(long, value_name = "FILE")]
     pub template: Vec<PathBuf>,

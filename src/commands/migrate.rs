@@ -1,12 +1,13 @@
 //! `migrate`: a backup of the deployment's secrets restored into another backend, in memory.
 
 use crate::api::SecretsManager;
-use crate::backup::{restore, select, take};
+use crate::backup::{restore, rewrite, select, take};
 use crate::cli::MigrateArgs;
 use crate::env_vars::Environment;
 use crate::error::Error;
 use crate::launch::{self, LaunchSettings};
 use crate::runtime::block_on;
+use crate::stderr::errln;
 
 pub fn migrate(
     settings: &LaunchSettings,
@@ -34,9 +35,38 @@ pub fn migrate(
         &entries,
         args.target.dry_run,
     ))?;
-    Ok(super::restore::report(
-        &target,
-        &reports,
-        args.target.dry_run,
-    ))
+    let code = super::restore::report(&target, &reports, args.target.dry_run);
+    let Some(file) = &args.rewrite_env_file else {
+        return Ok(code);
+    };
+    let names: Vec<&str> = entries.iter().map(|entry| entry.name.as_str()).collect();
+    let changes = rewrite::changes(file, &prepared.plan, &prepared.config, &names);
+    let shown = file.display();
+    if changes.is_empty() {
+        errln!(
+            "cronos-secrets: {shown}: no entry of a migrated secret to rewrite (is it one of the --env-file files?)"
+        );
+        return Ok(code);
+    }
+    if code != 0 {
+        errln!("cronos-secrets: {shown} left as it was: a secret was refused");
+        return Ok(code);
+    }
+    if !args.target.dry_run {
+        rewrite::apply(file, &changes)?;
+    }
+    let verb = if args.target.dry_run {
+        "would rewrite"
+    } else {
+        "rewrote"
+    };
+    for change in &changes {
+        errln!(
+            "cronos-secrets: {verb} {shown}:{} {}=secret://{}",
+            change.line,
+            change.key,
+            change.name
+        );
+    }
+    Ok(code)
 }
