@@ -27,7 +27,8 @@ pub use backup::{BackupArgs, MigrateArgs, PassphraseArgs, RestoreArgs, TargetArg
     cronos-secrets check --env-file .env.production\n  \
     cronos-secrets generate --length 64 --encoding base64url\n\n\
     Exit codes: 0 success; 1 check found problems, scan found a secret, rotate refused or a\n\
-    step failed, rotate --status found a secret overdue or pending; 2 usage error; 125\n\
+    step failed, rotate --status found a secret overdue or pending, restore or migrate refused\n\
+    a secret; 2 usage error; 125\n\
     cronos-secrets failed (config, resolution, validation, backend); 126 program not\n\
     executable; 127 program not found; otherwise (run) the program's own status.")]
 pub struct Cli {
