@@ -83,14 +83,14 @@ fn aws_config(prefix: &str, table: &Table) -> String {
     )
 }
 
-/// A launch against `bao` with `config` as its config file.
+/// A launch against `bao` with `config` as its config file (and `.env.production`, the default
+/// env file, when a test writes one).
 fn on_vault(bao: &OpenBao, config: &str) -> Launch {
     Launch::new()
         .env("VAULT_ADDR", &bao.address)
         .env("VAULT_TOKEN", ROOT_TOKEN)
         .file("config.yaml", config)
         .env("CRONOS_SECRETS_CONFIG", "config.yaml")
-        .args(["--no-env-file"])
 }
 
 /// moto's endpoint and keys beside any launch (an access key of the test's own).
@@ -249,7 +249,12 @@ fn openbao_drill_backup_lose_the_server_restore_into_an_empty_one() {
         "cronos-ai/drill/drill_jwt",
         &[("value", &table.secrets[1].2), ("previous", previous)],
     );
-    let backup = ops.backup(on_vault(&first, &config));
+    // The env file names one more secret by an explicit reference.
+    let extra = "planted-drill-extra-token-P0o9I8u7Y6t5";
+    ops.planted.push(extra.to_string());
+    first.put("secret", "drill-extra", &[("token", extra)]);
+    let env_file = "EXTRA_TOKEN=vault://secret/drill-extra#token\n";
+    let backup = ops.backup(on_vault(&first, &config).file(".env.production", env_file));
     backup.assert_code(0).assert_no_leak(&table.values());
     assert_eq!(mode(&ops.path("backup.age")), 0o600);
     drop(first);
@@ -259,9 +264,19 @@ fn openbao_drill_backup_lose_the_server_restore_into_an_empty_one() {
     restored.assert_code(0).assert_no_leak(&table.values());
     let mut expected = all("created", &table);
     expected.push(("created".to_string(), "drill_jwt (previous)".to_string()));
+    expected.push((
+        "created".to_string(),
+        "vault://secret/drill-extra#token".to_string(),
+    ));
     expected.sort();
     assert_eq!(outcomes(&restored), expected);
     table.assert_launch_gets_them(on_vault(&second, &config));
+    let launch = on_vault(&second, &config)
+        .file(".env.production", env_file)
+        .args(["run", "--", "env", "-0"]);
+    let outcome = launch.run();
+    outcome.assert_code(0);
+    assert_eq!(outcome.child_env()["EXTRA_TOKEN"], extra);
     let kept = second.run(&[
         "kv",
         "get",
@@ -276,6 +291,10 @@ fn openbao_drill_backup_lose_the_server_restore_into_an_empty_one() {
     again.assert_code(0);
     let mut expected = all("unchanged", &table);
     expected.push(("unchanged".to_string(), "drill_jwt (previous)".to_string()));
+    expected.push((
+        "unchanged".to_string(),
+        "vault://secret/drill-extra#token".to_string(),
+    ));
     expected.sort();
     assert_eq!(outcomes(&again), expected);
     let versions = second.run(&[
@@ -700,5 +719,91 @@ fn migrate_rewrites_the_env_file_to_references() {
     let env = run.child_env();
     for (name, variable, value) in &table.secrets {
         assert_eq!(env.get(variable), Some(value), "{name}");
+    }
+}
+
+#[cfg(feature = "azure")]
+fn key_vault_config(fake: &common::azure::AzureFake, table: &Table) -> String {
+    format!(
+        "secrets_manager:\n  enabled: true\n  backend: azure_key_vault\n  azure_vault_url: \"{}/\"\n  azure_verify_challenge_resource: false\n{}",
+        fake.vaults[0],
+        table.yaml()
+    )
+}
+
+/// Vault to Key Vault and back with `migrate`: Key Vault's name rules apply (`tokv_db` is
+/// stored as `tokv-db`), and the values come back to Vault unchanged.
+#[cfg(feature = "azure")]
+#[test]
+fn migrate_moves_vault_to_key_vault_and_back() {
+    let table = Table::new("tokv");
+    let fake = common::azure::shared();
+    for (name, _, value) in &table.secrets {
+        bao().put(
+            "secret",
+            &format!("cronos-ai/tokv/{name}"),
+            &[("value", value)],
+        );
+    }
+    let ops = Ops::new(&table);
+    let launch = || {
+        fake.launch_with_secret("backup-tokv")
+            .env("VAULT_ADDR", &bao().address)
+            .env("VAULT_TOKEN", ROOT_TOKEN)
+            .file("vault.yaml", &vault_config("cronos-ai/tokv", &table))
+            .file("back.yaml", &vault_config("cronos-ai/tokv-back", &table))
+            .file("kv.yaml", &key_vault_config(fake, &table))
+            .args(["--no-env-file"])
+    };
+    let there = ops.run(launch().args([
+        "--config",
+        "vault.yaml",
+        "migrate",
+        "--to-config",
+        "kv.yaml",
+    ]));
+    there.assert_code(0);
+    assert_eq!(outcomes(&there), all("created", &table));
+    for (name, _, value) in &table.secrets {
+        let versions = fake.versions(0, &name.replace('_', "-"));
+        assert_eq!(versions.last().unwrap()["value"], value.as_str(), "{name}");
+    }
+    let back =
+        ops.run(launch().args(["--config", "kv.yaml", "migrate", "--to-config", "back.yaml"]));
+    back.assert_code(0);
+    assert_eq!(outcomes(&back), all("created", &table));
+    table.assert_launch_gets_them(on_vault(
+        bao(),
+        &vault_config("cronos-ai/tokv-back", &table),
+    ));
+}
+
+/// `--backend NAME` takes the target's settings from the environment (here `VAULT_ADDR` and
+/// `VAULT_TOKEN`, and Vault's default path `secret/NAME`); the source is the env backend.
+#[test]
+fn migrate_to_a_backend_named_on_the_command_line() {
+    let table = Table::new("named");
+    let mut launch = Launch::new()
+        .env("VAULT_ADDR", &bao().address)
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .file("env.yaml", &table.yaml())
+        .args(["--config", "env.yaml", "--no-env-file"]);
+    for (_, variable, value) in &table.secrets {
+        launch = launch.env(variable, value);
+    }
+    let ops = Ops::new(&table);
+    let migrated = ops.run(launch.args(["migrate", "--backend", "vault"]));
+    migrated.assert_code(0);
+    assert_eq!(outcomes(&migrated), all("created", &table));
+    assert!(
+        migrated.stdout().contains("secret://named_db (vault)"),
+        "{}",
+        migrated.stdout()
+    );
+    for (name, _, value) in &table.secrets {
+        assert_eq!(
+            &bao().run(&["kv", "get", "-mount=secret", "-field=value", name]),
+            value
+        );
     }
 }
