@@ -74,7 +74,9 @@ pub fn decrypt(file: &str, bytes: &[u8], opener: &Opener) -> Result<SecretString
         ),
         (_, error) => explain(error, damaged, &refused),
     })?;
-    let mut plaintext = SecretString::default();
+    // The plaintext is never longer than the file: sized up front, it is never copied by a
+    // growing buffer into memory that is freed without being zeroized.
+    let mut plaintext = SecretString::new(Vec::with_capacity(bytes.len()));
     let mut chunk = [0u8; 8192];
     loop {
         match reader.read(&mut chunk) {

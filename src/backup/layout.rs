@@ -47,6 +47,17 @@ pub struct Entry {
     pub previous: Option<Previous>,
 }
 
+impl Entry {
+    /// The length of the texts this entry holds, to size the JSON written from it.
+    fn text_len(&self) -> usize {
+        let previous = self
+            .previous
+            .as_ref()
+            .map_or(0, |previous| previous.value.0.len());
+        self.name.len() + self.reference.len() + self.value.0.len() + previous
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Previous {
@@ -94,7 +105,12 @@ impl std::fmt::Debug for Value {
 impl Backup {
     /// The JSON bytes, zeroized when dropped.
     pub fn to_json(&self) -> SecretString {
-        SecretString::new(serde_json::to_vec_pretty(self).expect("a backup serializes"))
+        // Sized up front (JSON escapes are at most 6 bytes a byte): a buffer that grew would
+        // leave copies of values in freed memory.
+        let values: usize = self.secrets.iter().map(Entry::text_len).sum();
+        let mut json = Vec::with_capacity(6 * values + 512 * (self.secrets.len() + 1));
+        serde_json::to_writer_pretty(&mut json, self).expect("a backup serializes");
+        SecretString::new(json)
     }
 
     /// Reads the layout from decrypted JSON (`file` names it in messages): the format and the
