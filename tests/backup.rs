@@ -84,13 +84,15 @@ fn aws_config(prefix: &str, table: &Table) -> String {
 }
 
 /// A launch against `bao` with `config` as its config file (and `.env.production`, the default
-/// env file, when a test writes one).
+/// env file, when a test writes one), logging at trace level.
 fn on_vault(bao: &OpenBao, config: &str) -> Launch {
     Launch::new()
         .env("VAULT_ADDR", &bao.address)
         .env("VAULT_TOKEN", ROOT_TOKEN)
         .file("config.yaml", config)
         .env("CRONOS_SECRETS_CONFIG", "config.yaml")
+        // Every log line there is, so that the leak checks see them all.
+        .env("RUST_LOG", "trace")
 }
 
 /// moto's endpoint and keys beside any launch (an access key of the test's own).
