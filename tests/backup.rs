@@ -809,3 +809,30 @@ fn migrate_to_a_backend_named_on_the_command_line() {
         );
     }
 }
+
+/// A value `set` calls weak (one repeated character) stops a restore, as it stops `set`,
+/// unless `--force` says to write it anyway, as `set --force` does.
+#[test]
+fn a_weak_value_needs_force_as_with_set() {
+    let mut table = Table::new("weak");
+    table.secrets[0].2 = "w".repeat(24);
+    let config = vault_config("cronos-ai/weak", &table);
+    for (name, _, value) in &table.secrets {
+        bao().put(
+            "secret",
+            &format!("cronos-ai/weak/{name}"),
+            &[("value", value)],
+        );
+    }
+    let ops = Ops::new(&table);
+    ops.backup(on_vault(bao(), &config)).assert_code(0);
+    let target = vault_config("cronos-ai/weak-target", &table);
+    ops.restore(on_vault(bao(), &target), &[])
+        .assert_code(125)
+        .assert_stderr_contains("or pass --force to store it anyway")
+        .assert_stderr_contains("nothing was written");
+    assert_eq!(bao().count("secret/data/cronos-ai/weak-target/"), 0);
+    let forced = ops.restore(on_vault(bao(), &target), &["--force"]);
+    forced.assert_code(0);
+    assert_eq!(outcomes(&forced), all("created", &table));
+}

@@ -78,6 +78,15 @@ pub fn select<'a>(
         .collect())
 }
 
+/// How restore writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Report what would be written; write nothing.
+    pub dry_run: bool,
+    /// `set --force`: a value well known to be weak is written too.
+    pub force: bool,
+}
+
 /// One value to write: an entry's current value, or the previous value it keeps.
 struct Item {
     name: String,
@@ -141,13 +150,13 @@ pub async fn restore(
     target: &SecretsManager,
     backend: BackendKind,
     entries: &[&Entry],
-    dry_run: bool,
+    options: Options,
 ) -> Result<Vec<Report>, Error> {
     let mut items = items(entries, backend).map_err(Error::Problems)?;
     let mut problems = Vec::new();
     for item in &items {
         if let Err(failure) =
-            target.check_new_value(&item.name, &item.reference, &item.value, false)
+            target.check_new_value(&item.name, &item.reference, &item.value, options.force)
         {
             problems.extend_from_slice(failure.problems());
         }
@@ -173,7 +182,7 @@ pub async fn restore(
             Err(failure) => Outcome::Refused(failure.to_string()),
         };
         let outcome = match planned {
-            Outcome::Created | Outcome::Updated if !dry_run => {
+            Outcome::Created | Outcome::Updated if !options.dry_run => {
                 let options = StoreOptions {
                     create: planned == Outcome::Created,
                 };

@@ -65,12 +65,19 @@ pub struct TargetArgs {
     /// Show what would be created, updated or left unchanged; write nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Write values well known to be weak too, as set --force does (too short, empty or NUL never)
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TargetBackend {
     Vault,
+    // Spelled as the config's `backend:` values.
+    #[value(name = "aws_secrets_manager")]
     AwsSecretsManager,
+    #[value(name = "azure_key_vault")]
     AzureKeyVault,
 }
 

@@ -33,7 +33,7 @@ pub fn migrate(
         &target,
         backend,
         &entries,
-        args.target.dry_run,
+        super::restore::options(&args.target),
     ))?;
     let code = super::restore::report(&target, &reports, args.target.dry_run);
     let Some(file) = &args.rewrite_env_file else {

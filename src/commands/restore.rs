@@ -37,7 +37,7 @@ pub fn restore(
         &target,
         backend,
         &entries,
-        args.target.dry_run,
+        super::restore::options(&args.target),
     ))?;
     Ok(report(&target, &reports, args.target.dry_run))
 }
@@ -74,6 +74,14 @@ pub(super) fn target(
     let backend = config.backend;
     let manager = SecretsManager::new(config, env.clone()).with_timeout(settings.timeout);
     Ok((manager, backend))
+}
+
+/// How restore and migrate write, from their flags.
+pub(super) fn options(args: &TargetArgs) -> restore::Options {
+    restore::Options {
+        dry_run: args.dry_run,
+        force: args.force,
+    }
 }
 
 /// One line per secret on stdout (never a value), the reasons for refusals on stderr; 1 when
