@@ -545,9 +545,10 @@ fn the_age_tool_reads_backups_and_writes_restorable_ones() {
 }
 
 /// A backup is written like `-o`: a symlink is replaced, never written through, a device is
-/// refused; with no recipient it is refused before anything is read.
+/// refused; with no recipient it is refused before anything is read, and a secret that cannot
+/// be read fails it (no file) rather than being left out.
 #[test]
-fn backup_refuses_a_symlink_and_needs_a_recipient() {
+fn backup_refuses_no_recipient_a_missing_secret_and_a_device() {
     let table = Table::new("refuse");
     let config = vault_config("cronos-ai/refuse", &table);
     let ops = Ops::new(&table);
