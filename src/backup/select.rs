@@ -53,12 +53,14 @@ pub fn wanted(config: &Config, plan: &Plan, templates: &[PlaceholderValue]) -> V
             add(one, &mut wanted);
         }
     }
-    let table_vars = plan
+    // Previous values come with their secret; on the env backend a table secret's references
+    // were read above, as its value.
+    let read_as_written = plan
         .vars
         .iter()
         .filter(|var| var.previous_of.is_none())
         .filter(|var| !(config.backend == BackendKind::Env && var.secret.is_some()));
-    let references = table_vars.flat_map(|var| var.references()).chain(
+    let references = read_as_written.flat_map(|var| var.references()).chain(
         templates
             .iter()
             .flat_map(|extra| expand::references(&extra.pieces)),
