@@ -390,8 +390,15 @@ fn env_backend_migrates_into_openbao() {
     };
     let ops = Ops::new(&table);
     let dry = ops.run(source().args(["migrate", "--to-config", "vault.yaml", "--dry-run"]));
-    dry.assert_code(0);
+    dry.assert_code(0)
+        .assert_stderr_contains("3 secrets read from the env backend, written to the vault backend")
+        .assert_stderr_contains("dry run: nothing was written");
     assert_eq!(outcomes(&dry), all("would-create", &table));
+    assert!(
+        dry.stdout().contains("would create migrate_db"),
+        "{}",
+        dry.stdout()
+    );
     let writes_before = bao()
         .requests()
         .iter()

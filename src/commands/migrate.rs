@@ -29,6 +29,12 @@ pub fn migrate(
     ))?;
     take::refuse_empty(&backup)?;
     let entries = restore::select(&backup, &args.target.only, "migrate")?;
+    errln!(
+        "cronos-secrets: {} secrets read from the {} backend, written to the {} backend",
+        entries.len(),
+        prepared.config.backend,
+        target.backend_name()
+    );
     let reports = block_on(restore::restore(
         &target,
         backend,
