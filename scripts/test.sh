@@ -20,6 +20,8 @@ command -v musl-gcc >/dev/null 2>&1 || need_apt+=("musl-tools")
 command -v strace >/dev/null 2>&1 || need_apt+=("strace")
 # openssl makes the test CAs (the fake Key Vault, PostgreSQL).
 command -v openssl >/dev/null 2>&1 || need_apt+=("openssl")
+# backup/restore interoperability tests (tests/backup.rs): the reference age tool and age-keygen.
+command -v age >/dev/null 2>&1 || need_apt+=("age")
 # PostgreSQL (initdb, postgres, psql) for rotate --database (tests/common/postgres.rs).
 { [ -x "$(pg_config --bindir 2>/dev/null)/initdb" ] || [ -x /usr/lib/postgresql/15/bin/initdb ]; } \
     || need_apt+=("postgresql")

@@ -107,6 +107,32 @@ impl SecretsManager {
         references: &[Reference],
         plan: &Plan,
     ) -> Result<Vec<Fetched>, Failure> {
+        let mut fetched = Vec::with_capacity(references.len());
+        let mut problems = Vec::new();
+        let mut kind = None;
+        for read in self.fetch_each(references, plan).await? {
+            match read {
+                Ok(value) => fetched.push(value),
+                Err(failed) => {
+                    kind = kind.or(Some(failed.kind));
+                    problems.extend_from_slice(failed.problems());
+                }
+            }
+        }
+        match kind {
+            Some(kind) => Err(Failure::new(kind, problems)),
+            None => Ok(fetched),
+        }
+    }
+
+    /// [`Self::fetch_many`]'s batch with each reference's own answer, for callers that go on
+    /// without some (`backup` leaves out an optional secret not found, `restore` creates a
+    /// missing one). Fails as a whole only when the backends cannot be built.
+    pub(crate) async fn fetch_each(
+        &self,
+        references: &[Reference],
+        plan: &Plan,
+    ) -> Result<Vec<Result<Fetched, Failure>>, Failure> {
         let wanted: Vec<PlaceholderValue> = references
             .iter()
             .map(|reference| PlaceholderValue {
@@ -126,12 +152,11 @@ impl SecretsManager {
                 .await
                 // Building the backends failed: a login, a credential chain, an unreachable server.
                 .map_err(|problem| Failure::new(FailureKind::BackendUnavailable, problem))?;
-        let mut fetched = Vec::with_capacity(references.len());
-        let mut problems = Vec::new();
-        let mut kind = None;
-        for read in resolution.extras {
-            match read.value {
-                Ok(value) => fetched.push(Fetched {
+        Ok(resolution
+            .extras
+            .into_iter()
+            .map(|read| match read.value {
+                Ok(value) => Ok(Fetched {
                     value,
                     metadata: read
                         .reads
@@ -139,17 +164,14 @@ impl SecretsManager {
                         .map(|read| read.metadata.clone())
                         .unwrap_or_default(),
                 }),
-                Err(failed) => {
-                    kind = kind.or(read.failure);
-                    problems.extend(failed);
+                Err(problems) => {
+                    let kind = read
+                        .failure
+                        .map_or(FailureKind::BackendUnavailable, FailureKind::of_fetch);
+                    Err(Failure::new(kind, problems))
                 }
-            }
-        }
-        if !problems.is_empty() {
-            let kind = kind.map_or(FailureKind::BackendUnavailable, FailureKind::of_fetch);
-            return Err(Failure::new(kind, problems));
-        }
-        Ok(fetched)
+            })
+            .collect())
     }
 
     /// Writes a new version of a reference's secret.

@@ -11,6 +11,9 @@ use crate::logging::LogFormat;
 use crate::output::parse_mode;
 use crate::random::Encoding;
 
+mod backup;
+pub use backup::{BackupArgs, MigrateArgs, PassphraseArgs, RestoreArgs, TargetArgs, TargetBackend};
+
 /// Put secrets into a program's environment, then get out of the way.
 ///
 /// Reads the config (config/cronos_ai.production.yaml) and env files (.env.production), resolves
@@ -24,7 +27,8 @@ use crate::random::Encoding;
     cronos-secrets check --env-file .env.production\n  \
     cronos-secrets generate --length 64 --encoding base64url\n\n\
     Exit codes: 0 success; 1 check found problems, scan found a secret, rotate refused or a\n\
-    step failed, rotate --status found a secret overdue or pending; 2 usage error; 125\n\
+    step failed, rotate --status found a secret overdue or pending, restore or migrate refused\n\
+    a secret; 2 usage error; 125\n\
     cronos-secrets failed (config, resolution, validation, backend); 126 program not\n\
     executable; 127 program not found; otherwise (run) the program's own status.")]
 pub struct Cli {
@@ -234,6 +238,34 @@ pub enum Command {
         cronos-secrets policy --for rotate --backend aws_secrets_manager --aws-account 123456789012\n  \
         cronos-secrets policy --for run --backend azure_key_vault --assignee \"$PRINCIPAL_ID\" | sh")]
     Policy(PolicyArgs),
+
+    /// Write every secret the deployment uses into one age-encrypted file
+    ///
+    /// The required-secrets table, and every secret-store reference in the env files, the
+    /// environment and the templates given, with version, date and kept previous value. The
+    /// plaintext never touches the disk. See docs/backup.md for the recovery runbook.
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets backup -o backup.age --recipient age1…\n  \
+        cronos-secrets backup -o backup.age --recipients-file ops-keys.txt --armor\n  \
+        cronos-secrets backup -o backup.age --passphrase-file /run/secrets/backup-passphrase")]
+    Backup(BackupArgs),
+
+    /// Write a backup's secrets back, through set's checks; idempotent
+    ///
+    /// Every value is checked against the target's table before the first write; a secret
+    /// already equal gets no new version, a missing one is created. Reports created, updated,
+    /// unchanged or refused per secret; exit 1 when one was refused.
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets restore backup.age --identity backup.key --dry-run\n  \
+        cronos-secrets restore backup.age --identity backup.key\n  \
+        cronos-secrets restore backup.age --identity backup.key --to-config config/aws.yaml --only jwt_secret")]
+    Restore(RestoreArgs),
+
+    /// Copy the deployment's secrets into another backend: a backup and a restore, in memory
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets --env-file .env.production migrate --to-config config/cronos_ai.production.yaml --dry-run\n  \
+        VAULT_ADDR=… VAULT_TOKEN=… cronos-secrets --env-file .env.production migrate --backend vault")]
+    Migrate(MigrateArgs),
 }
 
 #[derive(Debug, Args)]

@@ -34,6 +34,7 @@
 
 mod api;
 mod backend;
+mod backup;
 mod bounded;
 mod cli;
 mod commands;

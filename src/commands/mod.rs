@@ -1,13 +1,16 @@
 //! One file per subcommand: glue between the CLI and the library.
 
+mod backup;
 mod check;
 mod export;
 mod generate;
 mod get;
 mod install;
 mod man_and_completions;
+mod migrate;
 mod policy;
 mod render;
+mod restore;
 mod rotate;
 mod run;
 mod scan;
@@ -44,7 +47,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Cli::command()
             .error(
                 clap::error::ErrorKind::MissingSubcommand,
-                "a command is required: run, check, render, export, get, set, generate, install, scan, rotate or policy",
+                "a command is required: run, check, render, export, get, set, generate, install, scan, rotate, policy, backup, restore or migrate",
             )
             .exit();
     };
@@ -77,6 +80,9 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Scan(args) => scan::scan(&settings, env, &args),
         Command::Rotate(args) => rotate::rotate(&settings, env, args),
         Command::Policy(args) => policy::policy(&settings, env, &args),
+        Command::Backup(args) => backup::backup(&settings, env, &args),
+        Command::Restore(args) => restore::restore(&settings, env, &args),
+        Command::Migrate(args) => migrate::migrate(&settings, env, &args),
     }
 }
 
