@@ -954,3 +954,45 @@ fn a_policy_prints_no_value() {
             API_KEY,
         ]);
 }
+
+/// `policy --for backup` applied to a token without the default policy: `backup` reads every
+/// secret of the deployment (and a kept previous value) with it alone, and writes the file.
+#[test]
+fn the_backup_policy_lets_backup_read_the_whole_deployment() {
+    let launch = vault_deployment("backup");
+    // A rotated secret keeps its previous value in the same path's `previous` field.
+    bao().put(
+        "secret",
+        "policy/backup/app/jwt_secret",
+        &[
+            ("value", JWT_SECRET),
+            ("previous", "previous-jwt-value-000000000000001"),
+        ],
+    );
+    let hcl = policy(&launch, &["--for", "backup", "--template", "app.tmpl"]);
+    let token = token_with("cronos-backup", &hcl);
+    let key = launch.path("backup.key");
+    let made = std::process::Command::new("age-keygen")
+        .args(["-o", &key.display().to_string()])
+        .output()
+        .expect("age-keygen is installed (Debian package age)");
+    assert!(made.status.success());
+    let recipient = std::process::Command::new("age-keygen")
+        .args(["-y", &key.display().to_string()])
+        .output()
+        .unwrap();
+    let recipient = String::from_utf8(recipient.stdout).unwrap();
+    let file = launch.path("backup.age");
+    let outcome = launch
+        .env("VAULT_TOKEN", &token)
+        .args(["backup", "-o", &file.display().to_string()])
+        .args(["--recipient", recipient.trim(), "--template", "app.tmpl"])
+        .run();
+    assert!(
+        // (the launch's directory, and the file in it, went with the launch)
+        outcome.code() == 0 && outcome.stderr().contains("backed up 5 secrets"),
+        "backup failed with the backup policy:\n{}",
+        outcome.stderr()
+    );
+    outcome.assert_stderr_no_leak(&[JWT_SECRET, API_KEY, DB_PASSWORD]);
+}
