@@ -219,6 +219,20 @@ pub enum Command {
         cronos-secrets rotate --all --due --yes --then kubectl rollout restart deployment/cronos-ai\n  \
         cronos-secrets rotate --resume jwt_secret   (after a crash: finish with the pending value)")]
     Rotate(RotateArgs),
+
+    /// Check the guide's production checklist: one row per item, pass, fail (with the fix) or
+    /// unknown (with what would prove it)
+    ///
+    /// Scans the tracked files, runs the launch as `check` does, asks the secrets manager for
+    /// each secret's rotation schedule (and Vault for its audit devices), and looks at the
+    /// pre-commit hook, the newest backup, the env files' git status and modes, the audit log,
+    /// the alert rules and the recovery runbook that the config's `checklist:` names. Exit 0
+    /// when nothing fails, 1 otherwise; with --strict an unknown row fails too.
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets doctor\n  \
+        cronos-secrets doctor --strict --format json\n  \
+        cronos-secrets doctor --format markdown > doctor.md   (a pull-request comment)")]
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -386,6 +400,21 @@ pub enum ExportFormat {
     Shell,
     /// A v1/Secret manifest with stringData, for kubectl apply and envFrom
     K8sSecret,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = DoctorFormat::Text)]
+    pub format: DoctorFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    Text,
+    Json,
+    /// A table for a pull-request comment
+    Markdown,
 }
 
 #[derive(Debug, Args)]

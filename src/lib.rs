@@ -38,6 +38,7 @@ mod bounded;
 mod cli;
 mod commands;
 mod config;
+mod doctor;
 mod duration;
 mod env_vars;
 mod envfile;

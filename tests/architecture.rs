@@ -47,6 +47,8 @@ const FLOORS: &[&[&str]] = &[
     &["launch"],
     // The capabilities built on a launch.
     &["rotate", "scan", "supervise"],
+    // The production checklist, checked with what those commands know.
+    &["doctor"],
     // The library's façade for Rust and Python programs (its cache refresh polls as the
     // watcher does).
     &["api"],

@@ -1,6 +1,7 @@
 //! One file per subcommand: glue between the CLI and the library.
 
 mod check;
+mod doctor;
 mod export;
 mod generate;
 mod get;
@@ -43,7 +44,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Cli::command()
             .error(
                 clap::error::ErrorKind::MissingSubcommand,
-                "a command is required: run, check, render, export, get, set, generate, install, scan or rotate",
+                "a command is required: run, check, render, export, get, set, generate, install, scan, rotate or doctor",
             )
             .exit();
     };
@@ -75,6 +76,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Install(args) => install::install(&args),
         Command::Scan(args) => scan::scan(&settings, env, &args),
         Command::Rotate(args) => rotate::rotate(&settings, env, args),
+        Command::Doctor(args) => doctor::doctor(&settings, env, &args, global.audit_log.as_deref()),
     }
 }
 
@@ -83,7 +85,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
 /// resident sidecar, whose stderr is its log, like `run`'s.
 fn audits_by_default(command: &Command) -> bool {
     match command {
-        Command::Check(_) | Command::Get(_) | Command::Export(_) => false,
+        Command::Check(_) | Command::Get(_) | Command::Export(_) | Command::Doctor(_) => false,
         Command::Render(args) => args.watch.watch,
         _ => true,
     }

@@ -1,18 +1,20 @@
 //! The config file (the guide's `config/cronos_ai.production.yaml`), `CRONOS_SECRETS_*`
 //! overrides and `${VAR}` expansion, turned once into a validated [`Config`].
 //!
-//! The file belongs to the application: only `secrets_manager:`, `secrets:` and `rotation:` are
-//! ours, other top-level keys are ignored, but a near miss of ours (`secret_manager:`) is an
+//! The file belongs to the application: only `secrets_manager:`, `secrets:`, `rotation:` and
+//! `checklist:` are ours, other top-level keys are ignored, but a near miss of ours (`secret_manager:`) is an
 //! error, because a typo must not silently select the defaults.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+mod checklist;
 mod document;
 mod reader;
 mod rotation;
 mod typed_mapping;
 
+pub use checklist::ChecklistSettings;
 pub use rotation::{DatabaseSettings, RedisSettings, RotationSettings, SslMode, Strategy};
 
 use crate::bounded;
@@ -116,6 +118,8 @@ pub struct Config {
     pub secrets: Vec<RequiredSecret>,
     /// `rotation:`: the systems `rotate --database` and `--redis` change passwords in.
     pub rotation: RotationSettings,
+    /// `checklist:`: the paths `doctor` looks at.
+    pub checklist: ChecklistSettings,
 }
 
 impl Config {

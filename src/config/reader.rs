@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_yaml_ng::{Mapping, Value};
 
+use super::checklist::{self, CHECKLIST};
 use super::document::Document;
 use super::rotation::{self, ROTATION};
 use super::typed_mapping::TypedMapping;
@@ -98,6 +99,10 @@ impl ConfigReader<'_> {
             None => RotationSettings::default(),
             Some(value) => rotation::read(&self.document, value)?,
         };
+        let checklist = match root.get(CHECKLIST) {
+            None => Default::default(),
+            Some(value) => checklist::read(&self.document, value)?,
+        };
         Ok(Config {
             backend,
             vault,
@@ -105,21 +110,27 @@ impl ConfigReader<'_> {
             azure,
             secrets,
             rotation,
+            checklist,
         })
     }
 
     fn check_top_level(&self, root: &Mapping) -> Result<(), ConfigError> {
         for key in root.keys().filter_map(Value::as_str) {
-            if key == SECRETS_MANAGER || key == SECRETS || key == ROTATION {
+            if [SECRETS_MANAGER, SECRETS, ROTATION, CHECKLIST].contains(&key) {
                 continue;
             }
             let normalized = key.to_ascii_lowercase().replace('-', "_");
             let near = |ours: &str, distance| {
                 normalized == ours || strsim::damerau_levenshtein(&normalized, ours) <= distance
             };
-            let intended = [(SECRETS_MANAGER, 2), (SECRETS, 1), (ROTATION, 1)]
-                .into_iter()
-                .find(|(ours, distance)| near(ours, *distance));
+            let intended = [
+                (SECRETS_MANAGER, 2),
+                (SECRETS, 1),
+                (ROTATION, 1),
+                (CHECKLIST, 2),
+            ]
+            .into_iter()
+            .find(|(ours, distance)| near(ours, *distance));
             if let Some((ours, _)) = intended {
                 return Err(self.document.error(
                     &[key],

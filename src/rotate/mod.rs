@@ -36,6 +36,7 @@ use select::{Rotation, Schedule, System};
 use status::Observed;
 
 pub use select::SELECTORS;
+pub use status::Row as StatusRow;
 
 /// `check`'s warning for a secret past its `rotate_every`, from the current version's date.
 pub fn overdue_warning(secret: &RequiredSecret, updated: Option<SystemTime>) -> Option<String> {
@@ -191,6 +192,22 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
     };
     backends.finish().await;
     Ok(code)
+}
+
+/// `rotate --status --all`'s rows from an already built `backend` (the configured one), for
+/// `doctor`: each secret against its schedule, and any unfinished rotation.
+pub async fn status_rows(
+    config: &Config,
+    backend: &dyn Backend,
+) -> Result<Vec<StatusRow>, Problem> {
+    let selected = select::select(&config.secrets, true, &[])?;
+    let now = SystemTime::now();
+    let source = backend.source();
+    Ok(observe(&selected, backend, source)
+        .await
+        .iter()
+        .map(|seen| status::row(seen, source, now))
+        .collect())
 }
 
 /// Each secret's current version, its date and its pending slot: metadata only, no value is

@@ -8,6 +8,7 @@
 //! (see `http`): one retry policy, one deadline, same-origin redirects only, bounded answers.
 
 mod address;
+mod audit;
 mod auth;
 mod auth_settings;
 mod failure;
@@ -204,6 +205,13 @@ impl Backend for VaultBackend {
 
     fn location(&self, reference: &Reference) -> String {
         target::describe(reference, &self.settings.mount, &self.settings.path)
+    }
+
+    async fn audit_devices(&self) -> Option<Result<Vec<String>, FetchError>> {
+        Some(match self.token().await {
+            Ok(token) => audit::devices(&self.http, &token).await,
+            Err(error) => Err(error),
+        })
     }
 
     async fn fetch(&self, references: &[Reference]) -> Answers {
