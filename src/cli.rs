@@ -24,9 +24,10 @@ use crate::random::Encoding;
     cronos-secrets check --env-file .env.production\n  \
     cronos-secrets generate --length 64 --encoding base64url\n\n\
     Exit codes: 0 success; 1 check found problems, scan found a secret, rotate refused or a\n\
-    step failed, rotate --status found a secret overdue or pending; 2 usage error; 125\n\
-    cronos-secrets failed (config, resolution, validation, backend); 126 program not\n\
-    executable; 127 program not found; otherwise (run) the program's own status.")]
+    step failed, rotate --status found a secret overdue or pending, doctor found a row\n\
+    failing; 2 usage error; 125 cronos-secrets failed (config, resolution, validation,\n\
+    backend); 126 program not executable; 127 program not found; otherwise (run) the\n\
+    program's own status.")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
