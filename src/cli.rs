@@ -72,7 +72,7 @@ pub struct GlobalArgs {
     #[arg(long = "override", global = true)]
     pub override_env: bool,
 
-    /// Treat weak-secret warnings as errors
+    /// Treat weak-secret warnings as errors (doctor: an unknown row fails too)
     #[arg(long, global = true)]
     pub strict: bool,
 

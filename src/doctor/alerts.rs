@@ -20,7 +20,7 @@ pub fn parts(settings: &ChecklistSettings, cwd: &Path) -> Vec<Part> {
         )];
     };
     let path = cwd.join(path);
-    let shown = escaped(&path.display().to_string());
+    let shown = tools::shown(&path, cwd);
     let text = match bounded::read_input_file(&path, bounded::INPUT_FILE_LIMIT) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(error) => {
@@ -66,8 +66,8 @@ pub fn parts(settings: &ChecklistSettings, cwd: &Path) -> Vec<Part> {
 
 /// The number of alerting rules in a rules file of Prometheus's shape, or what is wrong.
 fn shape(text: &str) -> Result<usize, String> {
-    let document: Value =
-        serde_yaml_ng::from_str(text).map_err(|error| format!("not valid YAML: {error}"))?;
+    let document: Value = serde_yaml_ng::from_str(text)
+        .map_err(|error| format!("not valid YAML: {}", escaped(&error.to_string())))?;
     let groups = document
         .get("groups")
         .and_then(Value::as_sequence)

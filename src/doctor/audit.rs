@@ -7,9 +7,9 @@ use std::path::Path;
 use nix::unistd::{AccessFlags, access};
 
 use super::row::Part;
+use super::tools;
 use crate::backend::{FetchError, FetchErrorKind};
 use crate::config::{BackendKind, Config};
-use crate::untrusted_text::escaped;
 
 pub fn parts(
     config: &Config,
@@ -35,7 +35,7 @@ fn launcher_log(path: Option<&Path>, cwd: &Path) -> Part {
         );
     };
     let path = cwd.join(path);
-    let shown = escaped(&path.display().to_string());
+    let shown = tools::shown(&path, cwd);
     let fix = format!(
         "create {shown}'s directory and let the launcher's user write the file (the audit log is opened without following links), or choose another path for --audit-log"
     );

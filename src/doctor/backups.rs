@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::row::Part;
+use super::tools;
 use crate::config::ChecklistSettings;
 use crate::duration::{format_duration, rough_age};
-use crate::untrusted_text::escaped;
 
 /// The first line of an age file, and of its ASCII-armored form.
 const AGE_HEADERS: [&[u8]; 2] = [
@@ -26,7 +26,7 @@ pub fn parts(settings: &ChecklistSettings, cwd: &Path, now: SystemTime) -> Vec<P
         )];
     };
     let dir = cwd.join(dir);
-    let shown = escaped(&dir.display().to_string());
+    let shown = tools::shown(&dir, cwd);
     let newest = match newest_file(&dir) {
         Ok(Some(newest)) => newest,
         Ok(None) => {
@@ -43,7 +43,7 @@ pub fn parts(settings: &ChecklistSettings, cwd: &Path, now: SystemTime) -> Vec<P
         }
     };
     let (path, modified, mode) = newest;
-    let file = escaped(&path.display().to_string());
+    let file = tools::shown(&path, cwd);
     let mut parts = Vec::new();
     let age = now.duration_since(modified).unwrap_or_default();
     if age > settings.max_backup_age {

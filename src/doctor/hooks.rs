@@ -44,7 +44,10 @@ fn config_file(top: &Path) -> Part {
         Ok(document) => document,
         Err(error) => {
             return Part::fail(
-                format!("{CONFIG_FILE}: not valid YAML: {error}"),
+                format!(
+                    "{CONFIG_FILE}: not valid YAML: {}",
+                    escaped(&error.to_string())
+                ),
                 "check the indentation and quoting near that line (pre-commit validate-config)",
             );
         }
@@ -94,7 +97,7 @@ fn git_hook(cwd: &Path) -> Part {
             );
         }
     };
-    let shown = escaped(&hook.display().to_string());
+    let shown = tools::shown(&hook, cwd);
     let metadata = match std::fs::metadata(&hook) {
         Ok(metadata) if metadata.is_file() => metadata,
         Ok(_) => return Part::fail(format!("{shown}: not a file"), fix),

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::row::Part;
+use super::tools;
 use crate::config::ChecklistSettings;
-use crate::untrusted_text::escaped;
 
 /// Where a repository usually keeps one.
 const USUAL: [&str; 4] = [
@@ -36,7 +36,7 @@ pub fn parts(settings: &ChecklistSettings, cwd: &Path) -> Vec<Part> {
             }
         },
     };
-    let shown = escaped(&path.display().to_string());
+    let shown = tools::shown(&path, cwd);
     match std::fs::metadata(&path) {
         Ok(metadata) if metadata.is_file() && metadata.len() > 0 => {
             vec![Part::pass(format!("recovery runbook: {shown}"))]

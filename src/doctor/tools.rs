@@ -44,3 +44,10 @@ pub fn first_lines(output: &Output) -> String {
         .collect();
     escaped(&lines.join(" / "))
 }
+
+/// A path for a row: relative to the working directory when under it (as the config names
+/// it), escaped, since file names are the repository's text.
+pub fn shown(path: &Path, cwd: &Path) -> String {
+    let relative = path.strip_prefix(cwd).unwrap_or(path);
+    escaped(&relative.display().to_string())
+}
