@@ -438,6 +438,13 @@ fn git_hook_not_installed_fails_the_hooks_row() {
 }
 
 #[test]
+fn a_git_hook_that_is_not_executable_fails_the_hooks_row() {
+    let repo = Repo::set_up();
+    repo.chmod(".git/hooks/pre-commit", 0o644);
+    repo.assert_fails(&["hooks"], "not executable, so git skips it");
+}
+
+#[test]
 fn a_secret_without_a_schedule_fails_the_rotation_row() {
     let repo = Repo::set_up();
     let table = "secrets:\n  jwt_secret:\n    env: CRONOS_AI_JWT_SECRET\n  api_key:\n    env: CRONOS_AI_API_KEY\n    rotate_every: 90d\n";
