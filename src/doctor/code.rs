@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::row::Part;
+use super::tools;
 use crate::config::Config;
 use crate::scan::keys::Declared;
 use crate::scan::{self, Rules, ScanOptions, Selection};
@@ -63,7 +64,10 @@ pub fn parts(config: &Config, cwd: &Path) -> Vec<Part> {
         let accepted = outcome.all.len() - outcome.findings.len();
         let accepted = match accepted {
             0 => String::new(),
-            count => format!(" ({count} accepted by {})", outcome.baseline_path.display()),
+            count => format!(
+                " ({count} accepted by {})",
+                tools::shown(&outcome.baseline_path, cwd)
+            ),
         };
         parts.push(Part::pass(format!(
             "scan: no literal secret in the {} tracked file(s){accepted}",

@@ -116,17 +116,21 @@ fn markdown(rows: &[Row], passed: bool, strict: bool) -> String {
     out
 }
 
-/// Text inside a table cell: no line breaks, no cell separators, no HTML or Markdown markup.
+/// Text inside a table cell: no raw line breaks (a `hint:` line becomes `<br>`), no cell
+/// separators, no HTML, links, images or code spans. An underscore is left alone: GitHub does
+/// not read one inside a word (`CRONOS_AI_DB_PASSWORD`) as emphasis.
 fn cell_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    for c in lines.join("\n").chars() {
         match c {
+            '\n' => out.push_str("<br>"),
             '|' => out.push_str("\\|"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
-            '\n' | '\r' => out.push(' '),
-            '*' | '_' | '`' | '[' | ']' | '\\' | '#' | '~' => {
+            '\r' => out.push(' '),
+            '*' | '`' | '[' | ']' | '\\' | '#' | '~' => {
                 out.push('\\');
                 out.push(c);
             }

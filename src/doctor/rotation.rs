@@ -3,10 +3,16 @@
 //! none is overdue, and no rotation is left unfinished.
 
 use super::row::Part;
-use crate::config::Config;
+use crate::config::{BackendKind, Config};
 use crate::rotate::StatusRow;
 
 pub fn parts(config: &Config, status: &Result<Vec<StatusRow>, String>) -> Vec<Part> {
+    if config.backend == BackendKind::Env {
+        return vec![Part::unknown(
+            "the env backend keeps no dates, so no secret's age is known",
+            "store the secrets in a secrets manager (vault, aws_secrets_manager, azure_key_vault), whose versions carry dates; then cronos-secrets rotate --status",
+        )];
+    }
     let rows = match status {
         Ok(rows) => rows,
         Err(error) => {
@@ -55,9 +61,7 @@ pub fn parts(config: &Config, status: &Result<Vec<StatusRow>, String>) -> Vec<Pa
             // "unknown" (no date from the backend) and "error" (not read): nothing proven.
             _ => Part::unknown(
                 format!("{name}: {}{detail}", row.state),
-                format!(
-                    "cronos-secrets rotate --status {name}, with a backend that keeps dates (vault, aws_secrets_manager, azure_key_vault) and a login that may read the secret's metadata"
-                ),
+                "cronos-secrets rotate --status, with a login that may read each secret's metadata",
             ),
         };
         parts.push(part);
