@@ -51,6 +51,10 @@ struct Repo {
     home: TempDir,
     vault_path: String,
     token: String,
+    /// The `secrets_manager:` section's settings (Vault unless a test moves to AWS).
+    manager: String,
+    /// More variables for every command (an AWS test's credentials).
+    env: Vec<(String, String)>,
 }
 
 impl Repo {
@@ -68,7 +72,14 @@ impl Repo {
                 NEXT.fetch_add(1, Ordering::Relaxed)
             ),
             token: ROOT_TOKEN.to_string(),
+            manager: String::new(),
+            env: Vec::new(),
         };
+        let manager = format!(
+            "  enabled: true\n  backend: vault\n  vault_addr: \"${{VAULT_ADDR}}\"\n  vault_token: \"${{VAULT_TOKEN}}\"\n  vault_path: {}\n",
+            repo.vault_path
+        );
+        let repo = Repo { manager, ..repo };
         for (name, value) in STORED {
             repo.store(name, value);
         }
@@ -101,8 +112,8 @@ impl Repo {
 
     fn config(&self, extra: &str) -> String {
         format!(
-            "secrets_manager:\n  enabled: true\n  backend: vault\n  vault_addr: \"${{VAULT_ADDR}}\"\n  vault_token: \"${{VAULT_TOKEN}}\"\n  vault_path: {}\nchecklist:\n  backups: backups\n  max_backup_age: 2d\n  alert_rules: monitoring/alerts.yml\n  runbook: docs/runbook.md\n  audit_log: logs/audit.jsonl\n{extra}",
-            self.vault_path
+            "secrets_manager:\n{}checklist:\n  backups: backups\n  max_backup_age: 2d\n  alert_rules: monitoring/alerts.yml\n  runbook: docs/runbook.md\n  audit_log: logs/audit.jsonl\n{extra}",
+            self.manager
         )
     }
 
@@ -163,7 +174,8 @@ impl Repo {
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("VAULT_ADDR", &bao().address)
-            .env("VAULT_TOKEN", &self.token);
+            .env("VAULT_TOKEN", &self.token)
+            .envs(self.env.iter().map(|(name, value)| (name, value)));
         command
     }
 
@@ -324,6 +336,51 @@ fn a_repository_set_up_as_the_readme_shows_passes_every_row() {
     assert!(
         shown.contains("doctor passed: 10 pass, 0 fail, 0 unknown"),
         "{shown}"
+    );
+    // At trace level too, no value (`doctor` checks every output it returns).
+    let traced = repo.doctor(&["-vvv"]);
+    assert_eq!(traced.status.code(), Some(0), "{}", text(&traced));
+}
+
+/// The same set-up on AWS Secrets Manager (moto): the secrets' dates come from their
+/// versions, and the audit row is the launcher's log alone (CloudTrail is not asked).
+#[test]
+fn the_set_up_on_aws_secrets_manager_passes_every_row() {
+    let mut repo = Repo::set_up();
+    let prefix = repo.vault_path.replace('/', "-");
+    for (name, value) in STORED {
+        common::moto::moto().create(&format!("{prefix}/{name}"), value);
+    }
+    repo.manager =
+        format!("  enabled: true\n  backend: aws_secrets_manager\n  aws_prefix: {prefix}\n");
+    repo.env = [
+        ("AWS_ACCESS_KEY_ID", "AKIDDOCTOR"),
+        ("AWS_SECRET_ACCESS_KEY", "fake-secret-access-key"),
+        ("AWS_REGION", common::moto::REGION),
+        ("AWS_ENDPOINT_URL", common::moto::moto().endpoint.as_str()),
+    ]
+    .map(|(name, value)| (name.to_string(), value.to_string()))
+    .to_vec();
+    repo.write("config/cronos_ai.production.yaml", &repo.config(""));
+    let (code, json) = repo.rows(&["--strict"]);
+    assert_eq!(code, 0, "{json:#}");
+    assert!(
+        row(&json, "manager")
+            .to_string()
+            .contains("the aws_secrets_manager backend answered"),
+        "{json:#}"
+    );
+    assert_eq!(row(&json, "audit")["details"].as_array().unwrap().len(), 1);
+    // A login AWS refuses fails the row with the guide's own fix.
+    repo.env.retain(|(name, _)| name != "AWS_SECRET_ACCESS_KEY");
+    repo.env.push(("AWS_ACCESS_KEY_ID".into(), String::new()));
+    let (code, json) = repo.rows(&[]);
+    assert_eq!(code, 1, "{json:#}");
+    let manager = row(&json, "manager");
+    assert_eq!(manager["status"], "fail", "{json:#}");
+    assert!(
+        manager.to_string().contains("aws sts get-caller-identity"),
+        "{manager:#}"
     );
 }
 
