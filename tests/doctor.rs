@@ -693,6 +693,36 @@ fn alert_rules_promtool_refuses_fail_the_alerts_row() {
 }
 
 #[test]
+fn alert_rules_without_groups_fail_the_alerts_row() {
+    let repo = Repo::set_up();
+    repo.write(
+        "monitoring/alerts.yml",
+        "alert: CronosSecretRotationOverdue\nexpr: up == 0\n",
+    );
+    repo.assert_fails(&["alerts"], "no groups: list");
+}
+
+/// Without promtool the expressions are unchecked: unknown, with how to check them.
+#[test]
+fn without_promtool_the_alerts_row_is_unknown() {
+    let mut repo = Repo::set_up();
+    let bin = repo.home.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let git = repo.ok("sh", &["-c", "command -v git"]);
+    std::os::unix::fs::symlink(git.trim(), bin.join("git")).unwrap();
+    repo.env.push(("PATH".into(), bin.display().to_string()));
+    let (code, json) = repo.rows(&[]);
+    assert_eq!(code, 0, "{json:#}");
+    let alerts = row(&json, "alerts");
+    assert_eq!(alerts["status"], "unknown", "{json:#}");
+    assert!(
+        alerts["to_prove"][0].as_str().unwrap().contains("promtool"),
+        "{alerts:#}"
+    );
+    assert_eq!(row(&json, "hooks")["status"], "pass", "{json:#}");
+}
+
+#[test]
 fn missing_alert_rules_fail_the_alerts_row() {
     let repo = Repo::set_up();
     std::fs::remove_file(repo.path("monitoring/alerts.yml")).unwrap();
