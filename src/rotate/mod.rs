@@ -36,7 +36,6 @@ use select::{Rotation, Schedule, System};
 use status::Observed;
 
 pub use select::SELECTORS;
-pub use status::Row as StatusRow;
 
 /// `check`'s warning for a secret past its `rotate_every`, from the current version's date.
 pub fn overdue_warning(secret: &RequiredSecret, updated: Option<SystemTime>) -> Option<String> {
@@ -193,6 +192,8 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
     backends.finish().await;
     Ok(code)
 }
+
+pub use status::Row as StatusRow;
 
 /// `rotate --status --all`'s rows from an already built `backend` (the configured one), for
 /// `doctor`: each secret against its schedule, and any unfinished rotation.
