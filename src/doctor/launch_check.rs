@@ -8,12 +8,13 @@ use super::row::Part;
 use crate::backend::Source;
 use crate::config::{BackendKind, Config};
 use crate::env_vars::Environment;
-use crate::launch::{self, LaunchSettings, Outcome, Prepared};
+use crate::launch::{self, LaunchSettings, Outcome};
+use crate::resolve::ResolvedVar;
 
 /// The launch as `check` runs it: why it could not be planned (config, env files), or why
 /// it stopped (a backend that could not be set up), or its outcome.
 pub struct Checked {
-    result: Result<(Prepared, Outcome), Stopped>,
+    result: Result<Outcome, Stopped>,
 }
 
 enum Stopped {
@@ -25,7 +26,7 @@ pub fn check(settings: &LaunchSettings, env: Environment, cwd: &Path) -> Checked
     let result = match launch::prepare(settings, env, cwd) {
         Err(error) => Err(Stopped::Unplanned(error.to_string())),
         Ok(prepared) => match launch::resolve_and_validate(&prepared, settings) {
-            Ok(outcome) => Ok((prepared, outcome)),
+            Ok(outcome) => Ok(outcome),
             Err(error) => Err(Stopped::Failed(error.to_string())),
         },
     };
@@ -37,7 +38,7 @@ const NOT_CONFIGURED_FIX: &str = "configure each secret named above where the la
 
 impl Checked {
     pub fn environment(&self) -> Vec<Part> {
-        let (_, outcome) = match &self.result {
+        let outcome = match &self.result {
             Ok(checked) => checked,
             Err(Stopped::Unplanned(error) | Stopped::Failed(error)) => {
                 return vec![Part::fail(
@@ -72,7 +73,7 @@ impl Checked {
             )];
         }
         let manager = Source::from(config.backend);
-        let (prepared, outcome) = match &self.result {
+        let outcome = match &self.result {
             Ok(checked) => checked,
             Err(Stopped::Unplanned(_)) => {
                 return vec![Part::unknown(
@@ -89,17 +90,17 @@ impl Checked {
                 )];
             }
         };
-        let from_manager = |source: Source| source == manager;
-        let planned = prepared
-            .plan
-            .vars
+        let from_manager = |var: &ResolvedVar| {
+            var.planned
+                .references()
+                .any(|reference| Source::of(reference, config.backend) == manager)
+        };
+        let planned: Vec<&ResolvedVar> = outcome
+            .resolved
             .iter()
-            .filter(|var| {
-                var.references()
-                    .any(|reference| from_manager(Source::of(reference, config.backend)))
-            })
-            .count();
-        if planned == 0 {
+            .filter(|var| from_manager(var))
+            .collect();
+        if planned.is_empty() {
             return vec![Part::fail(
                 format!(
                     "no secret is read from the {manager} backend: every value comes from env files or the environment"
@@ -107,33 +108,27 @@ impl Checked {
                 "replace the values with references (secret://NAME), or remove them so that the launch reads each required secret from the backend by name",
             )];
         }
-        let read = outcome
-            .resolved
-            .iter()
-            .flat_map(|var| &var.reads)
-            .filter(|read| from_manager(read.source))
-            .count();
         // A secret that is not there still proves that the server answered the login's
         // request; one that could not be read says why in the backend's own words.
-        let unreadable: Vec<Part> = outcome
-            .resolved
+        let unreadable: Vec<Part> = planned
             .iter()
-            .filter(|var| {
-                !var.not_found
-                    && var.value.is_err()
-                    && var
-                        .planned
-                        .references()
-                        .any(|reference| from_manager(Source::of(reference, config.backend)))
-            })
+            .filter(|var| !var.not_found)
             .flat_map(|var| var.value.as_ref().err().into_iter().flatten())
             .map(|problem| Part::fail(problem.to_string(), troubleshooting(config.backend)))
             .collect();
         if !unreadable.is_empty() {
             return unreadable;
         }
+        let read = planned.iter().filter(|var| var.value.is_ok()).count();
+        let missing = match planned.len() - read {
+            0 => String::new(),
+            count => format!(
+                "; {count} not there (the environment row names them; a not-found answer comes only after the login is accepted)"
+            ),
+        };
         vec![Part::pass(format!(
-            "the {manager} backend answered and authenticated: {read} secret read(s), {planned} variable(s) planned from it"
+            "the {manager} backend answered and authenticated: {read} of {} variable(s) read from it{missing}",
+            planned.len()
         ))]
     }
 }
