@@ -26,8 +26,7 @@ command -v openssl >/dev/null 2>&1 || need_apt+=("openssl")
 # Redis 6+ (redis-server with TLS, redis-cli) for rotate --redis (tests/common/redis.rs).
 command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 \
     || need_apt+=("redis-server" "redis-tools")
-# promtool checks alert rules, age and age-keygen write backups (tests/doctor.rs, issue 24).
-command -v promtool >/dev/null 2>&1 || need_apt+=("prometheus")
+# age and age-keygen write the backups doctor checks (tests/doctor.rs, issue 24).
 command -v age >/dev/null 2>&1 || need_apt+=("age")
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "scripts/test.sh: installing ${need_apt[*]} from Debian" >&2
