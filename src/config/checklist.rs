@@ -51,6 +51,23 @@ impl Default for ChecklistSettings {
     }
 }
 
+/// A near miss of `checklist:` at the top level (`check_list:`, `checklists:`) is an error, as
+/// one of the other sections' is (`reader`'s `check_top_level`): a typo must not make doctor
+/// run without the paths it names.
+pub(super) fn check_near_miss(document: &Document<'_>, root: &Mapping) -> Result<(), ConfigError> {
+    for key in root.keys().filter_map(Value::as_str) {
+        let normalized = key.to_ascii_lowercase().replace('-', "_");
+        if key != CHECKLIST && strsim::damerau_levenshtein(&normalized, CHECKLIST) <= 2 {
+            return Err(document.error(
+                &[key],
+                &format!("unknown top-level key \"{key}\""),
+                Some(format!("did you mean \"{CHECKLIST}\"? (other top-level keys belong to the application and are ignored)")),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn read(
     document: &Document<'_>,
     value: &Value,

@@ -1,8 +1,8 @@
 //! The config file (the guide's `config/cronos_ai.production.yaml`), `CRONOS_SECRETS_*`
 //! overrides and `${VAR}` expansion, turned once into a validated [`Config`].
 //!
-//! The file belongs to the application: only `secrets_manager:`, `secrets:`, `rotation:` and
-//! `checklist:` are ours, other top-level keys are ignored, but a near miss of ours (`secret_manager:`) is an
+//! The file belongs to the application: only `secrets_manager:`, `secrets:` and `rotation:` are
+//! ours, other top-level keys are ignored, but a near miss of ours (`secret_manager:`) is an
 //! error, because a typo must not silently select the defaults.
 
 use std::fmt;
@@ -14,8 +14,9 @@ mod reader;
 mod rotation;
 mod typed_mapping;
 
-pub use checklist::ChecklistSettings;
 pub use rotation::{DatabaseSettings, RedisSettings, RotationSettings, SslMode, Strategy};
+
+pub use checklist::ChecklistSettings;
 
 use crate::bounded;
 use crate::env_vars::{self, Environment};
@@ -116,10 +117,11 @@ pub struct Config {
     pub aws: AwsSettings,
     pub azure: AzureSettings,
     pub secrets: Vec<RequiredSecret>,
+    /// `checklist:`: the paths `doctor` looks at (see `checklist`, which also owns the section's
+    /// near-miss check).
+    pub checklist: ChecklistSettings,
     /// `rotation:`: the systems `rotate --database` and `--redis` change passwords in.
     pub rotation: RotationSettings,
-    /// `checklist:`: the paths `doctor` looks at.
-    pub checklist: ChecklistSettings,
 }
 
 impl Config {

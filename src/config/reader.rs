@@ -57,6 +57,7 @@ impl ConfigReader<'_> {
             }
         };
         self.check_top_level(&root)?;
+        checklist::check_near_miss(&self.document, &root)?;
         let manager = root
             .entry(Value::from(SECRETS_MANAGER))
             .or_insert_with(|| Value::Mapping(Mapping::new()));
@@ -95,13 +96,13 @@ impl ConfigReader<'_> {
             None => schema::cronos_ai_defaults(),
             Some(value) => self.secrets(value)?,
         };
-        let rotation = match root.get(ROTATION) {
-            None => RotationSettings::default(),
-            Some(value) => rotation::read(&self.document, value)?,
-        };
         let checklist = match root.get(CHECKLIST) {
             None => Default::default(),
             Some(value) => checklist::read(&self.document, value)?,
+        };
+        let rotation = match root.get(ROTATION) {
+            None => RotationSettings::default(),
+            Some(value) => rotation::read(&self.document, value)?,
         };
         Ok(Config {
             backend,
@@ -109,28 +110,23 @@ impl ConfigReader<'_> {
             aws,
             azure,
             secrets,
-            rotation,
             checklist,
+            rotation,
         })
     }
 
     fn check_top_level(&self, root: &Mapping) -> Result<(), ConfigError> {
         for key in root.keys().filter_map(Value::as_str) {
-            if [SECRETS_MANAGER, SECRETS, ROTATION, CHECKLIST].contains(&key) {
+            if key == SECRETS_MANAGER || key == SECRETS || key == ROTATION {
                 continue;
             }
             let normalized = key.to_ascii_lowercase().replace('-', "_");
             let near = |ours: &str, distance| {
                 normalized == ours || strsim::damerau_levenshtein(&normalized, ours) <= distance
             };
-            let intended = [
-                (SECRETS_MANAGER, 2),
-                (SECRETS, 1),
-                (ROTATION, 1),
-                (CHECKLIST, 2),
-            ]
-            .into_iter()
-            .find(|(ours, distance)| near(ours, *distance));
+            let intended = [(SECRETS_MANAGER, 2), (SECRETS, 1), (ROTATION, 1)]
+                .into_iter()
+                .find(|(ours, distance)| near(ours, *distance));
             if let Some((ours, _)) = intended {
                 return Err(self.document.error(
                     &[key],

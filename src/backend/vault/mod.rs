@@ -207,13 +207,6 @@ impl Backend for VaultBackend {
         target::describe(reference, &self.settings.mount, &self.settings.path)
     }
 
-    async fn audit_devices(&self) -> Option<Result<Vec<String>, FetchError>> {
-        Some(match self.token().await {
-            Ok(token) => audit::devices(&self.http, &token).await,
-            Err(error) => Err(error),
-        })
-    }
-
     async fn fetch(&self, references: &[Reference]) -> Answers {
         let mut answers = Answers::new();
         let mut wanted: BTreeMap<SecretPath, Vec<(&Reference, String)>> = BTreeMap::new();
@@ -273,6 +266,13 @@ impl Backend for VaultBackend {
 
     async fn metadata(&self, references: &[Reference]) -> Described {
         metadata::metadata(self, references).await
+    }
+
+    async fn audit_devices(&self) -> Option<Result<Vec<String>, FetchError>> {
+        Some(match self.token().await {
+            Ok(token) => audit::devices(&self.http, &token).await,
+            Err(error) => Err(error),
+        })
     }
 
     async fn store(
