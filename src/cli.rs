@@ -161,6 +161,20 @@ pub enum Command {
         cronos-secrets check --plan   (fetches nothing: which variable comes from where)")]
     Check(CheckArgs),
 
+    /// Check the guide's production checklist: one row per item, pass, fail (with the fix) or
+    /// unknown (with what would prove it)
+    ///
+    /// Scans the tracked files, runs the launch as `check` does, asks the secrets manager for
+    /// each secret's rotation schedule (and Vault for its audit devices), and looks at the
+    /// pre-commit hook, the newest backup, the env files' git status and modes, the audit log,
+    /// the alert rules and the recovery runbook that the config's `checklist:` names. Exit 0
+    /// when nothing fails, 1 otherwise; with --strict an unknown row fails too.
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets doctor\n  \
+        cronos-secrets doctor --strict --format json\n  \
+        cronos-secrets doctor --format markdown > doctor.md   (a pull-request comment)")]
+    Doctor(DoctorArgs),
+
     /// Print one secret's value to stdout, for scripts (exact bytes, no newline added)
     #[command(after_help = "Examples:\n  \
         DB_PASSWORD=$(cronos-secrets get database_password)\n  \
@@ -220,20 +234,6 @@ pub enum Command {
         cronos-secrets rotate --all --due --yes --then kubectl rollout restart deployment/cronos-ai\n  \
         cronos-secrets rotate --resume jwt_secret   (after a crash: finish with the pending value)")]
     Rotate(RotateArgs),
-
-    /// Check the guide's production checklist: one row per item, pass, fail (with the fix) or
-    /// unknown (with what would prove it)
-    ///
-    /// Scans the tracked files, runs the launch as `check` does, asks the secrets manager for
-    /// each secret's rotation schedule (and Vault for its audit devices), and looks at the
-    /// pre-commit hook, the newest backup, the env files' git status and modes, the audit log,
-    /// the alert rules and the recovery runbook that the config's `checklist:` names. Exit 0
-    /// when nothing fails, 1 otherwise; with --strict an unknown row fails too.
-    #[command(after_help = "Examples:\n  \
-        cronos-secrets doctor\n  \
-        cronos-secrets doctor --strict --format json\n  \
-        cronos-secrets doctor --format markdown > doctor.md   (a pull-request comment)")]
-    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Args)]

@@ -47,11 +47,11 @@ const FLOORS: &[&[&str]] = &[
     &["launch"],
     // The capabilities built on a launch.
     &["rotate", "scan", "supervise"],
-    // The production checklist, checked with what those commands know.
-    &["doctor"],
     // The library's façade for Rust and Python programs (its cache refresh polls as the
     // watcher does).
     &["api"],
+    // The production checklist, checked with what the commands below the façade know.
+    &["doctor"],
     // What the user may type, then one glue file per subcommand.
     &["cli"],
     &["commands", "fuzzing", "test_inputs"],

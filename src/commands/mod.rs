@@ -70,13 +70,13 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Render(args) => render::render(&settings, env, &args),
         Command::Export(args) => export::export(&settings, env, &args),
         Command::Check(args) => check::check(&settings, env, &args),
+        Command::Doctor(args) => doctor::doctor(&settings, env, &args, global.audit_log.as_deref()),
         Command::Get(args) => get::get(&settings, env, &args),
         Command::Set(args) => set::set(&settings, env, &args),
         Command::Generate(args) => generate::generate(&args),
         Command::Install(args) => install::install(&args),
         Command::Scan(args) => scan::scan(&settings, env, &args),
         Command::Rotate(args) => rotate::rotate(&settings, env, args),
-        Command::Doctor(args) => doctor::doctor(&settings, env, &args, global.audit_log.as_deref()),
     }
 }
 
