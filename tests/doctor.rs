@@ -781,4 +781,13 @@ fn a_typo_in_the_checklist_section_is_an_error_with_did_you_mean() {
             && said.contains("did you mean \"runbook\"?"),
         "{said}"
     );
+    // And a near miss of the section itself.
+    let config = repo.config("").replace("checklist:", "check_list:");
+    repo.write("config/cronos_ai.production.yaml", &config);
+    let said = text(&repo.doctor(&[]));
+    assert!(
+        said.contains("unknown top-level key \"check_list\"")
+            && said.contains("did you mean \"checklist\"?"),
+        "{said}"
+    );
 }
