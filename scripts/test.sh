@@ -31,6 +31,8 @@ command -v promtool >/dev/null 2>&1 || need_apt+=("prometheus")
 # Redis 6+ (redis-server with TLS, redis-cli) for rotate --redis (tests/common/redis.rs).
 command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 \
     || need_apt+=("redis-server" "redis-tools")
+# age and age-keygen write the backups doctor checks (tests/doctor.rs, issue 24).
+command -v age >/dev/null 2>&1 || need_apt+=("age")
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "scripts/test.sh: installing ${need_apt[*]} from Debian" >&2
     apt-get update -qq

@@ -28,9 +28,9 @@ pub use backup::{BackupArgs, MigrateArgs, PassphraseArgs, RestoreArgs, TargetArg
     cronos-secrets generate --length 64 --encoding base64url\n\n\
     Exit codes: 0 success; 1 check found problems, scan found a secret, rotate refused or a\n\
     step failed, rotate --status found a secret overdue or pending, restore or migrate refused\n\
-    a secret; 2 usage error; 125\n\
-    cronos-secrets failed (config, resolution, validation, backend); 126 program not\n\
-    executable; 127 program not found; otherwise (run) the program's own status.")]
+    a secret, doctor found a row failing; 2 usage error; 125 cronos-secrets failed (config,\n\
+    resolution, validation, backend); 126 program not executable; 127 program not found;\n\
+    otherwise (run) the program's own status.")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -75,7 +75,7 @@ pub struct GlobalArgs {
     #[arg(long = "override", global = true)]
     pub override_env: bool,
 
-    /// Treat weak-secret warnings as errors
+    /// Treat weak-secret warnings as errors (doctor: an unknown row fails too)
     #[arg(long, global = true)]
     pub strict: bool,
 
@@ -163,6 +163,20 @@ pub enum Command {
         cronos-secrets check --format json --strict\n  \
         cronos-secrets check --plan   (fetches nothing: which variable comes from where)")]
     Check(CheckArgs),
+
+    /// Check the guide's production checklist: one row per item, pass, fail (with the fix) or
+    /// unknown (with what would prove it)
+    ///
+    /// Scans the tracked files, runs the launch as `check` does, asks the secrets manager for
+    /// each secret's rotation schedule (and Vault for its audit devices), and looks at the
+    /// pre-commit hook, the newest backup, the env files' git status and modes, the audit log,
+    /// the alert rules and the recovery runbook that the config's `checklist:` names. Exit 0
+    /// when nothing fails, 1 otherwise; with --strict an unknown row fails too.
+    #[command(after_help = "Examples:\n  \
+        cronos-secrets doctor\n  \
+        cronos-secrets doctor --strict --format json\n  \
+        cronos-secrets doctor --format markdown > doctor.md   (a pull-request comment)")]
+    Doctor(DoctorArgs),
 
     /// Print one secret's value to stdout, for scripts (exact bytes, no newline added)
     #[command(after_help = "Examples:\n  \
@@ -449,6 +463,21 @@ pub enum ExportFormat {
     Shell,
     /// A v1/Secret manifest with stringData, for kubectl apply and envFrom
     K8sSecret,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = DoctorFormat::Text)]
+    pub format: DoctorFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    Text,
+    Json,
+    /// A table for a pull-request comment
+    Markdown,
 }
 
 #[derive(Debug, Args)]

@@ -58,6 +58,17 @@ pub fn parse_wait(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// An age in its largest whole unit, rounded down (`42m`, `5h`, `3d`): `check`'s AGE column
+/// and `doctor`'s backups.
+pub fn rough_age(age: Duration) -> String {
+    let seconds = age.as_secs();
+    match seconds {
+        0..3_600 => format!("{}m", seconds / 60),
+        3_600..86_400 => format!("{}h", seconds / 3_600),
+        _ => format!("{}d", seconds / 86_400),
+    }
+}
+
 /// Formats a duration with the largest unit that divides it exactly (`90d`, `36h`, `1500ms`).
 pub fn format_duration(duration: Duration) -> String {
     let millis = duration.as_millis();

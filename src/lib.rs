@@ -39,6 +39,7 @@ mod bounded;
 mod cli;
 mod commands;
 mod config;
+mod doctor;
 mod duration;
 mod env_vars;
 mod envfile;

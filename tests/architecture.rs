@@ -53,8 +53,9 @@ const FLOORS: &[&[&str]] = &[
     // The library's façade for Rust and Python programs (its cache refresh polls as the
     // watcher does).
     &["api"],
-    // Backup, restore and migrate: reads and writes through the façade's audited paths.
-    &["backup"],
+    // Backup, restore and migrate (reads and writes through the façade's audited paths), and
+    // the production checklist (checked with what the commands below the façade know).
+    &["backup", "doctor"],
     // What the user may type, then one glue file per subcommand.
     &["cli"],
     &["commands", "fuzzing", "test_inputs"],

@@ -323,6 +323,12 @@ pub trait Backend: Send + Sync {
         .with_hint("store it where it is read from, or configure a backend that can (vault, aws_secrets_manager, azure_key_vault)"))
     }
 
+    /// The server's own audit devices (Vault's `sys/audit`), for `doctor`; `None` where the
+    /// backend has no such listing (AWS and Azure log to CloudTrail and Monitor, outside it).
+    async fn audit_devices(&self) -> Option<Result<Vec<String>, FetchError>> {
+        None
+    }
+
     /// The pending-slot operations of `rotate`; `None` for backends that cannot rotate.
     fn rotation(&self) -> Option<&dyn RotationStore> {
         None

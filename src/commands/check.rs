@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::backend::{self, Source};
 use crate::cli::{CheckArgs, CheckFormat};
+use crate::duration::rough_age;
 use crate::env_vars::Environment;
 use crate::error::Error;
 use crate::launch::{self, LaunchSettings, Prepared};
@@ -230,15 +231,11 @@ fn dynamic_notes(var: &PlannedVar) -> Vec<String> {
 }
 
 fn age(updated: SystemTime) -> String {
-    let seconds = SystemTime::now()
-        .duration_since(updated)
-        .map(|age| age.as_secs())
-        .unwrap_or(0);
-    match seconds {
-        0..3_600 => format!("{}m", seconds / 60),
-        3_600..86_400 => format!("{}h", seconds / 3_600),
-        _ => format!("{}d", seconds / 86_400),
-    }
+    rough_age(
+        SystemTime::now()
+            .duration_since(updated)
+            .unwrap_or_default(),
+    )
 }
 
 fn print_table(rows: &[Row]) {

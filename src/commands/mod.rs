@@ -2,6 +2,7 @@
 
 mod backup;
 mod check;
+mod doctor;
 mod export;
 mod generate;
 mod get;
@@ -47,7 +48,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Cli::command()
             .error(
                 clap::error::ErrorKind::MissingSubcommand,
-                "a command is required: run, check, render, export, get, set, generate, install, scan, rotate, policy, backup, restore or migrate",
+                "a command is required: run, check, render, export, get, set, generate, install, scan, rotate, policy, doctor, backup, restore or migrate",
             )
             .exit();
     };
@@ -73,6 +74,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Render(args) => render::render(&settings, env, &args),
         Command::Export(args) => export::export(&settings, env, &args),
         Command::Check(args) => check::check(&settings, env, &args),
+        Command::Doctor(args) => doctor::doctor(&settings, env, &args, global.audit_log.as_deref()),
         Command::Get(args) => get::get(&settings, env, &args),
         Command::Set(args) => set::set(&settings, env, &args),
         Command::Generate(args) => generate::generate(&args),
@@ -91,7 +93,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
 /// resident sidecar, whose stderr is its log, like `run`'s.
 fn audits_by_default(command: &Command) -> bool {
     match command {
-        Command::Check(_) | Command::Get(_) | Command::Export(_) => false,
+        Command::Check(_) | Command::Get(_) | Command::Export(_) | Command::Doctor(_) => false,
         Command::Render(args) => args.watch.watch,
         _ => true,
     }

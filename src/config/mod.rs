@@ -8,6 +8,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+mod checklist;
 mod document;
 mod dynamic;
 mod reader;
@@ -16,6 +17,8 @@ mod typed_mapping;
 
 pub use dynamic::DynamicSecret;
 pub use rotation::{DatabaseSettings, RedisSettings, RotationSettings, SslMode, Strategy};
+
+pub use checklist::ChecklistSettings;
 
 use crate::bounded;
 use crate::env_vars::{self, Environment};
@@ -116,6 +119,9 @@ pub struct Config {
     pub aws: AwsSettings,
     pub azure: AzureSettings,
     pub secrets: Vec<RequiredSecret>,
+    /// `checklist:`: the paths `doctor` looks at (see `checklist`, which also owns the section's
+    /// near-miss check).
+    pub checklist: ChecklistSettings,
     /// `rotation:`: the systems `rotate --database` and `--redis` change passwords in.
     pub rotation: RotationSettings,
     /// `dynamic:`: the Vault dynamic secrets `vault-dynamic://NAME#FIELD` may read.

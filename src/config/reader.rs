@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_yaml_ng::{Mapping, Value};
 
+use super::checklist::{self, CHECKLIST};
 use super::document::Document;
 use super::dynamic::{self, DYNAMIC};
 use super::rotation::{self, ROTATION};
@@ -57,6 +58,7 @@ impl ConfigReader<'_> {
             }
         };
         self.check_top_level(&root)?;
+        checklist::check_near_miss(&self.document, &root)?;
         let manager = root
             .entry(Value::from(SECRETS_MANAGER))
             .or_insert_with(|| Value::Mapping(Mapping::new()));
@@ -95,6 +97,10 @@ impl ConfigReader<'_> {
             None => schema::cronos_ai_defaults(),
             Some(value) => self.secrets(value)?,
         };
+        let checklist = match root.get(CHECKLIST) {
+            None => Default::default(),
+            Some(value) => checklist::read(&self.document, value)?,
+        };
         let rotation = match root.get(ROTATION) {
             None => RotationSettings::default(),
             Some(value) => rotation::read(&self.document, value)?,
@@ -109,6 +115,7 @@ impl ConfigReader<'_> {
             aws,
             azure,
             secrets,
+            checklist,
             rotation,
             dynamic,
         })

@@ -226,6 +226,24 @@ pub async fn rotate(mut config: Config, env: Environment, request: Request) -> R
     Ok(code)
 }
 
+pub use status::Row as StatusRow;
+
+/// `rotate --status --all`'s rows from an already built `backend` (the configured one), for
+/// `doctor`: each secret against its schedule, and any unfinished rotation.
+pub async fn status_rows(
+    config: &Config,
+    backend: &dyn Backend,
+) -> Result<Vec<StatusRow>, Problem> {
+    let selected = select::select(&config.secrets, true, &[])?;
+    let now = SystemTime::now();
+    let source = backend.source();
+    Ok(observe(&selected, backend, source)
+        .await
+        .iter()
+        .map(|seen| status::row(seen, source, now))
+        .collect())
+}
+
 /// Each secret's current version, its date and its pending slot: metadata only, no value is
 /// read (`Backend::metadata`).
 async fn observe<'a>(

@@ -8,6 +8,7 @@
 //! (see `http`): one retry policy, one deadline, same-origin redirects only, bounded answers.
 
 mod address;
+mod audit;
 mod auth;
 mod auth_settings;
 mod dynamic;
@@ -339,6 +340,13 @@ impl Backend for VaultBackend {
 
     async fn metadata(&self, references: &[Reference]) -> Described {
         metadata::metadata(self, references).await
+    }
+
+    async fn audit_devices(&self) -> Option<Result<Vec<String>, FetchError>> {
+        Some(match self.token().await {
+            Ok(token) => audit::devices(&self.http, &token).await,
+            Err(error) => Err(error),
+        })
     }
 
     async fn store(
