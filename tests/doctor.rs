@@ -32,17 +32,8 @@ const STORED: [(&str, &str); 5] = [
 /// A value planted in files the tests break things with: never to be printed either.
 const LITERAL: &str = "planted-literal-Qw3rTy8uI0pLk2J";
 
-const RULES: &str = r#"groups:
-  - name: cronos-secrets
-    rules:
-      - alert: CronosSecretRotationOverdue
-        expr: cronos_secrets_rotation_overdue == 1
-        for: 1h
-        labels:
-          severity: warning
-        annotations:
-          summary: "{{ $labels.name }} is overdue for rotation"
-"#;
+/// The alert rules this repository ships (examples/monitoring/), as the README's set-up copies them.
+const RULES: &str = include_str!("../examples/monitoring/cronos-secrets-alerts.yml");
 
 /// One repository per test, each with its own Vault path.
 struct Repo {
@@ -139,27 +130,19 @@ impl Repo {
         std::fs::set_permissions(self.path(relative), PermissionsExt::from_mode(mode)).unwrap();
     }
 
-    /// A backup as `age` writes it, to a recipient whose identity stays outside the repo.
+    /// A backup as the README's set-up makes it: `cronos-secrets backup` of the secrets in
+    /// Vault, to a recipient whose identity stays outside the repo.
     fn backup(&self, relative: &str) {
         let identity = self.home.path().join("identity.txt");
         if !identity.exists() {
             self.ok("age-keygen", &["-o", identity.to_str().unwrap()]);
         }
         let recipient = self.ok("age-keygen", &["-y", identity.to_str().unwrap()]);
-        let plain = self.home.path().join("plain.txt");
-        std::fs::write(&plain, "backup body\n").unwrap();
         std::fs::create_dir_all(self.path(relative).parent().unwrap()).unwrap();
         self.ok(
-            "age",
-            &[
-                "-r",
-                recipient.trim(),
-                "-o",
-                relative,
-                plain.to_str().unwrap(),
-            ],
+            binary().to_str().unwrap(),
+            &["backup", "-o", relative, "--recipient", recipient.trim()],
         );
-        self.chmod(relative, 0o600);
     }
 
     fn command(&self, program: &str) -> Command {
@@ -574,19 +557,17 @@ fn an_armored_age_backup_passes() {
     let repo = Repo::set_up();
     let identity = repo.home.path().join("identity.txt");
     let recipient = repo.ok("age-keygen", &["-y", identity.to_str().unwrap()]);
-    let plain = repo.home.path().join("plain.txt");
     repo.ok(
-        "age",
+        binary().to_str().unwrap(),
         &[
-            "-a",
-            "-r",
-            recipient.trim(),
+            "backup",
+            "--armor",
             "-o",
             "backups/secrets-2.age",
-            plain.to_str().unwrap(),
+            "--recipient",
+            recipient.trim(),
         ],
     );
-    repo.chmod("backups/secrets-2.age", 0o600);
     let (code, json) = repo.rows(&[]);
     assert_eq!(code, 0, "{json:#}");
     assert!(row(&json, "backup").to_string().contains("secrets-2.age"));
