@@ -130,7 +130,10 @@ fn generic(
             continue;
         }
         let (line_start, _) = lines.line_range(line);
-        for captures in pattern.captures_iter(line_text) {
+        let mut at = 0;
+        while let Some(captures) = pattern.captures_at(line_text, at) {
+            let whole = captures.get(0).expect("group 0 is the match");
+            at = whole.end().max(at + 1);
             let (Some(key), Some(op), Some(value)) = (
                 captures.name("key"),
                 captures.name("op"),
@@ -142,12 +145,19 @@ fn generic(
             let escaped = line_text[..key.start()].ends_with('\\');
             let key_at = key.start() + usize::from(escaped);
             let prefix = &line_text[..key.start()];
-            if kind.keys_at_line_start_only() && !is_structural_prefix(prefix) {
+            let in_flow = kind == FileKind::Yaml && opens_flow_entry(prefix);
+            if kind.keys_at_line_start_only() && !is_structural_prefix(prefix) && !in_flow {
                 continue;
             }
             // `a == b`, `a != b`, `a <= b`: comparisons, not assignments.
             let before_op = line_text[..op.start()].chars().next_back();
             if value.as_str().starts_with('=') || matches!(before_op, Some('!' | '<' | '>' | '=')) {
+                continue;
+            }
+            // `jwt_secret: {env: …, min_length: 32}`: a YAML flow mapping or sequence opens
+            // there; its own pairs are read as assignments of their own.
+            if kind == FileKind::Yaml && value.as_str().starts_with(['{', '[']) {
+                at = value.start() + 1;
                 continue;
             }
             if kind == FileKind::Text
@@ -160,6 +170,9 @@ fn generic(
             let inner = if prefix.ends_with(['"', '\'']) {
                 // `- "KEY=value"` in a YAML list: the closing quote is the item's.
                 inner.trim_end_matches(['"', '\''])
+            } else if in_flow {
+                // `{password: v}`: the closing bracket is the mapping's.
+                inner.trim_end_matches(['}', ']'])
             } else {
                 inner
             };
@@ -209,6 +222,12 @@ fn is_structural_prefix(prefix: &str) -> bool {
     .unwrap_or(rest);
     let rest = rest.trim();
     rest.is_empty() || rest.ends_with("&&") || rest.ends_with(';')
+}
+
+/// A key inside a YAML flow mapping on one line: `db: {user: a, password: …}`.
+fn opens_flow_entry(prefix: &str) -> bool {
+    let rest = prefix.trim_end();
+    rest.ends_with(['{', ',']) && rest.contains('{')
 }
 
 fn unquote(value: &str) -> (&str, usize) {
@@ -279,5 +298,23 @@ mod tests {
             [pair("password", "v")]
         );
         assert!(pairs(FileKind::Shell, "if [ \"$a\" == x ]; then b != c; fi").is_empty());
+    }
+
+    #[test]
+    fn a_yaml_flow_mapping_is_not_the_value_of_its_key() {
+        assert_eq!(
+            pairs(
+                FileKind::Yaml,
+                "secrets:\n  jwt_secret: {env: CRONOS_AI_JWT_SECRET, min_length: 32}\n"
+            ),
+            [
+                pair("env", "CRONOS_AI_JWT_SECRET"),
+                pair("min_length", "32")
+            ]
+        );
+        assert_eq!(
+            pairs(FileKind::Yaml, "db: {password: hunter2-literal}\n"),
+            [pair("password", "hunter2-literal")]
+        );
     }
 }
