@@ -1,7 +1,9 @@
-//! A token given to a watcher (`VAULT_TOKEN`) lives as long as the watcher: at the first poll,
-//! and again before a third of its remaining time has passed (every 10 minutes at most), it is
+//! A token given to a watcher or to the library's manager (`VAULT_TOKEN`, `vault_token`) lives
+//! as long as they do: at the first poll (the manager: its first reuse of the backend), and
+//! again before a third of its remaining time has passed (every 10 minutes at most), it is
 //! looked up, its time to expiry logged, and renewed (`renew-self`) once half its TTL is gone.
-//! Tokens obtained by login need none of this: each poll logs in afresh and revokes after.
+//! Tokens obtained by login need none of this: each poll logs in afresh and revokes after, and
+//! the manager logs in again once two thirds of the lease are gone (`usable_until`).
 
 use std::sync::Mutex;
 use std::time::Duration;
