@@ -4,6 +4,8 @@ writes them (JSON lines, names, references and versions, never a value), besides
 import json
 import os
 import stat
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -65,3 +67,21 @@ def test_an_audit_log_through_a_symlink_is_refused(openbao, tmp_path):
         cronos_secrets.get_secrets_manager(openbao.settings(), audit_log=link)
     assert "symbolic link" in str(raised.value)
     assert "hint:" in str(raised.value)
+
+
+def test_a_read_does_not_import_logging_for_nobody(openbao, tmp_path):
+    # Unconfigured, `logging` drops audit events (INFO): a program that never imported it gets
+    # no 5 ms import on its first read, and its audit file is still written.
+    value = planted("no-logging")
+    openbao.put("audited_quiet", {"value": value})
+    audit_log = tmp_path / "quiet.jsonl"
+    program = (
+        "import sys, cronos_secrets\n"
+        f"m = cronos_secrets.get_secrets_manager({openbao.settings()!r}, audit_log={str(audit_log)!r})\n"
+        f"assert m.get_secret('audited_quiet') == {value!r}\n"
+        "print('logging' in sys.modules)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                         check=True)
+    assert ran.stdout.strip() == "False"
+    assert [event["fields"]["message"] for event in events(audit_log)] == ["secret read"]
