@@ -105,7 +105,8 @@ class SecretsManager:
     versions, never a value), besides the ``logging`` logger ``cronos_secrets.audit``.
 
     One manager is safe to share between threads; the GIL is released while it waits on a
-    backend.
+    backend. It keeps its backend login, tokens and connections between calls (one Vault
+    login for any number of reads), renewed before they expire.
     """
 
     __slots__ = ("_native",)
