@@ -138,3 +138,60 @@ def test_key_vault_token_requested_once(azure, monkeypatch):
     assert counts.get("token") == 1
     assert counts.get("challenge") == 1
     assert counts.get("get") == 10
+
+
+def credential_process(tmp_path, monkeypatch, access_key, lifetime_s):
+    """An AWS profile whose credentials come from a `credential_process` that records each run
+    and hands out temporary credentials living `lifetime_s` seconds."""
+    runs = tmp_path / "runs"
+    script = tmp_path / "credentials.sh"
+    script.write_text(
+        "#!/bin/sh\n"
+        f"echo run >> {runs}\n"
+        f"expires=$(date -u -d '+{lifetime_s} seconds' +%Y-%m-%dT%H:%M:%SZ)\n"
+        f"printf '{{\"Version\": 1, \"AccessKeyId\": \"{access_key}\", "
+        "\"SecretAccessKey\": \"fake-secret\", \"SessionToken\": \"fake-session\", "
+        "\"Expiration\": \"%s\"}' \"$expires\"\n"
+    )
+    script.chmod(0o700)
+    config = tmp_path / "aws-config"
+    config.write_text(f"[profile kept]\ncredential_process = {script}\n")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_PROFILE", "kept")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    return runs
+
+
+def aws_manager(moto):
+    return cronos_secrets.get_secrets_manager({
+        "backend": "aws_secrets_manager",
+        "aws_region": "us-east-1",
+        "aws_endpoint_url": moto.endpoint,
+    })
+
+
+def test_aws_credentials_resolved_once_for_ten_reads(moto, monkeypatch, tmp_path):
+    key = "AKIA" + secrets.token_hex(8).upper()
+    runs = credential_process(tmp_path, monkeypatch, key, 3600)
+    name, value = f"kept-{secrets.token_hex(4)}", planted("aws-kept")
+    moto.create(name, value)
+    manager = aws_manager(moto)
+    for _ in range(10):
+        assert manager.get_secret(f"aws-sm://{name}") == value
+    assert runs.read_text().count("run") == 1
+    assert sum(moto.counts(key).values()) == 10
+
+
+def test_aws_credentials_near_their_expiry_are_resolved_again(moto, monkeypatch, tmp_path):
+    key = "AKIA" + secrets.token_hex(8).upper()
+    runs = credential_process(tmp_path, monkeypatch, key, 3)
+    name, value = f"kept-{secrets.token_hex(4)}", planted("aws-expiring")
+    moto.create(name, value)
+    manager = aws_manager(moto)
+    assert manager.get_secret(f"aws-sm://{name}") == value
+    time.sleep(3.5)
+    assert manager.get_secret(f"aws-sm://{name}") == value
+    assert runs.read_text().count("run") == 2
