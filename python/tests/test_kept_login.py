@@ -103,6 +103,32 @@ def test_a_configured_token_is_looked_up_at_most_once_more(openbao):
     assert len(openbao.requests("auth/token/lookup-self")) - before <= 1
 
 
+def test_a_configured_token_is_renewed_across_calls(openbao):
+    # A renewable token of 4 s: reused, it is looked up, and renewed once half its TTL is gone,
+    # so a read after its first expiry still succeeds. Other managers' tokens (the root token
+    # of the other tests, checked ten minutes apart) do not hold its check back.
+    root = {"X-Vault-Token": BAO_TOKEN}
+    status, _ = http("POST", f"{openbao.address}/v1/sys/policies/acl/kept-read",
+                     {"policy": 'path "secret/data/*" { capabilities = ["read"] }'}, root)
+    assert status in (200, 204)
+    status, answer = http("POST", f"{openbao.address}/v1/auth/token/create",
+                          {"ttl": "4s", "renewable": True, "policies": ["kept-read"]}, root)
+    assert status == 200, answer
+    token = answer["auth"]["client_token"]
+    values = planted_secrets(openbao, 1)
+    [(name, value)] = values.items()
+    manager = cronos_secrets.get_secrets_manager(
+        {"backend": "vault", "vault_addr": openbao.address, "vault_token": token})
+    before = len(openbao.requests("auth/token/renew-self"))
+    assert manager.get_secret(name) == value
+    assert manager.get_secret(name) == value
+    time.sleep(2.5)
+    assert manager.get_secret(name) == value
+    time.sleep(2.5)
+    assert manager.get_secret(name) == value
+    assert len(openbao.requests("auth/token/renew-self")) > before
+
+
 def test_a_failed_login_is_not_kept(openbao, monkeypatch):
     mount = approle(openbao, monkeypatch, "1h")
     values = planted_secrets(openbao, 1)
