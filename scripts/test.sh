@@ -4,9 +4,10 @@
 # kubernetes-validate from PyPI, into the checkout's own virtual environment .venv-test/, see
 # scripts/python-tools.sh; buildah, musl-tools, PostgreSQL, Redis, strace and promtool from Debian), builds the
 # static musl binary the image test puts in the Docker image, then `cargo test`, then builds
-# the Python package (python/) into that venv and runs its pytest suite. Each test binary (and
+# the Python package's release abi3 wheel (python/), installs it into that venv and runs its
+# pytest suite. Each test binary (and
 # the pytest run) starts its own servers on free 127.0.0.1 ports and stops them when it ends.
-# The first run takes about 15 minutes on 2 cores (README, Set-up); later ones about 3.
+# The first run takes about 20-30 minutes on 2 cores (README, Set-up); later ones about 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,12 +51,20 @@ export AWS_EC2_METADATA_DISABLED=true
 status=0
 cargo test --locked --no-fail-fast "$@" || status=$?
 
-# The Python package, a debug build into the venv (a release build takes minutes more and
-# tests nothing else), sharing the root's target directory: its dependencies are the ones
-# `cargo test` just built. Its tests run the `cronos-secrets` binary `cargo test` built.
+# The Python package as users get it: the release abi3 wheel `maturin build` makes (what
+# `pip install ./python` builds too), installed into the venv, then its pytest suite. It
+# shares the root's target directory (target/release/, beside the musl build's own). Its tests
+# run the `cronos-secrets` binary `cargo test` built.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+wheels="$CARGO_TARGET_DIR/wheels"
 python_status=0
-(cd python && maturin develop --locked --quiet) || python_status=$?
+rm -f "$wheels"/cronos_secrets-*.whl
+(cd python && maturin build --release --locked --quiet --out "$wheels") || python_status=$?
+if [ "$python_status" -eq 0 ]; then
+    # One wheel for every CPython from 3.9: the abi3 tag says so.
+    python3 -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps \
+        "$wheels"/cronos_secrets-*-cp39-abi3-*.whl || python_status=$?
+fi
 if [ "$python_status" -eq 0 ]; then
     # Exit 5 (no tests collected) fails too.
     python3 -m pytest -p no:cacheprovider -q python/tests || python_status=$?

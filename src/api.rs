@@ -3,6 +3,7 @@
 //! in-process and a value injected by `run` are resolved by one implementation.
 
 mod failure;
+mod kept;
 mod read;
 
 pub use failure::{Failure, FailureKind};
@@ -15,7 +16,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::backend::{
-    Backends, BuildContext, Fetched, Metadata, Source, StoreOptions, deadline_after,
+    Backends, BuildContext, FetchError, FetchErrorKind, Fetched, Metadata, Source, StoreOptions,
+    call_deadline, deadline_after,
 };
 use crate::config::ConfigOrigin;
 use crate::config::{self, Config};
@@ -36,6 +38,8 @@ pub struct SecretsManager {
     config: Config,
     env: Environment,
     timeout: Duration,
+    /// The runtime and backends its blocking calls keep between calls.
+    kept: kept::Kept,
 }
 
 impl SecretsManager {
@@ -69,6 +73,7 @@ impl SecretsManager {
             config,
             env,
             timeout: DEFAULT_TIMEOUT,
+            kept: kept::Kept::default(),
         }
     }
 
@@ -94,7 +99,7 @@ impl SecretsManager {
     /// would get, env-file entries included.
     pub(crate) async fn read(&self, reference: &Reference, plan: &Plan) -> Result<Fetched, Error> {
         let mut fetched = self
-            .fetch_many(std::slice::from_ref(reference), plan)
+            .fetch_many(std::slice::from_ref(reference), plan, Backing::PerCall)
             .await?;
         Ok(fetched.remove(0))
     }
@@ -106,11 +111,12 @@ impl SecretsManager {
         &self,
         references: &[Reference],
         plan: &Plan,
+        backing: Backing,
     ) -> Result<Vec<Fetched>, Failure> {
         let mut fetched = Vec::with_capacity(references.len());
         let mut problems = Vec::new();
         let mut kind = None;
-        for read in self.fetch_each(references, plan).await? {
+        for read in self.fetch_each(references, plan, backing).await? {
             match read {
                 Ok(value) => fetched.push(value),
                 Err(failed) => {
@@ -132,6 +138,7 @@ impl SecretsManager {
         &self,
         references: &[Reference],
         plan: &Plan,
+        backing: Backing,
     ) -> Result<Vec<Result<Fetched, Failure>>, Failure> {
         let wanted: Vec<PlaceholderValue> = references
             .iter()
@@ -147,11 +154,14 @@ impl SecretsManager {
         };
         // Only these values are fetched, not the plan's variables.
         let wanted = resolve::as_the_program_gets(&wanted, plan, &self.config);
-        let resolution =
-            resolve::resolve(&Plan::default(), &wanted, &self.config, &self.env, options)
-                .await
-                // Building the backends failed: a login, a credential chain, an unreachable server.
-                .map_err(|problem| Failure::new(FailureKind::BackendUnavailable, problem))?;
+        let resolution = match backing {
+            Backing::PerCall => {
+                resolve::resolve(&Plan::default(), &wanted, &self.config, &self.env, options).await
+            }
+            Backing::Kept => self.resolve_kept(&wanted, options).await,
+        }
+        // Building the backends failed: a login, a credential chain, an unreachable server.
+        .map_err(|problem| Failure::new(FailureKind::BackendUnavailable, problem))?;
         Ok(resolution
             .extras
             .into_iter()
@@ -174,23 +184,79 @@ impl SecretsManager {
             .collect())
     }
 
+    /// `extras` resolved on the kept backends, under a deadline of this call's own; a backend
+    /// that could not be reached or refused is built afresh by the next call.
+    async fn resolve_kept(
+        &self,
+        extras: &[PlaceholderValue],
+        options: FetchOptions,
+    ) -> Result<resolve::Resolution, Problem> {
+        let sources: BTreeSet<Source> =
+            resolve::references_by_source(&Plan::default(), extras, &self.config)
+                .into_keys()
+                .collect();
+        let deadline = deadline_after(self.timeout);
+        call_deadline::within(deadline, async {
+            let mut backends = self.kept.ready(&sources, &self.context(deadline)).await?;
+            let resolution =
+                resolve::resolve_kept(&mut backends, extras, &self.config, &self.env, options)
+                    .await;
+            let failed = resolution.as_ref().map_or(true, |resolution| {
+                resolution.extras.iter().any(|extra| {
+                    matches!(
+                        extra.failure,
+                        Some(FetchErrorKind::Unavailable | FetchErrorKind::Denied)
+                    )
+                })
+            });
+            if failed {
+                self.kept.forget(&sources);
+            }
+            resolution
+        })
+        .await
+    }
+
     /// Writes a new version of a reference's secret.
     pub(crate) async fn store(
         &self,
         reference: &Reference,
         value: &SecretString,
         options: StoreOptions,
+        backing: Backing,
     ) -> Result<Metadata, Failure> {
         let source = Source::of(reference, self.config.backend);
+        let sources = BTreeSet::from([source]);
         let deadline = deadline_after(self.timeout);
-        let backends = self
-            .backends(source, deadline)
-            .await
-            .map_err(|problem| Failure::new(FailureKind::BackendUnavailable, problem))?;
+        let backends = match backing {
+            Backing::PerCall => Backends::build(&sources, &self.context(deadline)).await,
+            Backing::Kept => {
+                call_deadline::within(deadline, self.kept.ready(&sources, &self.context(deadline)))
+                    .await
+            }
+        }
+        .map_err(|problem| Failure::new(FailureKind::BackendUnavailable, problem))?;
         let backend = backends.get(source).expect("built above");
-        let stored =
-            tokio::time::timeout_at(deadline, backend.store(reference, value, options)).await;
-        backends.finish().await;
+        let stored = call_deadline::within(
+            deadline,
+            tokio::time::timeout_at(deadline, backend.store(reference, value, options)),
+        )
+        .await;
+        match backing {
+            Backing::PerCall => backends.finish().await,
+            Backing::Kept => {
+                if !matches!(
+                    &stored,
+                    Ok(Ok(_))
+                        | Ok(Err(FetchError {
+                            kind: FetchErrorKind::NotFound | FetchErrorKind::Invalid,
+                            ..
+                        }))
+                ) {
+                    self.kept.forget(&sources);
+                }
+            }
+        }
         let stored = stored.map_err(|_| {
             let problem = Problem::new(
                 reference.to_string(),
@@ -230,15 +296,22 @@ impl SecretsManager {
         Ok(())
     }
 
-    async fn backends(&self, source: Source, deadline: Instant) -> Result<Backends, Problem> {
-        let context = BuildContext {
+    fn context(&self, deadline: Instant) -> BuildContext<'_> {
+        BuildContext {
             config: &self.config,
             env: &self.env,
             deadline,
             keep_launcher_env: false,
-        };
-        Backends::build(&BTreeSet::from([source]), &context).await
+        }
     }
+}
+
+/// Which backends a call runs on: built for it alone and finished after it (a command, a
+/// launch), or the manager's kept ones (its blocking calls: the library, Python).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backing {
+    PerCall,
+    Kept,
 }
 
 /// `get_secret('database_password')`, as in the guide.

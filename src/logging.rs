@@ -9,10 +9,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
-use tracing::Metadata;
+use tracing::{Metadata, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::{FilterFn, LevelFilter};
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, fmt};
 
@@ -85,33 +86,7 @@ pub fn init(settings: &LogSettings) -> Result<(), Problem> {
         stderr_layer
     };
     let audit_layer = match settings.audit_log {
-        Some(path) => {
-            let file = open_audit_log(path).map_err(|error| {
-                let reason = if error.raw_os_error() == Some(nix::libc::ELOOP) {
-                    "it is a symbolic link, and the audit log is opened without following links"
-                        .to_string()
-                } else if error.raw_os_error() == Some(nix::libc::ENXIO) {
-                    "it is a FIFO with no reader".to_string()
-                } else {
-                    error.to_string()
-                };
-                Problem::new(
-                    path.display().to_string(),
-                    format!("cannot open the audit log: {reason}"),
-                )
-                .with_hint(
-                    "choose a writable path for --audit-log (the file itself, not a link to it)",
-                )
-            })?;
-            let audit_only = FilterFn::new(|metadata: &Metadata| metadata.target() == AUDIT_TARGET);
-            Some(
-                fmt::layer()
-                    .json()
-                    .with_writer(Mutex::new(AuditFile(file)))
-                    .with_filter(audit_only)
-                    .with_filter(LevelFilter::INFO),
-            )
-        }
+        Some(path) => Some(audit_file_layer(path)?),
         None => None,
     };
     tracing_subscriber::registry()
@@ -119,6 +94,38 @@ pub fn init(settings: &LogSettings) -> Result<(), Problem> {
         .with(audit_layer)
         .try_init()
         .map_err(|error| Problem::new("logging", error.to_string()))
+}
+
+/// The audit events, as JSON lines appended to `path` (`--audit-log`; the Python binding's
+/// `audit_log=`): opened as [`open_audit_log`] says, write errors remembered for
+/// [`check_audit_written`].
+pub fn audit_file_layer<S>(path: &Path) -> Result<impl Layer<S> + Send + Sync, Problem>
+where
+    S: Subscriber + for<'span> LookupSpan<'span>,
+{
+    let file = open_audit_log(path).map_err(|error| {
+        let reason = if error.raw_os_error() == Some(nix::libc::ELOOP) {
+            "it is a symbolic link, and the audit log is opened without following links"
+                .to_string()
+        } else if error.raw_os_error() == Some(nix::libc::ENXIO) {
+            "it is a FIFO with no reader".to_string()
+        } else {
+            error.to_string()
+        };
+        Problem::new(
+            path.display().to_string(),
+            format!("cannot open the audit log: {reason}"),
+        )
+        .with_hint(
+            "choose a writable path for the audit log (--audit-log; in Python, audit_log=): the file itself, not a link to it",
+        )
+    })?;
+    let audit_only = FilterFn::new(|metadata: &Metadata| metadata.target() == AUDIT_TARGET);
+    Ok(fmt::layer()
+        .json()
+        .with_writer(Mutex::new(AuditFile(file)))
+        .with_filter(audit_only)
+        .with_filter(LevelFilter::INFO))
 }
 
 /// The first error writing an audit record. A launch whose reads were not all recorded does

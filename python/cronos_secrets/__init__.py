@@ -100,10 +100,13 @@ class SecretsManager:
     ``config/cronos_ai.$CRONOS_AI_ENV.yaml``). ``timeout`` (seconds) bounds every call, as
     ``--timeout`` does. ``cache_ttl`` (seconds) keeps values in memory; once older than that,
     a value is kept while the backend's metadata shows the same version (no value is read
-    again unless it changed).
+    again unless it changed). ``audit_log`` (a path) appends this manager's audit events to
+    that file as JSON lines, as the launcher's ``--audit-log`` does (names, references and
+    versions, never a value), besides the ``logging`` logger ``cronos_secrets.audit``.
 
     One manager is safe to share between threads; the GIL is released while it waits on a
-    backend.
+    backend. It keeps its backend login, tokens and connections between calls (one Vault
+    login for any number of reads), renewed before they expire.
     """
 
     __slots__ = ("_native",)
@@ -114,11 +117,14 @@ class SecretsManager:
         *,
         timeout: float | None = None,
         cache_ttl: float | None = None,
+        audit_log: str | "os.PathLike[str]" | None = None,
     ) -> None:
+        if audit_log is not None:
+            audit_log = os.fspath(audit_log)
         if isinstance(config, dict):
-            self._native = _native.NativeManager.from_dict(config, timeout, cache_ttl)
+            self._native = _native.NativeManager.from_dict(config, timeout, cache_ttl, audit_log)
         elif config is None:
-            self._native = _native.NativeManager.from_path(None, timeout, cache_ttl)
+            self._native = _native.NativeManager.from_path(None, timeout, cache_ttl, audit_log)
         else:
             try:
                 path = os.fspath(config)
@@ -128,7 +134,7 @@ class SecretsManager:
                     f"a path or None, not {type(config).__name__}\n"
                     "  hint: get_secrets_manager({'backend': 'vault', 'vault_addr': ...})"
                 ) from None
-            self._native = _native.NativeManager.from_path(path, timeout, cache_ttl)
+            self._native = _native.NativeManager.from_path(path, timeout, cache_ttl, audit_log)
 
     @property
     def backend(self) -> str:
@@ -205,11 +211,12 @@ def get_secrets_manager(
     *,
     timeout: float | None = None,
     cache_ttl: float | None = None,
+    audit_log: str | "os.PathLike[str]" | None = None,
 ) -> SecretsManager:
     """A :class:`SecretsManager` for ``config`` (see there); it also becomes the manager the
     module-level :func:`get_secret` uses."""
     global _default
-    manager = SecretsManager(config, timeout=timeout, cache_ttl=cache_ttl)
+    manager = SecretsManager(config, timeout=timeout, cache_ttl=cache_ttl, audit_log=audit_log)
     _default = manager
     return manager
 

@@ -4,10 +4,13 @@
 //! forwarded: HTTP and SDK crates log bodies that hold secrets.
 
 use std::fmt::{self, Write as _};
+use std::path::Path;
+
+use cronos_secrets::Problem;
 
 use pyo3::prelude::*;
 use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
+use tracing::{Dispatch, Event, Level, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -23,6 +26,33 @@ pub fn forward_to_python_logging() {
     let _ = tracing_subscriber::registry()
         .with(PythonLogging.with_filter(LevelFilter::INFO))
         .try_init();
+}
+
+/// A manager's own subscriber when it has an `audit_log=` file: the forwarding to `logging`,
+/// and its audit events appended to the file as the launcher's `--audit-log` writes them.
+/// Used for the manager's calls only (see [`Audited::run`]), so two managers with files of
+/// their own each write their own events.
+pub struct Audited(Option<Dispatch>);
+
+impl Audited {
+    pub fn new(audit_log: Option<&Path>) -> Result<Self, Problem> {
+        let Some(path) = audit_log else {
+            return Ok(Audited(None));
+        };
+        let subscriber = tracing_subscriber::registry()
+            .with(PythonLogging.with_filter(LevelFilter::INFO))
+            .with(cronos_secrets::audit_file_layer(path)?);
+        Ok(Audited(Some(Dispatch::new(subscriber))))
+    }
+
+    /// Runs one call of the manager (on this thread: the manager's runtime polls a call's
+    /// future on the thread that waits for it) with its events going to this subscriber.
+    pub fn run<T>(&self, call: impl FnOnce() -> T) -> T {
+        match &self.0 {
+            Some(dispatch) => tracing::dispatcher::with_default(dispatch, call),
+            None => call(),
+        }
+    }
 }
 
 struct PythonLogging;
@@ -51,6 +81,12 @@ impl<S: Subscriber> Layer<S> for PythonLogging {
         };
         let message = text.finish();
         Python::attach(|py| {
+            // A program that never imported `logging` cannot have configured it, and unconfigured
+            // it drops INFO and below (its last-resort handler prints warnings and errors):
+            // importing it (5 ms) just to drop an audit event would slow a cold start.
+            if level < 30 && !logging_imported(py) {
+                return;
+            }
             let logged = py
                 .import("logging")
                 .and_then(|logging| logging.call_method1("getLogger", (logger,)))
@@ -61,6 +97,13 @@ impl<S: Subscriber> Layer<S> for PythonLogging {
             }
         });
     }
+}
+
+fn logging_imported(py: Python<'_>) -> bool {
+    py.import("sys")
+        .and_then(|sys| sys.getattr("modules"))
+        .and_then(|modules| modules.contains("logging"))
+        .unwrap_or(true)
 }
 
 /// `secret read: reference=vault://… source=vault version=3`.

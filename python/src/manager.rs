@@ -9,6 +9,7 @@ use cronos_secrets::{SecretDetails, SecretString, SecretsManager};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
+use crate::audit::Audited;
 use crate::cache::Cache;
 use crate::config_dict::{self, LABEL};
 use crate::errors::{config_error, invalid_value, raise};
@@ -21,41 +22,44 @@ type Details = (Option<String>, Option<f64>, Option<f64>);
 pub struct NativeManager {
     manager: SecretsManager,
     cache: Option<Cache>,
+    audited: Audited,
 }
 
 #[pymethods]
 impl NativeManager {
     /// A manager for the guide's dict of `secrets_manager:` keys.
     #[staticmethod]
-    #[pyo3(signature = (config, timeout=None, cache_ttl=None))]
+    #[pyo3(signature = (config, timeout=None, cache_ttl=None, audit_log=None))]
     fn from_dict(
         config: &Bound<'_, PyDict>,
         timeout: Option<f64>,
         cache_ttl: Option<f64>,
+        audit_log: Option<PathBuf>,
     ) -> PyResult<Self> {
         let text = config_dict::document_text(config)?;
         let manager = SecretsManager::from_config_text(LABEL, &text).map_err(raise)?;
-        NativeManager::with(manager, timeout, cache_ttl)
+        NativeManager::with(manager, timeout, cache_ttl, audit_log)
     }
 
     /// A manager for the YAML config at `path`, or the one the launcher would find (`None`).
     #[staticmethod]
-    #[pyo3(signature = (path=None, timeout=None, cache_ttl=None))]
+    #[pyo3(signature = (path=None, timeout=None, cache_ttl=None, audit_log=None))]
     fn from_path(
         path: Option<PathBuf>,
         timeout: Option<f64>,
         cache_ttl: Option<f64>,
+        audit_log: Option<PathBuf>,
     ) -> PyResult<Self> {
         let manager = SecretsManager::from_config_file(path.as_deref()).map_err(raise)?;
-        NativeManager::with(manager, timeout, cache_ttl)
+        NativeManager::with(manager, timeout, cache_ttl, audit_log)
     }
 
     /// The values of `names` (names or references), in order, read in one batch.
     #[pyo3(signature = (names, as_bytes=false))]
     fn get(&self, py: Python<'_>, names: Vec<String>, as_bytes: bool) -> PyResult<Vec<Py<PyAny>>> {
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        let values = py
-            .detach(|| match &self.cache {
+        let values = self
+            .call(py, || match &self.cache {
                 Some(cache) => cache.get(&self.manager, &names),
                 None => self
                     .manager
@@ -73,8 +77,8 @@ impl NativeManager {
     /// Validates and stores a new version of `name`; `value` is str or bytes.
     fn set(&self, py: Python<'_>, name: String, value: &Bound<'_, PyAny>) -> PyResult<Details> {
         let value = from_python(&name, value)?;
-        let details = py
-            .detach(|| self.manager.write_secret(&name, &value))
+        let details = self
+            .call(py, || self.manager.write_secret(&name, &value))
             .map_err(raise)?;
         if let Some(cache) = &self.cache {
             cache.forget(&name);
@@ -84,8 +88,8 @@ impl NativeManager {
 
     /// The current version's details, never the value.
     fn describe(&self, py: Python<'_>, name: String) -> PyResult<Details> {
-        let mut reads = py
-            .detach(|| self.manager.read_secrets(&[name.as_str()]))
+        let mut reads = self
+            .call(py, || self.manager.read_secrets(&[name.as_str()]))
             .map_err(raise)?;
         Ok(details_tuple(&reads.remove(0).details))
     }
@@ -107,10 +111,17 @@ impl NativeManager {
 }
 
 impl NativeManager {
+    /// One call of the library, with the GIL released and the manager's events going to its
+    /// own audit log, if it has one.
+    fn call<T: Send>(&self, py: Python<'_>, call: impl FnOnce() -> T + Send) -> T {
+        py.detach(|| self.audited.run(call))
+    }
+
     fn with(
         manager: SecretsManager,
         timeout: Option<f64>,
         cache_ttl: Option<f64>,
+        audit_log: Option<PathBuf>,
     ) -> PyResult<Self> {
         let manager = match timeout {
             Some(seconds) => manager.with_timeout(seconds_setting("timeout", seconds)?),
@@ -120,7 +131,18 @@ impl NativeManager {
             Some(seconds) => Some(Cache::new(seconds_setting("cache_ttl", seconds)?)),
             None => None,
         };
-        Ok(NativeManager { manager, cache })
+        let audited = Audited::new(audit_log.as_deref()).map_err(|problem| {
+            let hint = problem
+                .hint
+                .as_deref()
+                .unwrap_or("pass a writable file path");
+            config_error(&problem.location, &problem.message, hint)
+        })?;
+        Ok(NativeManager {
+            manager,
+            cache,
+            audited,
+        })
     }
 }
 

@@ -3,12 +3,15 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{Failure, FailureKind, SecretsManager};
-use crate::backend::{Metadata, StoreOptions, Version};
+use std::collections::BTreeSet;
+
+use super::{Backing, Failure, FailureKind, SecretsManager};
+use crate::backend::{
+    FetchErrorKind, Metadata, Source, StoreOptions, Version, call_deadline, deadline_after,
+};
 use crate::problem::Problem;
 use crate::reference::{Reference, Scheme};
 use crate::resolve;
-use crate::runtime::block_on;
 use crate::secret::SecretString;
 use crate::supervise::poll;
 use crate::validate;
@@ -48,8 +51,10 @@ impl SecretsManager {
     /// distinct one once, all backends concurrently, under one deadline; all or nothing.
     pub fn read_secrets(&self, names: &[&str]) -> Result<Vec<SecretRead>, Failure> {
         let references = self.references(names)?;
-        let fetched =
-            block_on_failure(self.fetch_many(&references, &crate::plan::Plan::default()))?;
+        let plan = crate::plan::Plan::default();
+        let fetched = self
+            .kept
+            .block_on(self.fetch_many(&references, &plan, Backing::Kept))?;
         Ok(fetched
             .into_iter()
             .map(|fetched| SecretRead {
@@ -68,12 +73,23 @@ impl SecretsManager {
     ) -> Result<Vec<Result<Version, Failure>>, Failure> {
         let references = self.references(names)?;
         let groups = resolve::by_source(references.iter().cloned().collect(), &self.config);
-        let mut versions = block_on_failure(async {
-            Ok(
-                poll::versions_by_source(groups, &self.config, &self.env, self.timeout, false)
-                    .await,
-            )
-        })?;
+        let sources: BTreeSet<Source> = groups.keys().copied().collect();
+        let deadline = deadline_after(self.timeout);
+        let mut versions = self.kept.block_on(call_deadline::within(deadline, async {
+            let backends = self
+                .kept
+                .ready(&sources, &self.context(deadline))
+                .await
+                .map_err(|problem| Failure::new(FailureKind::BackendUnavailable, problem))?;
+            let versions = poll::versions_on(&backends, groups, deadline).await;
+            let failed = versions.values().any(|version| {
+                matches!(version, Err(error) if matches!(error.kind, FetchErrorKind::Unavailable | FetchErrorKind::Denied))
+            });
+            if failed {
+                self.kept.forget(&sources);
+            }
+            Ok(versions)
+        }))?;
         Ok(references
             .iter()
             .map(|reference| match versions.remove(reference) {
@@ -96,7 +112,12 @@ impl SecretsManager {
     pub fn write_secret(&self, name: &str, value: &SecretString) -> Result<SecretDetails, Failure> {
         let reference = self.reference(name)?;
         self.check_new_value(name, &reference, value, false)?;
-        let metadata = block_on_failure(self.store(&reference, value, StoreOptions::default()))?;
+        let metadata = self.kept.block_on(self.store(
+            &reference,
+            value,
+            StoreOptions::default(),
+            Backing::Kept,
+        ))?;
         Ok(SecretDetails::from(&metadata))
     }
 
@@ -133,13 +154,5 @@ impl SecretsManager {
 
     fn references(&self, names: &[&str]) -> Result<Vec<Reference>, Failure> {
         names.iter().map(|name| self.reference(name)).collect()
-    }
-}
-
-/// [`block_on`] for calls that fail with a kind (a runtime that cannot start is unavailable).
-fn block_on_failure<T>(future: impl Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
-    match block_on(async { Ok(future.await) }) {
-        Ok(result) => result,
-        Err(error) => Err(Failure::new(FailureKind::BackendUnavailable, error)),
     }
 }

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use futures::future::join_all;
 use tokio::time::Instant;
 
-use super::{Answers, Backend, FetchError, FetchErrorKind, Fetched, Layout, Source};
+use super::{Answers, Backend, FetchError, FetchErrorKind, Fetched, Layout, Source, call_deadline};
 use crate::bounded::{self, ReadError};
 use crate::config::Config;
 use crate::reference::Reference;
@@ -41,8 +41,12 @@ impl FileBackend {
 
     async fn read(&self, reference: &Reference) -> Result<Fetched, FetchError> {
         let path = PathBuf::from(&reference.target);
-        match bounded::read_regular_file_until(path, bounded::SECRET_FILE_LIMIT, self.deadline)
-            .await
+        match bounded::read_regular_file_until(
+            path,
+            bounded::SECRET_FILE_LIMIT,
+            call_deadline::current(self.deadline),
+        )
+        .await
         {
             // Mounted secrets usually end with one newline that is not part of the value.
             Ok(bytes) => Ok(Fetched::value(

@@ -5,6 +5,7 @@
 mod aws;
 #[cfg(feature = "azure")]
 mod azure;
+pub mod call_deadline;
 mod env;
 mod file;
 #[cfg(any(feature = "vault", feature = "azure"))]
@@ -342,11 +343,22 @@ pub trait Backend: Send + Sync {
     /// Called once after a launch's reads, before exec: release what the backend holds
     /// (Vault revokes a token it obtained by login when asked to).
     async fn finish(&self) {}
+
+    /// For a backend kept across calls (the library's manager): when its login or token
+    /// nears its expiry, so that it is built afresh (logged in again) from then on. `None`:
+    /// what it holds does not expire (env, files, static keys, a configured Vault token).
+    fn usable_until(&self) -> Option<tokio::time::Instant> {
+        None
+    }
+
+    /// For a backend kept across calls, before it serves another: keep a credential that it
+    /// cannot replace itself alive (Vault renews a configured token once half its TTL is gone).
+    async fn keep_alive(&self) {}
 }
 
 /// The backends a launch needs, built once; nothing is built for a source no reference uses
-/// (constructing SDK clients costs milliseconds).
-#[derive(Default)]
+/// (constructing SDK clients costs milliseconds). A clone shares the built backends.
+#[derive(Default, Clone)]
 pub struct Backends {
     built: HashMap<Source, Arc<dyn Backend>>,
 }
@@ -406,6 +418,11 @@ impl Backends {
 
     pub fn get(&self, source: Source) -> Option<&Arc<dyn Backend>> {
         self.built.get(&source)
+    }
+
+    /// Forgets `source`'s backend (a kept one to be built afresh); returns it.
+    pub fn remove(&mut self, source: Source) -> Option<Arc<dyn Backend>> {
+        self.built.remove(&source)
     }
 
     /// Lets every backend release what it holds; see [`Backend::finish`].

@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::Path;
 
 use super::layout::{Backup, Entry};
-use crate::api::{FailureKind, SecretsManager};
+use crate::api::{Backing, FailureKind, SecretsManager};
 use crate::backend::{Source, StoreOptions};
 use crate::config::BackendKind;
 use crate::error::Error;
@@ -172,7 +172,9 @@ pub async fn restore(
         return Err(Error::Problems(problems));
     }
     let references: Vec<Reference> = items.iter().map(|item| item.reference.clone()).collect();
-    let current = target.fetch_each(&references, &Plan::default()).await?;
+    let current = target
+        .fetch_each(&references, &Plan::default(), Backing::PerCall)
+        .await?;
     let mut reports = Vec::new();
     for (item, current) in items.drain(..).zip(current) {
         let planned = match current {
@@ -186,7 +188,10 @@ pub async fn restore(
                 let options = StoreOptions {
                     create: planned == Outcome::Created,
                 };
-                match target.store(&item.reference, &item.value, options).await {
+                match target
+                    .store(&item.reference, &item.value, options, Backing::PerCall)
+                    .await
+                {
                     Ok(_) => planned,
                     Err(failure) => Outcome::Refused(failure.to_string()),
                 }

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use super::layout::{self, Backup, Entry, Previous, Value};
 use super::select::Wanted;
-use crate::api::{FailureKind, SecretsManager};
+use crate::api::{Backing, FailureKind, SecretsManager};
 use crate::backend::{Source, utc};
 use crate::config::BackendKind;
 use crate::error::Error;
@@ -22,7 +22,9 @@ pub async fn take(
     wanted: &[Wanted],
 ) -> Result<Backup, Error> {
     let references: Vec<_> = wanted.iter().map(|one| one.reference.clone()).collect();
-    let reads = manager.fetch_each(&references, plan).await?;
+    let reads = manager
+        .fetch_each(&references, plan, Backing::PerCall)
+        .await?;
     let mut entries = Vec::new();
     let mut problems = Vec::new();
     let mut previous_wanted = Vec::new();
@@ -69,7 +71,9 @@ pub async fn take(
             .iter()
             .map(|(_, slot)| slot.clone())
             .collect();
-        let reads = manager.fetch_many(&slots, &Plan::default()).await?;
+        let reads = manager
+            .fetch_many(&slots, &Plan::default(), Backing::PerCall)
+            .await?;
         for ((index, _), fetched) in previous_wanted.into_iter().zip(reads) {
             let entry = &mut entries[index];
             entry.previous = Some(Previous {

@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-use crate::api::SecretsManager;
+use crate::api::{Backing, SecretsManager};
 use crate::backend::StoreOptions;
 use crate::bounded;
 use crate::cli::SetArgs;
@@ -45,7 +45,9 @@ pub fn set(settings: &LaunchSettings, env: Environment, args: &SetArgs) -> Resul
         create: args.create,
     };
     let metadata = block_on(async {
-        let stored = manager.store(&reference, &value, options).await;
+        let stored = manager
+            .store(&reference, &value, options, Backing::PerCall)
+            .await;
         stored.map_err(Error::from)
     })?;
     match metadata.version {

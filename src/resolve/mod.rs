@@ -111,6 +111,43 @@ pub async fn resolve_reusing(
     options: FetchOptions,
     reuse: &Reuse,
 ) -> Result<Resolution, Problem> {
+    resolve_on(None, plan, extras, config, env, options, reuse).await
+}
+
+/// [`resolve`] of extras on backends kept across calls (the library's manager): those in
+/// `kept` serve as they are (their login, tokens and connection pool), a missing one is built
+/// and added, and none is finished: they serve the next call too.
+pub async fn resolve_kept(
+    kept: &mut Backends,
+    extras: &[PlaceholderValue],
+    config: &Config,
+    env: &Environment,
+    options: FetchOptions,
+) -> Result<Resolution, Problem> {
+    let plan = Plan::default();
+    resolve_on(
+        Some(kept),
+        &plan,
+        extras,
+        config,
+        env,
+        options,
+        &Reuse::new(),
+    )
+    .await
+}
+
+/// The one resolution: on the `kept` backends, or on backends built for this call alone and
+/// finished after its reads (`None`).
+async fn resolve_on(
+    kept: Option<&mut Backends>,
+    plan: &Plan,
+    extras: &[PlaceholderValue],
+    config: &Config,
+    env: &Environment,
+    options: FetchOptions,
+    reuse: &Reuse,
+) -> Result<Resolution, Problem> {
     let FetchOptions {
         timeout,
         jitter,
@@ -156,8 +193,11 @@ pub async fn resolve_reusing(
         deadline,
         keep_launcher_env,
     };
-    let mut backends = Backends::build(&sources, &context).await?;
-    let mut answers = read::fetch_all(&backends, groups, timeout, deadline).await;
+    let finish_after = kept.is_none();
+    let mut own = Backends::default();
+    let backends = kept.unwrap_or(&mut own);
+    backends.add(&sources, &context).await?;
+    let mut answers = read::fetch_all(backends, groups, timeout, deadline).await;
     answers.extend(reused);
     // Second round: the previous values the current reads show kept and within their grace;
     // none at all for a launch whose secrets were never rotated.
@@ -184,7 +224,7 @@ pub async fn resolve_reusing(
         backends
             .add(&reads.keys().copied().collect(), &context)
             .await?;
-        let mut more = read::fetch_all(&backends, reads, timeout, deadline).await;
+        let mut more = read::fetch_all(backends, reads, timeout, deadline).await;
         for (reference, pinned) in later {
             if let Some(answer) = more.remove(&pinned) {
                 answers.insert(reference, answer);
@@ -192,13 +232,15 @@ pub async fn resolve_reusing(
         }
     }
     // Bounded by each backend (Vault gives revocation what is left, at least a moment).
-    backends.finish().await;
+    if finish_after {
+        backends.finish().await;
+    }
     let vars = plan
         .vars
         .iter()
         .filter(|planned| previous::wanted(planned, plan, &answers, config, now))
         .map(|planned| {
-            let joined = join(&planned.name, &planned.pieces, &answers, &backends);
+            let joined = join(&planned.name, &planned.pieces, &answers, backends);
             ResolvedVar {
                 planned: planned.clone(),
                 value: joined.value,
@@ -210,7 +252,7 @@ pub async fn resolve_reusing(
     let extras = extras
         .iter()
         .map(|extra| {
-            let joined = join(&extra.location, &extra.pieces, &answers, &backends);
+            let joined = join(&extra.location, &extra.pieces, &answers, backends);
             ResolvedPlaceholder {
                 location: extra.location.clone(),
                 value: joined.value,

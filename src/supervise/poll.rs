@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use futures::future::join_all;
+use tokio::time::Instant;
 
 use crate::backend::{
     Backends, BuildContext, FetchError, FetchErrorKind, Source, Versions, deadline_after,
@@ -49,17 +50,30 @@ pub async fn versions_by_source(
         deadline,
         keep_launcher_env,
     };
-    let mut versions = Versions::new();
     let backends = match Backends::build(&sources, &context).await {
         Ok(backends) => backends,
         Err(problem) => {
             let error = FetchError::new(FetchErrorKind::Unavailable, problem.to_string());
-            for reference in groups.into_values().flatten() {
-                versions.insert(reference, Err(error.clone()));
-            }
-            return versions;
+            return groups
+                .into_values()
+                .flatten()
+                .map(|reference| (reference, Err(error.clone())))
+                .collect();
         }
     };
+    let versions = versions_on(&backends, groups, deadline).await;
+    backends.finish().await;
+    versions
+}
+
+/// The versions of references grouped by backend, from `backends` (built for them), within
+/// `deadline`.
+pub async fn versions_on(
+    backends: &Backends,
+    groups: BTreeMap<Source, Vec<Reference>>,
+    deadline: Instant,
+) -> Versions {
+    let mut versions = Versions::new();
     let polls = groups.into_iter().map(|(source, references)| {
         let backend = backends.get(source).cloned();
         async move {
@@ -84,6 +98,5 @@ pub async fn versions_by_source(
             versions.insert(reference, answer);
         }
     }
-    backends.finish().await;
     versions
 }

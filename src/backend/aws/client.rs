@@ -49,6 +49,10 @@ const LOCATION: &str = "backend aws_secrets_manager";
 pub struct Connection {
     pub client: Client,
     pub service: Service,
+    /// When the credentials loaded (temporary ones: a role, SSO, web identity) near their
+    /// expiry: a kept backend (the library's manager) loads them afresh from then on, as the
+    /// SDK's own credential cache would. `None`: they do not expire (access keys).
+    pub renew_at: Option<Instant>,
 }
 
 /// Resolves region and credentials once, before `deadline`, and builds the client.
@@ -72,7 +76,7 @@ pub async fn connect(settings: &AwsSettings, deadline: Instant) -> Result<Connec
     // Built once: STS (web identity, role assumption), SSO and the ECS role answer through the
     // same client as Secrets Manager: the same trust roots, the same answer size limit.
     let http = limit::limited(https_client(deadline).await?);
-    let credentials = credentials(&region, imds, http.clone(), deadline).await?;
+    let (credentials, renew_at) = credentials(&region, imds, http.clone(), deadline).await?;
     let remaining = remaining().max(Duration::from_millis(1));
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http)
@@ -105,6 +109,7 @@ pub async fn connect(settings: &AwsSettings, deadline: Instant) -> Result<Connec
             region: region.to_string(),
             endpoint,
         },
+        renew_at,
     })
 }
 
@@ -122,13 +127,13 @@ async fn region(settings: &AwsSettings, imds: imds::Client) -> Option<Region> {
 /// and role assumption, `credential_process`), web identity (EKS IRSA), the ECS container
 /// role, EC2 metadata. Loading them here, not on the first request, gives one clear error
 /// instead of one per secret; a launch is short, so the credentials do not need refreshing
-/// afterwards.
+/// afterwards (a kept backend is built afresh when they near their expiry, the second value).
 async fn credentials(
     region: &Region,
     imds: imds::Client,
     http: SharedHttpClient,
     deadline: Instant,
-) -> Result<SharedCredentialsProvider, Problem> {
+) -> Result<(SharedCredentialsProvider, Option<Instant>), Problem> {
     let started = Instant::now();
     // aws-config runs `credential_process` with tokio's process API without kill_on_drop:
     // giving up on it (the deadline) would leave it running. What it spawned is killed then.
@@ -170,8 +175,18 @@ async fn credentials(
                 .with_hint(CREDENTIALS_HINT));
             }
         };
-    Ok(SharedCredentialsProvider::new(loaded))
+    let renew_at = loaded.expiry().map(|expiry| {
+        let left = expiry
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
+        Instant::now() + left - (left / 3).min(RENEW_BEFORE_EXPIRY)
+    });
+    Ok((SharedCredentialsProvider::new(loaded), renew_at))
 }
+
+/// Temporary credentials are loaded afresh this long before they expire (or once two thirds
+/// of their time is gone, if they live less than 15 minutes).
+const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
 
 const CREDENTIAL_SOURCES: &str = "AWS_ACCESS_KEY_ID, the AWS_PROFILE profile in ~/.aws, web identity, the ECS task role and EC2 instance metadata";
 const CREDENTIALS_HINT: &str = "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, set AWS_PROFILE, or run with an IAM role (EKS IRSA: AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, an ECS task role, an EC2 instance profile)";

@@ -59,6 +59,10 @@ impl Backend for AwsBackend {
         Source::AwsSecretsManager
     }
 
+    fn usable_until(&self) -> Option<tokio::time::Instant> {
+        self.connection.renew_at
+    }
+
     fn location(&self, reference: &Reference) -> String {
         location(reference, &self.prefix)
     }
@@ -83,7 +87,9 @@ impl Backend for AwsBackend {
             secret_versions = reads.len(),
             "reading from AWS Secrets Manager"
         );
-        let Connection { client, service } = &self.connection;
+        let Connection {
+            client, service, ..
+        } = &self.connection;
         let results = BatchReader::new(client, &self.batch_denied)
             .read_all(reads.into_iter().collect())
             .await;

@@ -4,6 +4,7 @@
 //! Every error is that flow's own: there is no fallback to report instead.
 
 use std::process::Stdio;
+use std::time::Duration;
 
 use reqwest::header::CONTENT_TYPE;
 use serde::Deserialize;
@@ -18,12 +19,21 @@ use crate::secret::SecretString;
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
+/// A token and how long it is good for, as its answer said (`expires_in`).
+pub struct Token {
+    pub value: SecretString,
+    pub lifetime: Duration,
+}
+
+/// `az account get-access-token` hands out its cached token while at least this is left.
+const CLI_TOKEN_LEFT: Duration = Duration::from_secs(300);
+
 /// A token for `challenge`'s scope, or why there is none (naming the flow, never a credential).
 pub async fn token(
     http: &Http,
     settings: &EffectiveSettings,
     challenge: &Challenge,
-) -> Result<SecretString, FetchError> {
+) -> Result<Token, FetchError> {
     let flow = &settings.flow;
     let failed = |kind: FetchErrorKind, reason: String, hint: String| {
         FetchError::new(
@@ -187,6 +197,10 @@ pub async fn token(
         }
         Flow::Cli { tenant } => cli(http, challenge, tenant.as_deref())
             .await
+            .map(|value| Token {
+                value,
+                lifetime: CLI_TOKEN_LEFT,
+            })
             .map_err(|(kind, reason, hint)| failed(kind, reason, hint)),
     }
 }
@@ -214,7 +228,7 @@ async fn entra(
     settings: &EffectiveSettings,
     tenant: &str,
     form: &[(&str, &str)],
-) -> Result<SecretString, Failed> {
+) -> Result<Token, Failed> {
     let url = format!(
         "{}/{tenant}/oauth2/v2.0/token",
         settings.authority_host.as_str().trim_end_matches('/')
@@ -259,6 +273,20 @@ async fn entra(
 #[derive(Deserialize)]
 struct TokenAnswer {
     access_token: Option<String>,
+    /// Seconds, a number (Entra ID) or a string of digits (the managed identity endpoints).
+    expires_in: Option<serde_json::Value>,
+}
+
+/// A token whose answer gave no lifetime is kept this long (Entra ID's shortest is an hour).
+const UNSAID_LIFETIME: Duration = Duration::from_secs(600);
+
+fn lifetime(expires_in: Option<&serde_json::Value>) -> Duration {
+    let seconds = match expires_in {
+        Some(serde_json::Value::Number(number)) => number.as_u64(),
+        Some(serde_json::Value::String(text)) => text.trim().parse().ok(),
+        _ => None,
+    };
+    seconds.map_or(UNSAID_LIFETIME, Duration::from_secs)
 }
 
 #[derive(Deserialize)]
@@ -277,13 +305,15 @@ struct Refusal {
 
 /// The token of a 200 answer, or what the error answer says (codes and descriptions are
 /// Microsoft's texts, never credentials).
-fn access_token(answer: &Answer) -> Result<SecretString, Refusal> {
+fn access_token(answer: &Answer) -> Result<Token, Refusal> {
     if answer.status == 200 {
-        return match answer
-            .json::<TokenAnswer>()
-            .and_then(|token| token.access_token)
-        {
-            Some(token) if !token.is_empty() => Ok(SecretString::from(token)),
+        let parsed = answer.json::<TokenAnswer>();
+        let lifetime = lifetime(parsed.as_ref().and_then(|token| token.expires_in.as_ref()));
+        return match parsed.and_then(|token| token.access_token) {
+            Some(token) if !token.is_empty() => Ok(Token {
+                value: SecretString::from(token),
+                lifetime,
+            }),
             _ => Err(Refusal {
                 message: "answered 200 without an access_token".into(),
                 detail: String::new(),

@@ -34,6 +34,7 @@ use async_trait::async_trait;
 use futures::future::join_all;
 use reqwest::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use tokio::sync::{Mutex, OnceCell, Semaphore};
+use tokio::time::Instant;
 
 use self::challenge::Challenge;
 use self::errors::Doing;
@@ -59,6 +60,9 @@ pub struct AzureBackend {
     permits: Semaphore,
     /// Per vault origin: its challenge, then one token for it per launch.
     vaults: Mutex<HashMap<String, Shared<HeaderValue>>>,
+    /// When the first of those tokens has lived two thirds of its lifetime: a kept backend
+    /// (the library's manager) is built afresh, with new tokens, from then on.
+    renew_tokens_at: std::sync::Mutex<Option<Instant>>,
 }
 
 impl AzureBackend {
@@ -70,6 +74,7 @@ impl AzureBackend {
             settings,
             http,
             vaults: Mutex::new(HashMap::new()),
+            renew_tokens_at: std::sync::Mutex::new(None),
         })
     }
 
@@ -151,8 +156,12 @@ impl AzureBackend {
     async fn token(&self, challenge: &Challenge) -> Result<HeaderValue, FetchError> {
         let token = credential::token(&self.http, &self.settings, challenge).await?;
         tracing::debug!(credential = %self.settings.flow.describe(), "got a Key Vault token");
+        let renew_at = Instant::now() + token.lifetime * 2 / 3;
+        if let Ok(mut earliest) = self.renew_tokens_at.lock() {
+            *earliest = Some(earliest.map_or(renew_at, |earliest| earliest.min(renew_at)));
+        }
         let mut bearer = SecretString::from("Bearer ");
-        bearer.push_bytes(token.expose());
+        bearer.push_bytes(token.value.expose());
         let mut header = HeaderValue::from_bytes(bearer.expose()).map_err(|_| {
             FetchError::new(
                 FetchErrorKind::Invalid,
@@ -444,6 +453,13 @@ impl Backend for AzureBackend {
             Ok(Err(why)) => Err(errors::unusable(&why, id, flow)),
             Err(_) => Ok(Metadata::default()),
         }
+    }
+
+    fn usable_until(&self) -> Option<Instant> {
+        self.renew_tokens_at
+            .lock()
+            .ok()
+            .and_then(|earliest| *earliest)
     }
 
     fn rotation(&self) -> Option<&dyn super::RotationStore> {

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use super::failure::{Failure, refused_redirect};
 use super::redirect::{self, Redirects};
 use super::retry::{BodyError, backoff, chain, is_retryable, is_tls, read_body, retry_after};
+use crate::backend::call_deadline;
 
 /// The least time left for one more attempt after a backoff.
 const LAST_ATTEMPT: Duration = Duration::from_millis(250);
@@ -95,8 +96,9 @@ impl Client {
         })
     }
 
+    /// The deadline of the call being served (see `call_deadline`), else the launch's.
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        call_deadline::current(self.deadline)
     }
 
     /// Sends the request `build` makes (again for each attempt) until an answer that is not
@@ -108,7 +110,7 @@ impl Client {
     ) -> Result<Answer, Failure> {
         let deadline = match patience {
             Patience::Until(deadline) => deadline,
-            Patience::Deadline | Patience::Probe(_) => self.deadline,
+            Patience::Deadline | Patience::Probe(_) => self.deadline(),
         };
         let mut attempt = 0u32;
         loop {

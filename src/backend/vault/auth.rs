@@ -22,10 +22,21 @@ use crate::secret::SecretString;
 /// gets this long before the launch goes on without it.
 const REVOKE_FLOOR: Duration = Duration::from_secs(2);
 
+/// A token, and how long it lives when it was obtained by login (its lease).
+pub struct Login {
+    pub token: SecretString,
+    pub lease: Option<Duration>,
+}
+
 /// The token for this launch: the configured one, or one obtained by logging in.
-pub async fn token(settings: &EffectiveSettings, http: &Http) -> Result<SecretString, FetchError> {
+pub async fn token(settings: &EffectiveSettings, http: &Http) -> Result<Login, FetchError> {
     let (mount, body) = match &settings.auth {
-        Auth::Token(token) => return Ok(token.clone()),
+        Auth::Token(token) => {
+            return Ok(Login {
+                token: token.clone(),
+                lease: None,
+            });
+        }
         Auth::AppRole {
             mount,
             role_id,
@@ -67,7 +78,15 @@ pub async fn token(settings: &EffectiveSettings, http: &Http) -> Result<SecretSt
     match answer.pointer("/auth/client_token").and_then(Value::as_str) {
         Some(token) if !token.is_empty() => {
             tracing::debug!(method = %settings.auth.describe(), "logged in to vault");
-            Ok(SecretString::from(token))
+            let lease = answer
+                .pointer("/auth/lease_duration")
+                .and_then(Value::as_u64)
+                .filter(|seconds| *seconds > 0)
+                .map(Duration::from_secs);
+            Ok(Login {
+                token: SecretString::from(token),
+                lease,
+            })
         }
         _ => Err(FetchError::new(
             FetchErrorKind::Invalid,

@@ -26,12 +26,13 @@ mod token_life;
 mod versions;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use futures::future::join_all;
 use tokio::sync::{OnceCell, Semaphore};
+use tokio::time::Instant;
 
 use self::http::Http;
 use self::kv::{MountKind, SecretData};
@@ -57,6 +58,9 @@ pub struct VaultBackend {
     settings: EffectiveSettings,
     http: Http,
     token: OnceCell<Result<SecretString, FetchError>>,
+    /// When a token obtained by login has lived two thirds of its lease: a kept backend (the
+    /// library's manager) is built afresh, with a new login, from then on.
+    renew_login_at: OnceLock<Instant>,
     /// KV versions learned in this launch, by mount.
     kv_versions: tokio::sync::Mutex<HashMap<String, u8>>,
     /// One mount lookup per mount, shared by the reads that need it.
@@ -82,6 +86,7 @@ impl VaultBackend {
             settings,
             http,
             token: OnceCell::new(),
+            renew_login_at: OnceLock::new(),
             kv_versions: tokio::sync::Mutex::new(HashMap::new()),
             mount_lookups: tokio::sync::Mutex::new(HashMap::new()),
             dynamic: context.config.dynamic.clone(),
@@ -91,7 +96,13 @@ impl VaultBackend {
 
     async fn token(&self) -> Result<SecretString, FetchError> {
         self.token
-            .get_or_init(|| auth::token(&self.settings, &self.http))
+            .get_or_init(|| async {
+                let login = auth::token(&self.settings, &self.http).await?;
+                if let Some(lease) = login.lease {
+                    let _ = self.renew_login_at.set(Instant::now() + lease * 2 / 3);
+                }
+                Ok(login.token)
+            })
             .await
             .clone()
     }
@@ -385,6 +396,16 @@ impl Backend for VaultBackend {
 
     fn leases(&self) -> Option<&dyn LeaseStore> {
         Some(self)
+    }
+
+    fn usable_until(&self) -> Option<Instant> {
+        self.renew_login_at.get().copied()
+    }
+
+    async fn keep_alive(&self) {
+        if let Ok(token) = self.token().await {
+            token_life::check(self, &token).await;
+        }
     }
 
     async fn finish(&self) {

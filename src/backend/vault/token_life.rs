@@ -1,13 +1,17 @@
-//! A token given to a watcher (`VAULT_TOKEN`) lives as long as the watcher: at the first poll,
-//! and again before a third of its remaining time has passed (every 10 minutes at most), it is
+//! A token given to a watcher or to the library's manager (`VAULT_TOKEN`, `vault_token`) lives
+//! as long as they do: at the first poll (the manager: its first reuse of the backend), and
+//! again before a third of its remaining time has passed (every 10 minutes at most), it is
 //! looked up, its time to expiry logged, and renewed (`renew-self`) once half its TTL is gone.
-//! Tokens obtained by login need none of this: each poll logs in afresh and revokes after.
+//! Tokens obtained by login need none of this: each poll logs in afresh and revokes after, and
+//! the manager logs in again once two thirds of the lease are gone (`usable_until`).
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
 use super::VaultBackend;
@@ -16,20 +20,24 @@ use crate::secret::SecretString;
 
 const LONGEST_BETWEEN_CHECKS: Duration = Duration::from_secs(600);
 
+/// When each token is next checked, by its SHA-256 (never the token itself): a watcher builds
+/// its backend afresh at every poll, and one process may hold managers with different tokens.
+static NEXT_CHECKS: Mutex<BTreeMap<[u8; 32], std::time::Instant>> = Mutex::new(BTreeMap::new());
+
 pub async fn check(backend: &VaultBackend, token: &SecretString) {
-    static NEXT_CHECK: Mutex<Option<std::time::Instant>> = Mutex::new(None);
     if !matches!(backend.settings.auth, Auth::Token(_)) {
         return;
     }
+    let key: [u8; 32] = Sha256::digest(token.expose()).into();
     let now = std::time::Instant::now();
     {
-        let Ok(mut next) = NEXT_CHECK.lock() else {
+        let Ok(mut next) = NEXT_CHECKS.lock() else {
             return;
         };
-        if next.is_some_and(|next| now < next) {
+        if next.get(&key).is_some_and(|next| now < *next) {
             return;
         }
-        *next = Some(now + LONGEST_BETWEEN_CHECKS);
+        next.insert(key, now + LONGEST_BETWEEN_CHECKS);
     }
     let Some(ttl) = lookup(backend, token).await else {
         return;
@@ -61,8 +69,8 @@ pub async fn check(backend: &VaultBackend, token: &SecretString) {
             (left / 3).clamp(Duration::from_secs(1), LONGEST_BETWEEN_CHECKS)
         }
     };
-    if let Ok(mut next_check) = NEXT_CHECK.lock() {
-        *next_check = Some(now + next);
+    if let Ok(mut next_check) = NEXT_CHECKS.lock() {
+        next_check.insert(key, now + next);
     }
 }
 
