@@ -629,3 +629,45 @@ fn sigterm_ends_a_stuck_launch_even_as_pid_1() {
     );
     assert!(!String::from_utf8_lossy(&output.stdout).contains("started"));
 }
+
+/// `secrets_manager.audit_log` (or `CRONOS_SECRETS_AUDIT_LOG`) names the audit log when
+/// `--audit-log` does not: the first event of the launch goes there, never a value; the flag
+/// wins over the config.
+#[test]
+fn the_configs_audit_log_is_written_like_the_flags() {
+    let launch = Launch::with_required()
+        .file("j.env", "A=env://CRONOS_AI_API_KEY\n")
+        .file(
+            "config.yaml",
+            "secrets_manager:\n  backend: env\n  audit_log: logs/audit.jsonl\n",
+        )
+        .env("CRONOS_SECRETS_CONFIG", "config.yaml");
+    std::fs::create_dir_all(launch.path("logs")).unwrap();
+    let run = |extra: &[&str]| Outcome {
+        output: launch
+            .command()
+            .args(["--env-file", "j.env"])
+            .args(extra)
+            .args(["run", "--", "true"])
+            .output()
+            .unwrap(),
+    };
+    let outcome = run(&[]);
+    outcome.assert_code(0);
+    let written = read(&launch.path("logs/audit.jsonl"));
+    assert!(written.contains("secret read"), "{written}");
+    assert!(written.contains("env://CRONOS_AI_API_KEY"), "{written}");
+    assert_eq!(mode(&launch.path("logs/audit.jsonl")), 0o600);
+    // Not on stderr as well: the file is the audit log.
+    assert!(!outcome.stderr().contains("secret read"));
+    outcome.assert_no_leak(&[API_KEY]);
+    assert!(!written.contains(API_KEY));
+    // --audit-log wins over the config.
+    let lines = written.lines().count();
+    run(&["--audit-log", "flag.jsonl"]).assert_code(0);
+    assert!(read(&launch.path("flag.jsonl")).contains("secret read"));
+    assert_eq!(
+        read(&launch.path("logs/audit.jsonl")).lines().count(),
+        lines
+    );
+}

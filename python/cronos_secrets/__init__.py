@@ -102,7 +102,8 @@ class SecretsManager:
     a value is kept while the backend's metadata shows the same version (no value is read
     again unless it changed). ``audit_log`` (a path) appends this manager's audit events to
     that file as JSON lines, as the launcher's ``--audit-log`` does (names, references and
-    versions, never a value), besides the ``logging`` logger ``cronos_secrets.audit``.
+    versions, never a value), besides the ``logging`` logger ``cronos_secrets.audit``; without
+    it, the config's ``audit_log`` (``secrets_manager: audit_log: PATH``) is used, if any.
 
     One manager is safe to share between threads; the GIL is released while it waits on a
     backend. It keeps its backend login, tokens and connections between calls (one Vault

@@ -131,6 +131,9 @@ impl NativeManager {
             Some(seconds) => Some(Cache::new(seconds_setting("cache_ttl", seconds)?)),
             None => None,
         };
+        // The keyword, else the config's `audit_log` (or CRONOS_SECRETS_AUDIT_LOG), as the
+        // launcher takes --audit-log, else the config's.
+        let audit_log = audit_log.or_else(|| manager.audit_log().map(PathBuf::from));
         let audited = Audited::new(audit_log.as_deref()).map_err(|problem| {
             let hint = problem
                 .hint

@@ -85,3 +85,21 @@ def test_a_read_does_not_import_logging_for_nobody(openbao, tmp_path):
                          check=True)
     assert ran.stdout.strip() == "False"
     assert [event["fields"]["message"] for event in events(audit_log)] == ["secret read"]
+
+
+def test_the_configs_audit_log_is_used_when_no_keyword_names_one(openbao, tmp_path):
+    value = planted("config-audit")
+    openbao.put("audited_by_config", {"value": value})
+    audit_log = tmp_path / "from-config.jsonl"
+    settings = dict(openbao.settings(), audit_log=str(audit_log))
+    manager = cronos_secrets.get_secrets_manager(settings)
+    assert manager.get_secret("audited_by_config") == value
+    recorded = events(audit_log)
+    assert [event["fields"]["reference"] for event in recorded] == [
+        "secret://audited_by_config"]
+    assert value not in audit_log.read_text()
+    # The keyword wins over the config, as --audit-log does.
+    keyword = tmp_path / "keyword.jsonl"
+    manager = cronos_secrets.get_secrets_manager(settings, audit_log=keyword)
+    assert manager.get_secret("audited_by_config") == value
+    assert len(events(keyword)) == 1 and len(events(audit_log)) == 1

@@ -126,6 +126,12 @@ impl SecretsManager {
         self.config.backend.as_str()
     }
 
+    /// The config's audit log (`secrets_manager.audit_log`), where a binding appends its audit
+    /// events when it is given no file of its own.
+    pub fn audit_log(&self) -> Option<&std::path::Path> {
+        self.config.audit_log.as_deref()
+    }
+
     /// The timeout every call is bounded by (`--timeout`).
     pub fn timeout(&self) -> Duration {
         self.timeout

@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, GlobalArgs};
+use crate::config;
 use crate::env_vars::{self, Environment};
 use crate::error::Error;
 use crate::launch::LaunchSettings;
@@ -54,11 +55,15 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
     };
     let env = Environment::capture();
     let global = &cli.global;
+    let audit_log = global
+        .audit_log
+        .clone()
+        .or_else(|| configured_audit_log(global, &env));
     logging::init(&LogSettings {
         verbose: global.verbose,
         quiet: global.quiet,
         format: global.log_format,
-        audit_log: global.audit_log.as_deref(),
+        audit_log: audit_log.as_deref(),
         directives: env.get_str(env_vars::RUST_LOG),
         audit_by_default: audits_by_default(&command),
     })?;
@@ -86,6 +91,14 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
         Command::Restore(args) => restore::restore(&settings, env, &args),
         Command::Migrate(args) => migrate::migrate(&settings, env, &args),
     }
+}
+
+/// The config's `audit_log` (or `CRONOS_SECRETS_AUDIT_LOG`), read before logging starts so
+/// that the first audit event goes there; a config that cannot be read is reported by the
+/// command itself, which reads it again.
+fn configured_audit_log(global: &GlobalArgs, env: &Environment) -> Option<PathBuf> {
+    let path = config::locate(global.config.as_deref(), env);
+    config::load(path.as_deref(), env).ok()?.audit_log
 }
 
 /// Whether a command's audit events reach stderr without `-v`: not for those whose output

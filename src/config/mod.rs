@@ -119,6 +119,9 @@ pub struct Config {
     pub aws: AwsSettings,
     pub azure: AzureSettings,
     pub secrets: Vec<RequiredSecret>,
+    /// `secrets_manager.audit_log` (or `CRONOS_SECRETS_AUDIT_LOG`): the file audit events are
+    /// appended to when `--audit-log` (in Python, `audit_log=`) names none.
+    pub audit_log: Option<PathBuf>,
     /// `checklist:`: the paths `doctor` looks at (see `checklist`, which also owns the section's
     /// near-miss check).
     pub checklist: ChecklistSettings,
@@ -174,6 +177,7 @@ pub(crate) const MANAGER_KEYS: &[&str] = &[
     "azure_max_concurrency",
     "azure_verify_challenge_resource",
     "azure_imds_timeout",
+    "audit_log",
 ];
 pub(crate) const VAULT_AUTH_KEYS: &[&str] = &[
     "method",

@@ -93,6 +93,7 @@ impl ConfigReader<'_> {
             endpoint_url: settings.string("aws_endpoint_url")?,
         };
         let azure = settings.azure()?;
+        let audit_log = settings.path("audit_log")?;
         let secrets = match root.get(SECRETS) {
             None => schema::cronos_ai_defaults(),
             Some(value) => self.secrets(value)?,
@@ -115,6 +116,7 @@ impl ConfigReader<'_> {
             aws,
             azure,
             secrets,
+            audit_log,
             checklist,
             rotation,
             dynamic,

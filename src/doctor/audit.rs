@@ -18,7 +18,8 @@ pub fn parts(
     devices: &Option<Result<Vec<String>, FetchError>>,
 ) -> Vec<Part> {
     let mut parts = vec![launcher_log(
-        config.checklist.audit_log.as_deref().or(flag),
+        flag.or(config.audit_log.as_deref())
+            .or(config.checklist.audit_log.as_deref()),
         cwd,
     )];
     if let Some(devices) = devices {
@@ -31,7 +32,7 @@ fn launcher_log(path: Option<&Path>, cwd: &Path) -> Part {
     let Some(path) = path else {
         return Part::unknown(
             "no launcher audit log is named",
-            "name the file the production launcher's --audit-log appends to in the config (checklist: audit_log: /var/log/cronos/audit.jsonl), or pass --audit-log to doctor",
+            "name the audit log in the config (secrets_manager: audit_log: /var/log/cronos/audit.jsonl), or the file the production launcher's --audit-log appends to (checklist: audit_log: …), or pass --audit-log to doctor",
         );
     };
     let path = cwd.join(path);
