@@ -390,6 +390,67 @@ fn at_the_max_ttl_the_program_restarts_with_new_credentials() {
     assert_no_credential_in(&running);
 }
 
+/// `render --watch` (the sidecar) keeps the lease as `run --watch` does: at the max TTL the
+/// file is rendered again with new credentials that work, and the old user goes.
+#[test]
+fn the_sidecar_renders_new_credentials_at_the_max_ttl() {
+    let capped = role("sidecar-capped", "2s", "5s");
+    let launch = launch(&capped)
+        .file(
+            "app.tmpl",
+            "user=${vault-dynamic://app-db#username}\npassword=${vault-dynamic://app-db#password}\n",
+        )
+        .env("RUST_LOG", "trace");
+    let output = launch.path("app.conf");
+    let ready = launch.path("ready");
+    let launch = launch.args([
+        "render",
+        "app.tmpl",
+        "-o",
+        &output.display().to_string(),
+        "--watch",
+        "--interval",
+        "300ms",
+        "--debounce",
+        "200ms",
+        "--ready-file",
+        &ready.display().to_string(),
+    ]);
+    let mut running = Running::start_plain(launch);
+    let rendered = |text: &str| -> (String, String) {
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(&format!("{name}=")))
+                .unwrap_or_default()
+                .to_string()
+        };
+        (field("user"), field("password"))
+    };
+    running.wait_for("the first render", |_| ready.exists());
+    let (old_user, old_password) = rendered(&std::fs::read_to_string(&output).unwrap());
+    assert!(setup().pg.login_ok(&old_user, &old_password));
+    running.wait_for("a render with new credentials", |_| {
+        let (user, _) = rendered(&std::fs::read_to_string(&output).unwrap_or_default());
+        !user.is_empty() && user != old_user
+    });
+    let (new_user, new_password) = rendered(&std::fs::read_to_string(&output).unwrap());
+    assert!(
+        setup().pg.login_ok(&new_user, &new_password),
+        "the re-rendered login fails"
+    );
+    running.wait_for("the old user to be dropped", |_| !role_exists(&old_user));
+    running.signal(Signal::SIGTERM);
+    running.wait_exit();
+    assert!(!role_exists(&new_user), "the sidecar's lease outlived it");
+    let stderr = running.stderr();
+    for credential in [&old_user, &old_password, &new_user, &new_password] {
+        assert!(
+            !stderr.contains(credential.as_str()),
+            "a credential reached the log"
+        );
+    }
+}
+
 #[test]
 fn the_watcher_revokes_its_lease_when_it_exits() {
     let app = hour_role("watch-exit");
