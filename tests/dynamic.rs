@@ -495,21 +495,7 @@ fn the_watch_policy_reads_renews_and_revokes_a_dynamic_lease() {
         !hcl.contains("secret/data/app-db"),
         "a dynamic secret was granted as a KV path:\n{hcl}"
     );
-    let file = bao.path("dynamic-watch.hcl");
-    write_file(&file, &hcl);
-    bao.run(&[
-        "policy",
-        "write",
-        "dynamic-watch",
-        &file.display().to_string(),
-    ]);
-    let token = bao.run(&[
-        "token",
-        "create",
-        "-no-default-policy",
-        "-policy=dynamic-watch",
-        "-field=token",
-    ]);
+    let token = bao.token_with_policy("dynamic-watch", &hcl);
     let renewals = lease_requests("renew");
     let mut running = Running::start(
         launch(&short)

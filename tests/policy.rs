@@ -92,19 +92,8 @@ fn policy(launch: &Launch, args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("UTF-8 policy")
 }
 
-/// Writes `hcl` as policy `name` and returns a token holding only it (no `default` policy,
-/// so the token's own endpoints are granted by the policy or not at all).
 fn token_with(name: &str, hcl: &str) -> String {
-    let file = bao().path(&format!("{name}.hcl"));
-    std::fs::write(&file, hcl).expect("write policy");
-    bao().run(&["policy", "write", name, &file.display().to_string()]);
-    bao().run(&[
-        "token",
-        "create",
-        &format!("-policy={name}"),
-        "-no-default-policy",
-        "-field=token",
-    ])
+    bao().token_with_policy(name, hcl)
 }
 
 fn with_stdin(command: &mut std::process::Command, input: &[u8]) -> common::Outcome {

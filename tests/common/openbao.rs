@@ -116,6 +116,21 @@ impl OpenBao {
         self.run(&args);
     }
 
+    /// Writes `hcl` as policy `name` and returns a token holding only it (no `default` policy,
+    /// so the token's own endpoints are granted by the policy or not at all).
+    pub fn token_with_policy(&self, name: &str, hcl: &str) -> String {
+        let file = self.path(&format!("{name}.hcl"));
+        write_file(&file, hcl);
+        self.run(&["policy", "write", name, &file.display().to_string()]);
+        self.run(&[
+            "token",
+            "create",
+            &format!("-policy={name}"),
+            "-no-default-policy",
+            "-field=token",
+        ])
+    }
+
     /// Requests the server saw (operation and path), from the audit log, in order.
     pub fn requests(&self) -> Vec<(String, String)> {
         let text = std::fs::read_to_string(&self.audit_log).unwrap_or_default();
