@@ -306,6 +306,18 @@ impl SecretsManager {
     }
 }
 
+impl SecretsManager {
+    /// Runs a command's calls on this manager's own runtime, so that they share its kept
+    /// backends (a restore of N secrets logs in once, not N + 1 times); dropping the manager
+    /// lets them release what they hold (a login token revoked), as a per-call build does.
+    pub(crate) fn block_on<T>(
+        &self,
+        future: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        self.kept.block_on(async { Ok(future.await) })?
+    }
+}
+
 /// Which backends a call runs on: built for it alone and finished after it (a command, a
 /// launch), or the manager's kept ones (its blocking calls: the library, Python).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

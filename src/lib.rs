@@ -83,7 +83,7 @@ mod validate;
 pub use api::{Failure, FailureKind, SecretDetails, SecretRead, SecretsManager, get_secret};
 pub use backend::Version;
 pub use error::Error;
-pub use logging::audit_file_layer;
+pub use logging::{AUDIT_TARGET, OWN_TARGET, audit_file_layer};
 pub use problem::Problem;
 pub use secret::SecretString;
 

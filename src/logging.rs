@@ -22,7 +22,8 @@ use crate::problem::Problem;
 
 /// The target of audit events: one per secret read.
 pub const AUDIT_TARGET: &str = "cronos_secrets::audit";
-const OWN_TARGET: &str = "cronos_secrets";
+/// The target prefix of every event of this crate's own (the Python binding forwards only these).
+pub const OWN_TARGET: &str = "cronos_secrets";
 /// The target of warnings that a security check was relaxed on purpose: printed even under
 /// `-q`, since a quiet launch is exactly where nobody would notice otherwise.
 pub const RELAXED_CHECK_TARGET: &str = "cronos_secrets::relaxed_check";

@@ -322,6 +322,20 @@ fn is_aws_arn(text: &str) -> bool {
         && fields.next() == Some("secretsmanager")
 }
 
+/// Vault's own API prefixes: not secrets engines, and read raw (`auth/token/lookup-self`,
+/// `sys/mounts`) they would hand the launcher's token or the server's configuration to the
+/// program; neither a `vault://` mount nor a declared dynamic secret's path may start with one.
+/// Vault's router is case-sensitive; the comparison is not, so no spelling slips through.
+const VAULT_SYSTEM_MOUNTS: [&str; 5] = ["auth", "sys", "identity", "cubbyhole", "token"];
+
+/// The Vault API prefix `segment` is (as Vault spells it), or `None` for any other name.
+pub fn vault_system_mount(segment: &str) -> Option<&'static str> {
+    VAULT_SYSTEM_MOUNTS
+        .iter()
+        .find(|system| segment.eq_ignore_ascii_case(system))
+        .copied()
+}
+
 /// A name under the config's `dynamic:` section: letters, digits, `_` and `-`.
 pub fn is_declaration_name(name: &str) -> bool {
     !name.is_empty()

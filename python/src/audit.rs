@@ -6,7 +6,7 @@
 use std::fmt::{self, Write as _};
 use std::path::Path;
 
-use cronos_secrets::Problem;
+use cronos_secrets::{AUDIT_TARGET, OWN_TARGET, Problem};
 
 use pyo3::prelude::*;
 use tracing::field::{Field, Visit};
@@ -16,9 +16,6 @@ use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// `cronos_secrets::logging::AUDIT_TARGET`.
-const AUDIT_TARGET: &str = "cronos_secrets::audit";
-const OWN_TARGET: &str = "cronos_secrets";
 
 /// Installs the forwarding as the process's tracing subscriber; a program that installed its
 /// own (another Rust extension) keeps it.

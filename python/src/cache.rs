@@ -56,6 +56,8 @@ impl Cache {
                 }
             }
         }
+        // The versions polled for stale entries, kept for those read again: one poll each.
+        let mut polled: HashMap<&str, Option<Version>> = HashMap::new();
         if !stale.is_empty() {
             let versions = manager.current_versions(&stale)?;
             let mut entries = self.lock();
@@ -65,18 +67,29 @@ impl Cache {
                         entry.checked = now
                     }
                     // Changed, or unknown now: read again (a failure is raised by the read).
-                    _ => missing.push(name),
+                    (_, version) => {
+                        polled.insert(name, version.ok());
+                        missing.push(name);
+                    }
                 }
             }
         }
         if !missing.is_empty() {
-            let versions = manager.current_versions(&missing)?;
+            let unpolled: Vec<&str> = missing
+                .iter()
+                .copied()
+                .filter(|name| !polled.contains_key(name))
+                .collect();
+            if !unpolled.is_empty() {
+                let versions = manager.current_versions(&unpolled)?;
+                polled.extend(unpolled.into_iter().zip(versions.into_iter().map(Result::ok)));
+            }
             let reads = manager.read_secrets(&missing)?;
             let mut entries = self.lock();
-            for ((name, read), version) in missing.iter().zip(reads).zip(versions) {
+            for (name, read) in missing.iter().zip(reads) {
                 let entry = Entry {
                     value: read.value,
-                    version: version.ok(),
+                    version: polled.remove(name).flatten(),
                     checked: now,
                 };
                 entries.insert(name.to_string(), entry);

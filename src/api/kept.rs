@@ -6,7 +6,7 @@
 //! and the `get`/`set` commands build their backends per call, as before.
 
 use std::collections::BTreeSet;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::runtime::Runtime;
 use tokio::time::Instant;
@@ -74,8 +74,13 @@ impl Kept {
                 reused.push(backend.clone());
             }
         }
+        let kept: BTreeSet<Source> = sources
+            .iter()
+            .copied()
+            .filter(|&source| backends.get(source).is_some())
+            .collect();
         backends.add(sources, context).await?;
-        self.replace(backends.clone());
+        self.keep_built(sources.difference(&kept), &backends);
         drop(building);
         for backend in reused {
             backend.keep_alive().await;
@@ -99,9 +104,15 @@ impl Kept {
             .unwrap_or_default()
     }
 
-    fn replace(&self, new: Backends) {
+    /// Keeps the backends just built for `sources` (replacing expired ones). Only those: a
+    /// `forget` another call made while they were being built stays in effect.
+    fn keep_built<'a>(&self, sources: impl Iterator<Item = &'a Source>, built: &Backends) {
         if let Ok(mut backends) = self.backends.lock() {
-            *backends = new;
+            for &source in sources {
+                if let Some(backend) = built.get(source) {
+                    backends.insert(source, Arc::clone(backend));
+                }
+            }
         }
     }
 }

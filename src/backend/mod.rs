@@ -420,6 +420,11 @@ impl Backends {
         self.built.get(&source)
     }
 
+    /// Keeps `backend` as `source`'s (a kept one built afresh).
+    pub fn insert(&mut self, source: Source, backend: Arc<dyn Backend>) {
+        self.built.insert(source, backend);
+    }
+
     /// Forgets `source`'s backend (a kept one to be built afresh); returns it.
     pub fn remove(&mut self, source: Source) -> Option<Arc<dyn Backend>> {
         self.built.remove(&source)

@@ -173,7 +173,7 @@ pub async fn restore(
     }
     let references: Vec<Reference> = items.iter().map(|item| item.reference.clone()).collect();
     let current = target
-        .fetch_each(&references, &Plan::default(), Backing::PerCall)
+        .fetch_each(&references, &Plan::default(), Backing::Kept)
         .await?;
     let mut reports = Vec::new();
     for (item, current) in items.drain(..).zip(current) {
@@ -189,7 +189,7 @@ pub async fn restore(
                     create: planned == Outcome::Created,
                 };
                 match target
-                    .store(&item.reference, &item.value, options, Backing::PerCall)
+                    .store(&item.reference, &item.value, options, Backing::Kept)
                     .await
                 {
                     Ok(_) => planned,

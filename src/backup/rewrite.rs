@@ -56,10 +56,10 @@ pub fn apply(file: &Path, changes: &[Change]) -> Result<(), Problem> {
     let mode = std::fs::metadata(file)
         .map(|metadata| metadata.permissions().mode() & 0o777)
         .unwrap_or(output::PRIVATE_MODE);
-    let text = String::from_utf8(bytes.clone()).map_err(|_| {
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
         Problem::new(&shown, "is not UTF-8 text").with_hint("rewrite the lines by hand")
     })?;
-    let entries = envfile::parse(&text).map_err(|error| {
+    let entries = envfile::parse(text).map_err(|error| {
         Problem::new(format!("{shown}:{}", error.line()), error.to_string())
             .with_hint("fix the line, then migrate again")
     })?;

@@ -22,9 +22,7 @@ pub async fn take(
     wanted: &[Wanted],
 ) -> Result<Backup, Error> {
     let references: Vec<_> = wanted.iter().map(|one| one.reference.clone()).collect();
-    let reads = manager
-        .fetch_each(&references, plan, Backing::PerCall)
-        .await?;
+    let reads = manager.fetch_each(&references, plan, Backing::Kept).await?;
     let mut entries = Vec::new();
     let mut problems = Vec::new();
     let mut previous_wanted = Vec::new();
@@ -72,7 +70,7 @@ pub async fn take(
             .map(|(_, slot)| slot.clone())
             .collect();
         let reads = manager
-            .fetch_many(&slots, &Plan::default(), Backing::PerCall)
+            .fetch_many(&slots, &Plan::default(), Backing::Kept)
             .await?;
         for ((index, _), fetched) in previous_wanted.into_iter().zip(reads) {
             let entry = &mut entries[index];

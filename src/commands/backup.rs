@@ -11,7 +11,6 @@ use crate::launch::{self, LaunchSettings, Prepared};
 use crate::output;
 use crate::problem::Problem;
 use crate::resolve::PlaceholderValue;
-use crate::runtime::block_on;
 use crate::stderr::errln;
 use crate::template::{self, LaunchVariables, Template};
 
@@ -28,7 +27,7 @@ pub fn backup(
     let wanted = select::wanted(&prepared.config, &prepared.plan, &templates);
     let manager = SecretsManager::new(prepared.config.clone(), prepared.env.clone())
         .with_timeout(settings.timeout);
-    let backup = block_on(take::take(
+    let backup = manager.block_on(take::take(
         &manager,
         prepared.config.backend,
         &prepared.plan,

@@ -6,7 +6,6 @@ use crate::cli::MigrateArgs;
 use crate::env_vars::Environment;
 use crate::error::Error;
 use crate::launch::{self, LaunchSettings};
-use crate::runtime::block_on;
 use crate::stderr::errln;
 
 pub fn migrate(
@@ -21,7 +20,7 @@ pub fn migrate(
     let wanted = select::wanted(&prepared.config, &prepared.plan, &templates);
     let source = SecretsManager::new(prepared.config.clone(), prepared.env.clone())
         .with_timeout(settings.timeout);
-    let backup = block_on(take::take(
+    let backup = source.block_on(take::take(
         &source,
         prepared.config.backend,
         &prepared.plan,
@@ -35,7 +34,7 @@ pub fn migrate(
         prepared.config.backend,
         target.backend_name()
     );
-    let reports = block_on(restore::restore(
+    let reports = target.block_on(restore::restore(
         &target,
         backend,
         &entries,

@@ -58,7 +58,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
     let audit_log = global
         .audit_log
         .clone()
-        .or_else(|| configured_audit_log(global, &env));
+        .or_else(|| reads_secrets(&command).then(|| configured_audit_log(global, &env))?);
     logging::init(&LogSettings {
         verbose: global.verbose,
         quiet: global.quiet,
@@ -99,6 +99,15 @@ pub fn dispatch(cli: Cli) -> Result<i32, Error> {
 fn configured_audit_log(global: &GlobalArgs, env: &Environment) -> Option<PathBuf> {
     let path = config::locate(global.config.as_deref(), env);
     config::load(path.as_deref(), env).ok()?.audit_log
+}
+
+/// Whether a command reads or writes secrets, and so writes audit events (the others need
+/// no audit log, nor the config read early to find one).
+fn reads_secrets(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Generate(_) | Command::Install(_) | Command::Scan(_) | Command::Policy(_)
+    )
 }
 
 /// Whether a command's audit events reach stderr without `-v`: not for those whose output

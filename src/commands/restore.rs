@@ -13,7 +13,6 @@ use crate::error::Error;
 use crate::launch::{self, LaunchSettings};
 use crate::problem::Problem;
 use crate::reference::Scheme;
-use crate::runtime::block_on;
 use crate::stderr::errln;
 use crate::stdout::outln;
 
@@ -33,7 +32,7 @@ pub fn restore(
     let backup = Backup::from_json(&file, &json)?;
     let entries = restore::select(&backup, &args.target.only, &file)?;
     let (target, backend) = target(settings, &env, &args.target)?;
-    let reports = block_on(restore::restore(
+    let reports = target.block_on(restore::restore(
         &target,
         backend,
         &entries,

@@ -8,7 +8,7 @@ use serde_yaml_ng::{Mapping, Value};
 use super::ConfigError;
 use super::document::Document;
 use super::typed_mapping::TypedMapping;
-use crate::reference::is_declaration_name;
+use crate::reference::{is_declaration_name, vault_system_mount};
 
 pub(crate) const DYNAMIC: &str = "dynamic";
 const KEYS: &[&str] = &["path", "fields", "description"];
@@ -123,7 +123,7 @@ fn path_problem(path: &str) -> Option<&'static str> {
     }) {
         return Some("holds characters other than letters, digits, _, - and .");
     }
-    if matches!(segments[0], "sys" | "auth" | "identity" | "cubbyhole") {
+    if vault_system_mount(segments[0]).is_some() {
         return Some("is Vault's own API, not a secrets engine's endpoint");
     }
     None
@@ -140,6 +140,8 @@ mod tests {
             "database",
             "sys/leases/lookup",
             "auth/token/create",
+            "token/create",
+            "SYS/leases/lookup",
             "a//b",
             "a/../b",
             "a/b?x=1",

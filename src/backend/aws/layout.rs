@@ -20,10 +20,6 @@ impl Layout for AwsLayout {
         Some(previous_reference(name))
     }
 
-    fn previous_costs_a_read(&self) -> bool {
-        true
-    }
-
     fn paired_password_key(&self) -> &'static str {
         PASSWORD_KEY
     }

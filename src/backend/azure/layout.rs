@@ -23,10 +23,6 @@ impl Layout for AzureLayout {
         Some(previous_reference(name))
     }
 
-    fn previous_costs_a_read(&self) -> bool {
-        true
-    }
-
     fn paired_password_key(&self) -> &'static str {
         PASSWORD_KEY
     }

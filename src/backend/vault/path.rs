@@ -56,17 +56,10 @@ pub fn problem(path: &str) -> Option<String> {
     None
 }
 
-/// Vault's own API prefixes: not secrets engines, and read raw (`auth/token/lookup-self`,
-/// `sys/mounts`) they would hand the launcher's token or the server's configuration to the
-/// program. Refused as a mount before any request, whatever the KV version setting says.
-/// Vault's router is case-sensitive; the comparison is not, so no spelling slips through.
-const SYSTEM_MOUNTS: [&str; 5] = ["auth", "sys", "identity", "cubbyhole", "token"];
-
 /// Why `mount` cannot be a KV mount (it is one of Vault's own API prefixes), or `None`.
+/// Refused as a mount before any request, whatever the KV version setting says.
 pub fn system_mount(mount: &str) -> Option<String> {
-    SYSTEM_MOUNTS
-        .iter()
-        .find(|system| mount.eq_ignore_ascii_case(system))
+    crate::reference::vault_system_mount(mount)
         .map(|system| format!("\"{system}/\" is Vault's own API, not a KV secrets engine"))
 }
 
